@@ -1,0 +1,29 @@
+# Two commands do everything on a fresh Debian machine: `make demo` and `make test`.
+BUILD ?= build
+JOBS ?= 2
+PACKAGES := g++ cmake make libboost1.81-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev ccache
+
+.PHONY: all deps build test demo bench clean
+
+all: build
+
+deps:
+	@bash .ci/deps.sh $(PACKAGES)
+
+$(BUILD)/Makefile: CMakeLists.txt | deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+build: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j$(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure
+
+demo: build
+	./$(BUILD)/sluice demo
+
+bench: build
+	../shared/bench/compare.sh --sluice $(BUILD)/sluice --repeat 3
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,180 @@
+#pragma once
+// The configuration model of SPEC.md as plain structs: types only, no parsing, no I/O.
+// The loader fills every field with its resolved value (defaults applied, server_defaults merged
+// into each server), and keeps a source mark on every object so later checks can point at the
+// line an operator has to edit.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sluice::config {
+
+using duration = std::chrono::milliseconds;
+using namespace std::chrono_literals;
+
+// Where an object came from: "sluice.yaml:14:9" and "backends[0].servers[1]".
+struct source_mark {
+    std::string file;
+    int line = 0;    // 1-based; 0 = not from a file (a default)
+    int column = 0;  // 1-based
+    std::string path;
+};
+
+// host:port or unix:/path. host is kept literal (an IP address or "localhost"); names are
+// resolved at load time, never on the request path.
+struct endpoint {
+    enum class kind { tcp, unix_socket };
+    kind type = kind::tcp;
+    std::string host;   // tcp only
+    std::uint16_t port = 0;  // tcp only
+    std::string path;   // unix_socket only
+    std::string text;   // as written, for messages and /status
+};
+
+struct limits {
+    std::uint64_t max_header = 64 * 1024;          // beyond: 431
+    std::uint64_t max_body = 100ull * 1024 * 1024;  // beyond: 413
+};
+
+struct timeouts {
+    duration upstream_idle = 60s;  // idle timeout of the LB in front; 0 = none
+    duration client_header = 10s;
+    duration client_idle = 75s;
+    duration queue = 30s;
+    duration connect = 3s;
+    duration server = 55s;
+    duration request = 0s;  // 0 = derived from the chain
+    duration tunnel = 1h;
+    duration drain = 30s;
+};
+
+// A route's `timeouts:` block: only the keys it names override the global ones.
+struct timeout_overrides {
+    std::optional<duration> upstream_idle, client_header, client_idle, queue, connect, server,
+        request, tunnel, drain;
+};
+
+// Global timeouts with a route's overrides applied.
+timeouts apply(const timeouts& global, const timeout_overrides& route);
+
+struct route_match {
+    std::string path_prefix;  // "" = any
+    std::string host;         // "" = any; compared case-insensitively, without the port
+    std::string method;       // "" = any; exact, upper case
+};
+
+struct route {
+    route_match match;
+    std::string backend;
+    timeout_overrides timeouts;
+    source_mark mark;
+};
+
+struct listener {
+    std::string name;
+    endpoint bind;
+    std::uint64_t max_connections = 10000;
+    struct limits limits;
+    std::vector<route> routes;
+    std::string default_backend;
+    source_mark mark;
+};
+
+struct admin {
+    endpoint bind{endpoint::kind::tcp, "127.0.0.1", 9090, "", "127.0.0.1:9090"};
+    duration busy_hold = 1s;
+    duration drain_notice = 0s;
+    source_mark mark;
+};
+
+enum class protocol { http, uwsgi };
+enum class balance { roundrobin, leastconn, random2 };
+
+struct server {
+    std::string name;
+    endpoint address;
+    unsigned weight = 1;
+    unsigned max_connections = 0;  // 0 = no limit, no queueing
+    // The app server's own idle and request timeouts. `*_declared` says whether the operator
+    // wrote them (here or in server_defaults); undeclared keepalive_timeout is taken as 2 s.
+    duration keepalive_timeout = 2s;
+    bool keepalive_timeout_declared = false;
+    std::optional<duration> worker_timeout;
+    std::optional<std::uint16_t> agent_port;
+    source_mark mark;
+};
+
+struct health_http {
+    std::string method = "GET";
+    std::string path = "/healthz";
+    std::vector<unsigned> expect_status{200};
+    std::vector<unsigned> busy_status{503};
+    std::string host;  // "" = the server's address
+};
+
+struct health {
+    std::optional<health_http> http;  // absent: a TCP connect check
+    std::optional<std::uint16_t> agent_port;
+    duration interval = 2s;
+    unsigned jitter_percent = 10;
+    duration timeout = 1s;
+    unsigned rise = 2;
+    unsigned fall = 3;
+    source_mark mark;
+};
+
+struct passive {
+    unsigned consecutive_failures = 5;  // 0 = passive checks off
+    duration ejection = 30s;
+    unsigned max_ejected_percent = 50;
+};
+
+struct retries {
+    unsigned attempts = 1;
+    bool on_connect_failure = true;
+    bool on_empty_response = true;
+};
+
+struct keepalive {
+    std::size_t max_idle = 32;
+    duration idle_timeout = 1600ms;  // default: 80 % of the shortest server keepalive_timeout
+    bool idle_timeout_declared = false;
+};
+
+struct backend {
+    std::string name;
+    enum protocol protocol = protocol::http;
+    enum balance balance = balance::leastconn;
+    std::size_t queue_max_length = 1000;
+    struct retries retries;
+    struct keepalive keepalive;
+    std::vector<server> servers;  // server_defaults already merged in
+    std::optional<struct health> health;  // absent: no active checks, servers stay up
+    struct passive passive;
+    duration slow_start = 0s;
+    std::string deadline_header = "X-Request-Timeout-Ms";  // "" = off
+    source_mark mark;
+};
+
+struct access_log {
+    enum class kind { stdout_stream, off, file };
+    kind type = kind::stdout_stream;
+    std::string path;  // file only
+};
+
+struct root {
+    unsigned threads = 0;  // 0 = auto: one per core
+    struct access_log access_log;
+    std::vector<listener> listeners;
+    struct admin admin;
+    struct timeouts timeouts;
+    std::vector<backend> backends;
+    std::string source;  // file name, or "<embedded default>"
+
+    const backend* find_backend(const std::string& name) const;
+};
+
+}  // namespace sluice::config

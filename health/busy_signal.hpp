@@ -4,6 +4,7 @@
 // publishes the returned state to an atomic that /healthz reads without any request lock.
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 
 namespace sluice::health {

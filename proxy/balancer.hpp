@@ -17,7 +17,10 @@ struct server_load {
     unsigned max_connections = 0;  // 0 = no limit
     double weight = 1.0;           // effective weight; 0 = takes no new requests (busy/down/maint)
 
-    bool has_free_slot() const { return weight > 0 && (max_connections == 0 || in_flight < max_connections); }
+    bool has_free_slot() const
+    {
+        return weight > 0 && (max_connections == 0 || in_flight < max_connections);
+    }
 };
 
 class balancer {
@@ -31,6 +34,11 @@ public:
     std::optional<std::size_t> pick(std::span<const server_load> servers);
 
 private:
+    std::optional<std::size_t> pick_roundrobin(std::span<const server_load> servers);
+    std::optional<std::size_t> pick_leastconn(std::span<const server_load> servers);
+    std::optional<std::size_t> pick_random2(std::span<const server_load> servers);
+    std::size_t weighted_draw(std::span<const server_load> servers, double total);
+
     config::balance policy_;
     std::mt19937_64 rng_;
     std::vector<double> current_;  // smooth round-robin state, one per server

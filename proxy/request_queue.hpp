@@ -34,6 +34,7 @@ public:
     request_queue(config::balance policy, std::size_t max_length, std::uint64_t seed);
 
     // Server table. weight 0 = takes no new requests (busy, down, maint) but keeps in-flight ones.
+    // add_server grants nothing: when requests wait, follow it with set_server to let them in.
     std::size_t add_server(unsigned max_connections, double weight);
     // Changing capacity or weight may let waiters in: their grants are returned.
     std::vector<grant> set_server(std::size_t server, unsigned max_connections, double weight);

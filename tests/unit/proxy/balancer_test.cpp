@@ -4,6 +4,7 @@
 
 #include <numeric>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sluice::proxy {
@@ -11,17 +12,9 @@ namespace {
 
 using config::balance;
 
-constexpr balance all_policies[] = {balance::roundrobin, balance::leastconn, balance::random2};
-
-std::string name(balance p)
-{
-    switch (p) {
-    case balance::roundrobin: return "roundrobin";
-    case balance::leastconn: return "leastconn";
-    case balance::random2: return "random2";
-    }
-    return "?";
-}
+constexpr std::pair<balance, const char*> all_policies[] = {
+    {balance::roundrobin, "roundrobin"}, {balance::leastconn, "leastconn"},
+    {balance::random2, "random2"}};
 
 server_load load(unsigned in_flight, unsigned max_connections, double weight)
 {
@@ -65,9 +58,9 @@ TEST(balancer, shares_follow_weights_for_every_policy)
         {{0.5, 0.25, 0.25}, 0.01},
     };
     constexpr unsigned n = 20000;
-    for (const auto policy : all_policies) {
+    for (const auto& [policy, name] : all_policies) {
         for (const auto& r : rows) {
-            SCOPED_TRACE(name(policy) + " with " + testing::PrintToString(r.weights));
+            SCOPED_TRACE(name + (" with " + testing::PrintToString(r.weights)));
             std::vector<server_load> servers;
             for (const double w : r.weights) servers.push_back(load(0, 0, w));
             const auto counts = picks_with_load(policy, servers, n);
@@ -97,10 +90,10 @@ TEST(balancer, servers_with_weight_0_or_no_free_slot_are_never_chosen)
         {load(0, 4, 0), load(5, 3, 9), load(1, 2, 0.01), load(3, 3, 1)},
         {load(1, 1, 100), load(0, 0, 0), load(0, 1, 1)},
     };
-    for (const auto policy : all_policies) {
+    for (const auto& [policy, name] : all_policies) {
         balancer b{policy, 7};
         for (const auto& servers : tables) {
-            SCOPED_TRACE(name(policy));
+            SCOPED_TRACE(name);
             for (int i = 0; i < 200; ++i) {
                 const auto chosen = b.pick(servers);
                 ASSERT_TRUE(chosen);
@@ -118,10 +111,10 @@ TEST(balancer, nothing_free_gives_nullopt)
         {load(1, 1, 1), load(4, 4, 2)},
         {load(0, 3, 0), load(2, 2, 1), load(9, 1, 1)},
     };
-    for (const auto policy : all_policies) {
+    for (const auto& [policy, name] : all_policies) {
         balancer b{policy, 7};
         for (const auto& servers : tables) {
-            SCOPED_TRACE(name(policy) + " over " + std::to_string(servers.size()) + " servers");
+            SCOPED_TRACE(name + (" over " + std::to_string(servers.size()) + " servers"));
             EXPECT_EQ(b.pick(servers), std::nullopt);
         }
     }
@@ -177,8 +170,8 @@ TEST(balancer, the_same_seed_gives_the_same_picks)
 
 TEST(balancer, servers_added_or_removed_between_picks_are_handled)
 {
-    for (const auto policy : all_policies) {
-        SCOPED_TRACE(name(policy));
+    for (const auto& [policy, name] : all_policies) {
+        SCOPED_TRACE(name);
         balancer b{policy, 5};
         std::vector<server_load> servers{load(0, 0, 1), load(0, 0, 1)};
         for (int i = 0; i < 5; ++i) ASSERT_LT(*b.pick(servers), 2u);

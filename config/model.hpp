@@ -6,8 +6,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sluice::config {
@@ -59,6 +61,25 @@ struct timeout_overrides {
 
 // Global timeouts with a route's overrides applied.
 timeouts apply(const timeouts& global, const timeout_overrides& route);
+
+// Each timeout's YAML key with its field in both structs, so the loader, apply() and summaries
+// walk one list (in chain order, client side first) instead of spelling out nine fields each.
+struct timeout_field {
+    std::string_view key;
+    duration timeouts::*value;
+    std::optional<duration> timeout_overrides::*override_value;
+};
+inline constexpr timeout_field timeout_fields[] = {
+    {"upstream_idle", &timeouts::upstream_idle, &timeout_overrides::upstream_idle},
+    {"client_header", &timeouts::client_header, &timeout_overrides::client_header},
+    {"client_idle", &timeouts::client_idle, &timeout_overrides::client_idle},
+    {"queue", &timeouts::queue, &timeout_overrides::queue},
+    {"connect", &timeouts::connect, &timeout_overrides::connect},
+    {"server", &timeouts::server, &timeout_overrides::server},
+    {"request", &timeouts::request, &timeout_overrides::request},
+    {"tunnel", &timeouts::tunnel, &timeout_overrides::tunnel},
+    {"drain", &timeouts::drain, &timeout_overrides::drain},
+};
 
 struct route_match {
     std::string path_prefix;  // "" = any
@@ -173,6 +194,9 @@ struct root {
     struct timeouts timeouts;
     std::vector<backend> backends;
     std::string source;  // file name, or "<embedded default>"
+    // Where each key the file sets was written, by key path ("backends[0].servers[1].weight"),
+    // so cross-field checks can point at the exact line. Empty for a root built in code.
+    std::map<std::string, source_mark, std::less<>> marks;
 
     const backend* find_backend(const std::string& name) const;
 };

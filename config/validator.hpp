@@ -1,0 +1,30 @@
+#pragma once
+// Cross-field rules over a loaded model: names unique, references resolvable, numbers in range.
+// Single values are checked as they are read (loader); what needs the whole picture is here.
+
+#include "config/model.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice::config {
+
+struct diagnostic {
+    enum class severity { error, warning };
+    severity level;
+    std::string message;  // "FILE:LINE:COL: PATH: what is wrong; how to fix"
+};
+
+// Every finding, in file order per rule. The model's marks (root::marks, then each object's own)
+// give the location; a root built in code gets messages without one.
+std::vector<diagnostic> validate(const root& config);
+
+// "FILE:LINE:COL: PATH: message"; "FILE: PATH: message" for a default (line 0), which has no
+// line to point at.
+std::string located(const source_mark& where, std::string_view message);
+
+// "; did you mean `bind`?" when a known word is a small edit away from `word`, otherwise "".
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& known);
+
+}  // namespace sluice::config

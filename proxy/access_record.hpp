@@ -1,0 +1,33 @@
+#pragma once
+// One access-log line: what happened to one request, as SPEC.md "Nothing is lost silently" lists.
+// Pure: formatting only; the writer thread lives in access_log.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace sluice::proxy {
+
+struct access_record {
+    std::int64_t time_unix_ms = 0;  // when the request head arrived
+    std::string request_id;
+    std::string client;
+    std::string_view listener;
+    std::string method;
+    std::string path;
+    unsigned status = 0;
+    std::string_view backend;
+    std::string_view server;
+    double queue_ms = 0, connect_ms = 0, response_ms = 0, total_ms = 0;
+    std::uint64_t bytes_in = 0, bytes_out = 0;
+    unsigned retries = 0;
+    std::string_view reason;  // "" when the backend answered normally
+};
+
+// One JSON object and a newline.
+std::string to_json_line(const access_record& r);
+
+// Appends `s` as a JSON string literal (quotes included) with every control character escaped.
+void append_json_string(std::string& out, std::string_view s);
+
+}  // namespace sluice::proxy

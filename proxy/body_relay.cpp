@@ -1,0 +1,97 @@
+#include "proxy/body_relay.hpp"
+
+namespace sluice::proxy {
+
+namespace {
+
+// Gives the worker's buffer back however the relay ends.
+struct borrowed_buffer {
+    worker& w;
+    std::unique_ptr<char[]> data;
+    ~borrowed_buffer()
+    {
+        if (data)
+            w.give_back(std::move(data));
+    }
+    char* get()
+    {
+        if (!data)
+            data = w.take_relay_buffer();
+        return data.get();
+    }
+};
+
+// A body already read with its head needs no room; a large or unknown one gets relay-sized reads.
+void make_room(beast::flat_buffer& b, boost::optional<std::uint64_t> remaining)
+{
+    std::size_t want = worker::relay_buffer_size;
+    if (remaining)
+        want = static_cast<std::size_t>(std::min<std::uint64_t>(*remaining, want));
+    if (b.size() < want && b.capacity() - b.size() < want)
+        b.reserve(b.size() + want);
+}
+
+}  // namespace
+
+template <bool IsRequest>
+asio::awaitable<relay_result> relay_message(worker& w, http::parser<IsRequest, http::buffer_body>& p,
+                                            relay_side from, relay_side to,
+                                            std::function<void()> on_read_done)
+{
+    relay_result r;
+    auto& body = p.get().body();
+    http::serializer<IsRequest, http::buffer_body> sr{p.get()};
+    borrowed_buffer buf{w, nullptr};
+    bool reported_done = false;
+    // Beast sizes each read by the buffer's spare capacity: without room, a body moves in
+    // 512-byte reads. The session shrinks the buffer again once the connection goes idle.
+    if (!p.is_done())
+        make_room(*from.buffer, p.content_length());
+    do {
+        if (!p.is_done()) {
+            body.data = buf.get();
+            body.size = worker::relay_buffer_size;
+            from.deadline.arm(from.timeout);
+            auto [ec, n] = co_await http::async_read_some(from.socket, *from.buffer, p, use_tuple);
+            from.deadline.disarm();
+            r.bytes_read += n;
+            if (ec == http::error::need_buffer)
+                ec = {};
+            if (ec) {
+                r = {relay_result::failure::read, ec, from.deadline.expired(), r.bytes_read,
+                     r.bytes_written};
+                co_return r;
+            }
+            body.size = worker::relay_buffer_size - body.size;
+            body.data = buf.get();
+            body.more = !p.is_done();
+        } else {
+            body.data = nullptr;
+            body.size = 0;
+            body.more = false;
+        }
+        if (p.is_done() && !reported_done && on_read_done) {
+            reported_done = true;
+            on_read_done();
+        }
+        to.deadline.arm(to.timeout);
+        auto [ec, n] = co_await http::async_write(to.socket, sr, use_tuple);
+        to.deadline.disarm();
+        r.bytes_written += n;
+        if (ec == http::error::need_buffer)
+            ec = {};
+        if (ec) {
+            r = {relay_result::failure::write, ec, to.deadline.expired(), r.bytes_read,
+                 r.bytes_written};
+            co_return r;
+        }
+    } while (!sr.is_done());
+    co_return r;
+}
+
+template asio::awaitable<relay_result> relay_message<true>(
+    worker&, http::parser<true, http::buffer_body>&, relay_side, relay_side, std::function<void()>);
+template asio::awaitable<relay_result> relay_message<false>(
+    worker&, http::parser<false, http::buffer_body>&, relay_side, relay_side, std::function<void()>);
+
+}  // namespace sluice::proxy

@@ -1,0 +1,29 @@
+#pragma once
+// Streams one HTTP message's body from a parser on one socket to a serializer on another, in
+// pieces of the worker's relay buffer: memory stays bounded whatever the body's size. The head
+// goes out with the first piece, so a small message costs one write. Internal to the session.
+
+#include "proxy/session.hpp"
+
+namespace sluice::proxy {
+
+struct relay_side {
+    socket_type& socket;
+    beast::flat_buffer* buffer;  // the reading side's buffer; unused when writing
+    struct deadline& deadline;
+    clock::duration timeout;     // per read or write: nothing moved for this long
+};
+
+struct relay_result {
+    enum class failure { none, read, write } failed = failure::none;
+    error_code ec;
+    bool timed_out = false;
+    std::uint64_t bytes_read = 0, bytes_written = 0;
+};
+
+template <bool IsRequest>
+asio::awaitable<relay_result> relay_message(worker& w, http::parser<IsRequest, http::buffer_body>& p,
+                                            relay_side from, relay_side to,
+                                            std::function<void()> on_read_done);
+
+}  // namespace sluice::proxy

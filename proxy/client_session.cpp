@@ -1,0 +1,241 @@
+#include "proxy/client_session.hpp"
+
+#include "proxy/forwarding.hpp"
+#include "proxy/session.hpp"
+#include "proxy/socket_address.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+
+namespace sluice::proxy {
+
+namespace {
+
+std::int64_t unix_ms_now()
+{
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+enum class head_result { ok, closed, failed };
+
+// Reads a request head by hand rather than with http::async_read_header, to see the raw bytes:
+// Beast silently joins obs-folded lines, which SPEC.md requires us to reject.
+asio::awaitable<head_result> read_head(client_connection& c, exchange& x)
+{
+    const auto& limits = x.listener->config->limits;
+    c.deadline.arm(x.timeouts.client_header);
+    for (;;) {
+        if (c.buffer.size() > 0) {
+            std::string_view data(static_cast<const char*>(c.buffer.data().data()),
+                                  c.buffer.size());
+            auto end = data.find("\r\n\r\n");
+            if (end != std::string_view::npos) {
+                if (has_obs_fold(data.substr(0, end + 2))) {
+                    co_await send_local_reply(c, x, http::status::bad_request, "bad_request",
+                                              "obsolete line folding in a header");
+                    co_return head_result::failed;
+                }
+                error_code ec;
+                auto n = x.parser->put(c.buffer.data(), ec);
+                c.buffer.consume(n);
+                x.rec.bytes_in += n;
+                if (!ec && x.parser->is_header_done())
+                    co_return head_result::ok;
+                if (ec == http::error::header_limit) {
+                    co_await send_local_reply(c, x, http::status::request_header_fields_too_large,
+                                              "header_too_large", "request head too large");
+                    co_return head_result::failed;
+                }
+                if (ec != http::error::need_more) {
+                    co_await send_local_reply(c, x, http::status::bad_request, "bad_request",
+                                              ec.message());
+                    co_return head_result::failed;
+                }
+            } else if (data.size() > limits.max_header) {
+                co_await send_local_reply(c, x, http::status::request_header_fields_too_large,
+                                          "header_too_large", "request head too large");
+                co_return head_result::failed;
+            }
+        }
+        auto space = c.buffer.prepare(std::max<std::size_t>(4096, c.buffer.capacity() -
+                                                                       c.buffer.size()));
+        auto [ec, n] = co_await c.socket.async_read_some(space, use_tuple);
+        c.buffer.commit(n);
+        if (ec) {
+            if (c.deadline.expired()) {
+                co_await send_local_reply(c, x, http::status::request_timeout, "client_timeout",
+                                          "request head not received in time");
+                co_return head_result::failed;
+            }
+            if (c.buffer.size() == 0)
+                co_return head_result::closed;
+            x.rec.reason = "client_gone";
+            co_return head_result::failed;
+        }
+    }
+}
+
+// Waits for the first byte of the next request without holding any buffer, so an idle
+// keep-alive connection costs little memory.
+asio::awaitable<bool> wait_for_request(client_connection& c, clock::duration idle)
+{
+    if (c.buffer.size() > 0)
+        co_return true;
+    c.buffer.shrink_to_fit();
+    c.deadline.arm(idle);
+    auto [ec] = co_await c.socket.async_wait(socket_type::wait_read, use_tuple);
+    c.deadline.disarm();
+    co_return !ec;
+}
+
+// Prepares `x` for a new request on `c`; false when the listener is gone after a reload.
+bool begin_exchange(client_connection& c, exchange& x)
+{
+    x.snap = c.w.current;
+    if (c.listener_index >= x.snap->listeners.size())
+        return false;
+    x.listener = &x.snap->listeners[c.listener_index];
+    x.timeouts = x.snap->config.timeouts;
+    x.parser.emplace();
+    x.parser->header_limit(static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(x.listener->config->limits.max_header, UINT32_MAX)));
+    x.parser->body_limit(x.listener->config->limits.max_body);
+    x.start = clock::now();
+    x.rec.time_unix_ms = unix_ms_now();
+    x.rec.client = c.client_text;
+    x.rec.listener = x.listener->config->name;
+    return true;
+}
+
+// Routing and the checks Beast leaves to us; false when a local reply ended the request.
+asio::awaitable<bool> admit_request(client_connection& c, exchange& x)
+{
+    auto& req = x.request();
+    x.rec.method = std::string(req.method_string());
+    x.rec.path = std::string(req.target());
+    c.version = req.version();
+    if (auto problem = check_request_head(req); problem != head_problem::none) {
+        co_await send_local_reply(c, x, http::status::bad_request, "bad_request",
+                                  problem == head_problem::bad_request_id
+                                      ? "unusable X-Request-Id"
+                                      : "conflicting or invalid message framing");
+        co_return false;
+    }
+    auto id = client_request_id(req);
+    x.request_id = id.empty() ? c.w.next_request_id() : std::string(id);
+    x.rec.request_id = x.request_id;
+    request_head_view head{req.method_string(), req[http::field::host], req.target()};
+    const auto* route = x.listener->router.match(head);
+    if (route) {
+        x.backend = x.listener->route_backends[static_cast<std::size_t>(
+            route - x.listener->config->routes.data())];
+        x.timeouts = config::apply(x.timeouts, route->timeouts);
+    } else {
+        x.backend = x.listener->default_backend;
+    }
+    x.rec.backend = x.backend->config().name;
+    auto cl = x.parser->content_length();
+    if (cl && *cl > x.listener->config->limits.max_body) {
+        co_await send_local_reply(c, x, http::status::payload_too_large, "body_too_large",
+                                  "request body larger than the listener's limits.max_body");
+        co_return false;
+    }
+    x.expect_continue = beast::iequals(req[http::field::expect], "100-continue");
+    if (x.expect_continue)
+        req.erase(http::field::expect);
+    x.upgrade = x.parser->upgrade();
+    co_return true;
+}
+
+void write_access_log(client_connection& c, exchange& x)
+{
+    x.rec.total_ms = ms_since(x.start);
+    if (c.w.log)
+        c.w.log->write(to_json_line(x.rec));
+}
+
+asio::awaitable<void> serve_one(client_connection& c, bool& keep_going)
+{
+    exchange x;
+    keep_going = false;
+    if (!begin_exchange(c, x))
+        co_return;
+    auto head = co_await read_head(c, x);
+    c.deadline.disarm();
+    if (head == head_result::closed)
+        co_return;
+    if (head == head_result::ok && co_await admit_request(c, x)) {
+        c.keep_alive = x.request().keep_alive();
+        co_await forward(c, x);
+    }
+    if (x.rec.status == 0)
+        x.rec.status = 499;  // the client left before any status: nginx's "client closed request"
+    write_access_log(c, x);
+    keep_going = c.keep_alive && head == head_result::ok;
+}
+
+asio::awaitable<void> run_session(std::unique_ptr<client_connection> c)
+{
+    bool keep_going = true;
+    while (keep_going) {
+        const auto idle = c->w.current->config.timeouts.client_idle;
+        if (!co_await wait_for_request(*c, idle))
+            break;
+        co_await serve_one(*c, keep_going);
+    }
+    error_code ignored;
+    c->socket.shutdown(socket_type::shutdown_send, ignored);
+    c->socket.close(ignored);
+}
+
+std::string peer_ip(socket_type& s)
+{
+    error_code ec;
+    auto ep = s.remote_endpoint(ec);
+    if (ec || ep.protocol().family() == AF_UNIX)
+        return {};
+    auto text = describe(ep);
+    return text.substr(0, text.rfind(':'));
+}
+
+}  // namespace
+
+client_connection::client_connection(worker& w, socket_type s, std::size_t listener_index,
+                                     std::function<void()> on_close)
+    : w(w), socket(std::move(s)), deadline(w.sweeper, socket), listener_index(listener_index),
+      on_close(std::move(on_close))
+{
+    client_ip = peer_ip(socket);
+    if (!client_ip.empty() && client_ip.front() == '[')
+        client_ip = client_ip.substr(1, client_ip.size() - 2);
+    client_text = client_ip.empty() ? "unix" : client_ip;
+}
+
+client_connection::~client_connection()
+{
+    if (on_close)
+        on_close();
+}
+
+double ms_since(clock::time_point t)
+{
+    return std::chrono::duration<double, std::milli>(clock::now() - t).count();
+}
+
+void start_client_session(worker& w, socket_type socket, std::size_t listener_index,
+                          std::function<void()> on_close)
+{
+    if (socket.local_endpoint().protocol().family() != AF_UNIX) {
+        error_code ignored;
+        socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    }
+    auto c = std::make_unique<client_connection>(w, std::move(socket), listener_index,
+                                                 std::move(on_close));
+    asio::co_spawn(w.io, run_session(std::move(c)), asio::detached);
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,42 @@
+#include "proxy/connection_pool.hpp"
+
+namespace sluice::proxy {
+
+namespace {
+constexpr auto recently_used = std::chrono::milliseconds(250);
+}
+
+std::unique_ptr<upstream_connection> connection_pool::take(clock::duration idle_timeout)
+{
+    const auto now = clock::now();
+    // Most recently used first: it is the least likely to have been closed by the server.
+    while (!idle_.empty()) {
+        auto c = std::move(idle_.back());
+        idle_.pop_back();
+        const auto idle = now - c->idle_since;
+        // A connection used moments ago is almost never closed; skipping the check saves a
+        // syscall per request, and the free retry covers the rare race.
+        if (idle < idle_timeout && (idle < recently_used || !c->is_stale()))
+            return c;
+    }
+    return nullptr;
+}
+
+void connection_pool::put(std::unique_ptr<upstream_connection> c, std::size_t max_idle)
+{
+    if (idle_.size() >= max_idle)
+        return;
+    c->idle_since = clock::now();
+    if (c->buffer.size() == 0)
+        c->buffer.shrink_to_fit();  // an idle connection keeps no relay-sized buffer
+    idle_.push_back(std::move(c));
+}
+
+void connection_pool::prune(clock::duration idle_timeout)
+{
+    const auto now = clock::now();
+    while (!idle_.empty() && now - idle_.front()->idle_since >= idle_timeout)
+        idle_.pop_front();
+}
+
+}  // namespace sluice::proxy

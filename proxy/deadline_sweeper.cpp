@@ -1,0 +1,70 @@
+#include "proxy/deadline_sweeper.hpp"
+
+namespace sluice::proxy {
+
+deadline::deadline(deadline_sweeper& sweeper, socket_type& socket)
+    : sweeper_(sweeper), socket_(socket)
+{
+    sweeper_.link(*this);
+}
+
+deadline::~deadline() { sweeper_.unlink(*this); }
+
+deadline_sweeper::deadline_sweeper(boost::asio::io_context& io, clock::duration tick)
+    : timer_(io), tick_(tick)
+{
+}
+
+void deadline_sweeper::start() { schedule(); }
+
+void deadline_sweeper::stop()
+{
+    stopped_ = true;
+    timer_.cancel();
+}
+
+void deadline_sweeper::link(deadline& d)
+{
+    d.next_ = head_;
+    if (head_)
+        head_->prev_ = &d;
+    head_ = &d;
+}
+
+void deadline_sweeper::unlink(deadline& d)
+{
+    if (d.prev_)
+        d.prev_->next_ = d.next_;
+    else
+        head_ = d.next_;
+    if (d.next_)
+        d.next_->prev_ = d.prev_;
+}
+
+void deadline_sweeper::sweep()
+{
+    const auto now = clock::now();
+    for (deadline* d = head_; d; d = d->next_) {
+        if (d->at_ > now)
+            continue;
+        d->at_ = clock::time_point::max();
+        d->expired_ = true;
+        boost::system::error_code ignored;
+        d->socket_.cancel(ignored);
+    }
+}
+
+void deadline_sweeper::schedule()
+{
+    if (stopped_)
+        return;
+    timer_.expires_after(tick_);
+    timer_.async_wait([this](boost::system::error_code ec) {
+        if (ec || stopped_)
+            return;
+        sweep();
+        schedule();
+    });
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,70 @@
+#pragma once
+// Timeouts for every socket operation of one event-loop thread, without a timer per operation.
+//
+// Each connection owns a `deadline` that it arms before an operation (a store and a clock read)
+// and disarms after. One timer per thread sweeps the armed deadlines every `tick` and cancels the
+// socket of each one that has passed; the pending operation then completes with
+// operation_aborted and the owner sees `expired()`. Precision is one tick, which is fine for
+// timeouts an operator sets in hundreds of milliseconds or more, and it keeps the hot path free
+// of timer-queue churn. Not thread-safe: a deadline is used only on its sweeper's thread.
+
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+
+namespace sluice::proxy {
+
+using socket_type = boost::asio::generic::stream_protocol::socket;
+using clock = std::chrono::steady_clock;
+
+class deadline_sweeper;
+
+class deadline {
+public:
+    deadline(deadline_sweeper& sweeper, socket_type& socket);
+    ~deadline();
+    deadline(const deadline&) = delete;
+    deadline& operator=(const deadline&) = delete;
+
+    void arm(clock::duration d) { arm_at(clock::now() + d); }
+    void arm_at(clock::time_point at)
+    {
+        at_ = at;
+        expired_ = false;
+    }
+    void disarm() { at_ = clock::time_point::max(); }
+    bool expired() const { return expired_; }
+    clock::time_point at() const { return at_; }
+
+private:
+    friend class deadline_sweeper;
+    deadline_sweeper& sweeper_;
+    socket_type& socket_;
+    clock::time_point at_ = clock::time_point::max();
+    bool expired_ = false;
+    deadline* prev_ = nullptr;
+    deadline* next_ = nullptr;
+};
+
+class deadline_sweeper {
+public:
+    deadline_sweeper(boost::asio::io_context& io, clock::duration tick);
+    void start();
+    void stop();
+
+private:
+    friend class deadline;
+    void link(deadline& d);
+    void unlink(deadline& d);
+    void sweep();
+    void schedule();
+
+    boost::asio::steady_timer timer_;
+    clock::duration tick_;
+    deadline* head_ = nullptr;
+    bool stopped_ = false;
+};
+
+}  // namespace sluice::proxy

@@ -1,0 +1,152 @@
+#include "proxy/forwarding.hpp"
+
+#include <boost/beast/http/rfc7230.hpp>
+
+#include <algorithm>
+#include <vector>
+
+namespace sluice::proxy {
+
+namespace {
+
+constexpr std::string_view via_token = "1.1 sluice";
+constexpr std::string_view x_forwarded_for = "X-Forwarded-For";
+constexpr std::string_view x_forwarded_proto = "X-Forwarded-Proto";
+constexpr std::string_view x_request_id = "X-Request-Id";
+
+// RFC 9112 6.3: a request body is chunked only when chunked is the final transfer coding.
+bool final_coding_is_chunked(std::string_view te)
+{
+    std::string_view last;
+    for (auto token : http::token_list{te})
+        last = token;
+    return boost::beast::iequals(last, "chunked");
+}
+
+// Headers named in Connection are hop-by-hop too, whatever they are.
+void strip_hop_by_hop(http::fields& f, bool keep_upgrade)
+{
+    std::vector<std::string> listed;
+    auto [first, last] = f.equal_range(http::field::connection);
+    for (auto it = first; it != last; ++it)
+        for (auto token : http::token_list{it->value()})
+            listed.emplace_back(token);
+    for (const auto& name : listed) {
+        if (boost::beast::iequals(name, "upgrade") && keep_upgrade)
+            continue;
+        if (!boost::beast::iequals(name, "transfer-encoding") &&
+            !boost::beast::iequals(name, "content-length"))
+            f.erase(name);
+    }
+    f.erase(http::field::connection);
+    f.erase(http::field::keep_alive);
+    f.erase("Proxy-Connection");
+    f.erase(http::field::te);
+    f.erase(http::field::trailer);
+    if (!keep_upgrade)
+        f.erase(http::field::upgrade);
+}
+
+template <class Name>
+void append_list(http::fields& f, Name name, std::string_view value)
+{
+    auto it = f.find(name);
+    if (it == f.end()) {
+        f.set(name, value);
+        return;
+    }
+    std::string joined(it->value());
+    joined += ", ";
+    joined += value;
+    f.set(name, joined);
+}
+
+}  // namespace
+
+head_problem check_request_head(const http::request_header<>& req)
+{
+    const auto cl = req.count(http::field::content_length);
+    const auto te = req.count(http::field::transfer_encoding);
+    if (cl > 0 && te > 0)
+        return head_problem::content_length_and_transfer_encoding;
+    if (cl > 1 || (cl == 1 && req[http::field::content_length].find(',') != std::string_view::npos))
+        return head_problem::duplicate_content_length;
+    if (te > 0 && !final_coding_is_chunked(req[http::field::transfer_encoding]))
+        return head_problem::transfer_encoding_not_chunked;
+    auto id = req[x_request_id];
+    if (!id.empty() && client_request_id(req).empty())
+        return head_problem::bad_request_id;
+    return head_problem::none;
+}
+
+bool has_obs_fold(std::string_view raw_head)
+{
+    // A line that starts with a space or tab right after a line break continues the previous one.
+    for (auto pos = raw_head.find('\n'); pos != std::string_view::npos && pos + 1 < raw_head.size();
+         pos = raw_head.find('\n', pos + 1)) {
+        const char next = raw_head[pos + 1];
+        if (next == ' ' || next == '\t')
+            return true;
+    }
+    return false;
+}
+
+std::string_view client_request_id(const http::request_header<>& req)
+{
+    auto id = req[x_request_id];
+    if (id.empty() || id.size() > 200)
+        return {};
+    const bool printable = std::all_of(id.begin(), id.end(), [](char c) {
+        return c > 0x20 && c < 0x7f;
+    });
+    return printable ? std::string_view(id.data(), id.size()) : std::string_view{};
+}
+
+void prepare_upstream_request(http::request_header<>& req, const forward_context& ctx)
+{
+    strip_hop_by_hop(req, ctx.upgrade);
+    req.version(11);
+    if (ctx.upgrade)
+        req.set(http::field::connection, "upgrade");
+    if (!ctx.client_ip.empty())
+        append_list(req, x_forwarded_for, ctx.client_ip);
+    if (req.find(x_forwarded_proto) == req.end())
+        req.set(x_forwarded_proto, "http");
+    append_list(req, http::field::via, via_token);
+    req.set(x_request_id, ctx.request_id);
+}
+
+void prepare_client_response(http::response_header<>& res, unsigned client_version,
+                             bool keep_alive, bool upgrade)
+{
+    const bool chunked = final_coding_is_chunked(res[http::field::transfer_encoding]);
+    strip_hop_by_hop(res, upgrade);
+    append_list(res, http::field::via, via_token);
+    if (upgrade) {
+        res.set(http::field::connection, "upgrade");
+        return;
+    }
+    if (client_version < 11 && chunked) {
+        // HTTP/1.0 has no chunked coding: the end of the body is the end of the connection.
+        res.erase(http::field::transfer_encoding);
+        keep_alive = false;
+    }
+    res.version(11);
+    if (!keep_alive)
+        res.set(http::field::connection, "close");
+    else if (client_version < 11)
+        res.set(http::field::connection, "keep-alive");  // 1.0 closes unless told otherwise
+}
+
+bool is_idempotent(http::verb method)
+{
+    switch (method) {
+    case http::verb::get: case http::verb::head: case http::verb::options:
+    case http::verb::trace: case http::verb::put: case http::verb::delete_:
+        return true;
+    default:
+        return false;
+    }
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,47 @@
+#pragma once
+// Header rewriting between the hops: what a request carries to the backend and what a
+// response carries back. Hop-by-hop headers stop here (RFC 9110 7.6.1); message framing
+// (Content-Length, Transfer-Encoding) is kept, because the serializer re-frames the body as it
+// streams it through.
+
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace sluice::proxy {
+
+namespace http = boost::beast::http;
+
+struct forward_context {
+    std::string_view client_ip;   // "" for a unix-socket client
+    std::string_view request_id;  // already chosen: the client's or a generated one
+    bool upgrade = false;         // the request asks to switch protocols (WebSocket)
+};
+
+// Problems a request head can have that Beast's parser lets through. SPEC.md "Hardening".
+enum class head_problem { none, content_length_and_transfer_encoding, duplicate_content_length,
+                          transfer_encoding_not_chunked, bad_request_id };
+
+head_problem check_request_head(const http::request_header<>& req);
+
+// True when `raw_head` (the bytes of a request head up to and including the blank line)
+// continues a header line on the next one (obs-fold, RFC 9112 5.2), which a proxy must reject.
+bool has_obs_fold(std::string_view raw_head);
+
+// The request's X-Request-Id when it is usable (printable, short), else "".
+std::string_view client_request_id(const http::request_header<>& req);
+
+// Makes `req` ready for the backend: strips hop-by-hop headers, sets HTTP/1.1 keep-alive (or the
+// upgrade), X-Forwarded-For/-Proto, Via and X-Request-Id.
+void prepare_upstream_request(http::request_header<>& req, const forward_context& ctx);
+
+// Makes `res` ready for the client: strips hop-by-hop headers, sets keep-alive or close, and
+// falls back from chunked to close-delimited for HTTP/1.0 clients.
+void prepare_client_response(http::response_header<>& res, unsigned client_version,
+                             bool keep_alive, bool upgrade);
+
+bool is_idempotent(http::verb method);
+
+}  // namespace sluice::proxy

@@ -1,0 +1,146 @@
+#include "proxy/listener.hpp"
+
+#include "proxy/client_session.hpp"
+#include "proxy/event_log.hpp"
+#include "proxy/socket_address.hpp"
+#include "proxy/worker.hpp"
+
+#include <boost/asio/basic_socket_acceptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <stdexcept>
+#include <sys/stat.h>
+
+namespace sluice::proxy {
+
+namespace asio = boost::asio;
+using acceptor_type = asio::basic_socket_acceptor<asio::generic::stream_protocol>;
+
+struct listener::impl : std::enable_shared_from_this<impl> {
+    impl(asio::io_context& io, const config::listener& cfg, std::size_t index,
+         std::vector<worker*> workers)
+        : io(io), acceptor(io), retry(io), name(cfg.name), index(index),
+          max_connections(cfg.max_connections), workers(std::move(workers))
+    {
+    }
+
+    void bind(const config::listener& cfg);
+    void accept();
+    void on_accepted(boost::system::error_code ec, socket_type socket, worker& target);
+    void on_closed();
+
+    asio::io_context& io;
+    acceptor_type acceptor;
+    asio::steady_timer retry;
+    std::string name;
+    std::size_t index;
+    std::uint64_t max_connections;
+    std::vector<worker*> workers;
+    std::size_t next_worker = 0;
+    std::atomic<std::uint64_t> open{0};
+    bool accepting = false;  // an accept is pending (accept thread only)
+    bool stopped = false;
+};
+
+void listener::impl::bind(const config::listener& cfg)
+{
+    auto address = to_socket_address(cfg.bind);
+    boost::system::error_code ec;
+    if (cfg.bind.type == config::endpoint::kind::unix_socket) {
+        struct stat st {};
+        // A socket file left by an earlier run would make bind fail; other files are not ours.
+        if (::stat(cfg.bind.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
+            std::filesystem::remove(cfg.bind.path, ec);
+    }
+    acceptor.open(address.protocol(), ec);
+    if (!ec && cfg.bind.type == config::endpoint::kind::tcp)
+        acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec)
+        acceptor.bind(address, ec);
+    if (!ec)
+        acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+        throw std::runtime_error("listeners." + cfg.name + ": cannot listen on " + cfg.bind.text +
+                                 ": " + ec.message() +
+                                 "; is another process using it, or is the address wrong?");
+}
+
+void listener::impl::accept()
+{
+    if (stopped || accepting || open.load() >= max_connections)
+        return;
+    accepting = true;
+    worker& target = *workers[next_worker++ % workers.size()];
+    acceptor.async_accept(target.io, [self = shared_from_this(), &target](
+                                         boost::system::error_code ec, socket_type socket) {
+        self->on_accepted(ec, std::move(socket), target);
+    });
+}
+
+void listener::impl::on_accepted(boost::system::error_code ec, socket_type socket,
+                                 worker& target)
+{
+    accepting = false;
+    if (stopped)
+        return;
+    if (ec) {
+        // Out of file descriptors and the like: back off instead of spinning.
+        log_event(severity::warning, "listener " + name + ": accept failed: " + ec.message());
+        retry.expires_after(std::chrono::milliseconds(100));
+        retry.async_wait([self = shared_from_this()](boost::system::error_code) {
+            self->accept();
+        });
+        return;
+    }
+    open.fetch_add(1);
+    asio::post(target.io, [self = shared_from_this(), &target, s = std::move(socket)]() mutable {
+        start_client_session(target, std::move(s), self->index, [self] { self->on_closed(); });
+    });
+    accept();
+}
+
+void listener::impl::on_closed()
+{
+    if (open.fetch_sub(1) == max_connections)
+        asio::post(io, [self = shared_from_this()] { self->accept(); });
+}
+
+listener::listener(asio::io_context& accept_io, const config::listener& cfg, std::size_t index,
+                   std::vector<worker*> workers)
+    : impl_(std::make_shared<impl>(accept_io, cfg, index, std::move(workers)))
+{
+    impl_->bind(cfg);
+}
+
+listener::~listener() { stop(); }
+
+void listener::start()
+{
+    asio::post(impl_->io, [self = impl_] { self->accept(); });
+}
+
+void listener::stop()
+{
+    asio::post(impl_->io, [self = impl_] {
+        self->stopped = true;
+        boost::system::error_code ignored;
+        self->acceptor.close(ignored);
+        self->retry.cancel();
+    });
+}
+
+std::string listener::local_address() const
+{
+    boost::system::error_code ec;
+    auto ep = impl_->acceptor.local_endpoint(ec);
+    return ec ? std::string("?") : describe(ep);
+}
+
+std::uint64_t listener::open_connections() const { return impl_->open.load(); }
+
+bool listener::at_limit() const { return impl_->open.load() >= impl_->max_connections; }
+
+}  // namespace sluice::proxy

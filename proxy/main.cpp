@@ -1,0 +1,129 @@
+// The command line of SPEC.md: run / check / demo / --version. Everything else lives elsewhere.
+#include "config/loader.hpp"
+#include "config/summary.hpp"
+#include "proxy/demo.hpp"
+#include "proxy/event_log.hpp"
+#include "proxy/runtime.hpp"
+
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char* usage = R"(usage:
+  sluice run   [-c FILE]     serve; without -c an embedded default config is used
+  sluice check  -c FILE      validate the config and print a summary; exit 0 / 1
+                [--strict]   warnings fail the check too
+  sluice demo                proxy + two built-in demo app servers, for a first look
+  sluice --version
+)";
+
+struct options {
+    std::string command;
+    std::optional<std::string> config_file;
+    bool strict = false;
+};
+
+std::optional<options> parse(int argc, char** argv)
+{
+    options o;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const auto& a = args[i];
+        if ((a == "-c" || a == "--config") && i + 1 < args.size())
+            o.config_file = args[++i];
+        else if (a == "--strict")
+            o.strict = true;
+        else if (a == "--version" || a == "--help" || a == "-h")
+            o.command = a == "--version" ? "version" : "help";
+        else if (o.command.empty() && a.front() != '-')
+            o.command = a;
+        else {
+            std::cerr << "sluice: unexpected argument '" << a << "'\n" << usage;
+            return std::nullopt;
+        }
+    }
+    return o;
+}
+
+sluice::config::loaded load(const options& o)
+{
+    if (o.config_file)
+        return sluice::config::load_file(*o.config_file);
+    return sluice::config::load_string(sluice::config::default_config_yaml(),
+                                       "<embedded default>");
+}
+
+void print_warnings(const std::vector<std::string>& warnings)
+{
+    for (const auto& w : warnings)
+        std::cerr << "warning: " << w << '\n';
+}
+
+int check(const options& o)
+{
+    if (!o.config_file) {
+        std::cerr << "sluice check: which file? use: sluice check -c FILE\n";
+        return 2;
+    }
+    auto cfg = load(o);
+    std::cout << sluice::config::summarize(cfg.config);
+    print_warnings(cfg.warnings);
+    const bool failed = o.strict && !cfg.warnings.empty();
+    std::cout << (failed ? "config has warnings (--strict): FAIL\n" : "config OK\n");
+    return failed ? 1 : 0;
+}
+
+int run(const options& o)
+{
+    auto cfg = load(o);
+    for (const auto& w : cfg.warnings)
+        sluice::proxy::log_event(sluice::proxy::severity::warning, w);
+    int code;
+    {
+        sluice::proxy::runtime rt(std::move(cfg.config), o.config_file.value_or(""));
+        code = rt.run();
+    }
+    sluice::proxy::flush_event_log();
+    return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    auto o = parse(argc, argv);
+    if (!o)
+        return 2;
+    try {
+        if (o->command == "version") {
+            std::cout << "sluice " << SLUICE_VERSION << '\n';
+            return 0;
+        }
+        if (o->command == "run")
+            return run(*o);
+        if (o->command == "check")
+            return check(*o);
+        if (o->command == "demo")
+            return sluice::proxy::run_demo();
+        if (o->command.empty() || o->command == "help") {
+            std::cout << usage;
+            return o->command.empty() ? 2 : 0;
+        }
+        std::cerr << "sluice: unknown command '" << o->command << "'\n" << usage;
+        return 2;
+    } catch (const sluice::config::config_error& e) {
+        for (const auto& line : e.errors())
+            std::cerr << "error: " << line << '\n';
+        std::cerr << "sluice: the config has " << e.errors().size()
+                  << " error(s); nothing was started\n";
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "sluice: " << e.what() << '\n';
+        sluice::proxy::flush_event_log();
+        return 1;
+    }
+}

@@ -1,0 +1,77 @@
+#pragma once
+// Internal to the client session's .cpp files: the state of one client connection and of the
+// request it is serving. Heavy (Beast); include it from no other header.
+
+#include "proxy/access_record.hpp"
+#include "proxy/snapshot.hpp"
+#include "proxy/worker.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include <functional>
+#include <optional>
+
+namespace sluice::proxy {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::system::error_code;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+using request_parser = http::request_parser<http::buffer_body>;
+using response_parser = http::response_parser<http::buffer_body>;
+
+struct client_connection {
+    client_connection(worker& w, socket_type s, std::size_t listener_index,
+                      std::function<void()> on_close);
+    ~client_connection();
+
+    worker& w;
+    socket_type socket;
+    beast::flat_buffer buffer;
+    struct deadline deadline;
+    std::size_t listener_index;
+    std::string client_ip;    // "" for unix-socket clients
+    std::string client_text;  // for the access log
+    std::function<void()> on_close;
+    bool keep_alive = true;
+    unsigned version = 11;  // of the request being served
+};
+
+// One request, from its head to the last byte of its response.
+struct exchange {
+    std::shared_ptr<const snapshot> snap;
+    const listener_view* listener = nullptr;
+    backend_runtime* backend = nullptr;
+    config::timeouts timeouts;
+    std::optional<request_parser> parser;
+    access_record rec;
+    clock::time_point start;
+    std::string request_id;
+    bool expect_continue = false;
+    bool upgrade = false;
+
+    http::request<http::buffer_body>& request() { return parser->get(); }
+};
+
+double ms_since(clock::time_point t);
+
+// A response the proxy writes itself (400, 408, 413, 431, 502, 503, 504), with a short body
+// naming the reason; also finishes the access record.
+asio::awaitable<void> send_local_reply(client_connection& c, exchange& x, http::status status,
+                                       std::string_view reason, std::string_view message);
+
+// Everything between a parsed request head and the end of its response: slot, backend
+// connection, request body out, response back.
+asio::awaitable<void> forward(client_connection& c, exchange& x);
+
+// Copies bytes both ways until one side closes or nothing moves for `idle`.
+asio::awaitable<void> tunnel(client_connection& c, class upstream_connection& u, exchange& x,
+                             clock::duration idle);
+
+}  // namespace sluice::proxy

@@ -1,0 +1,33 @@
+#pragma once
+// Internal to the client session: waiting for a server slot.
+
+#include "proxy/session.hpp"
+
+namespace sluice::proxy {
+
+struct slot_result {
+    enum class kind { granted, queue_full, queue_timeout, client_gone } outcome;
+    std::size_t server;
+};
+
+asio::awaitable<slot_result> acquire_slot(client_connection& c, exchange& x);
+
+// Holds a granted slot and gives it back exactly once.
+class slot_hold {
+public:
+    slot_hold(backend_runtime& b, std::size_t server) : backend_(&b), server_(server) {}
+    slot_hold(const slot_hold&) = delete;
+    slot_hold& operator=(const slot_hold&) = delete;
+    ~slot_hold() { release(); }
+    void release()
+    {
+        if (backend_)
+            std::exchange(backend_, nullptr)->release(server_);
+    }
+
+private:
+    backend_runtime* backend_;
+    std::size_t server_;
+};
+
+}  // namespace sluice::proxy

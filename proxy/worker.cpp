@@ -1,0 +1,43 @@
+#include "proxy/worker.hpp"
+
+#include <random>
+
+namespace sluice::proxy {
+
+worker::worker(unsigned index, access_log* log)
+    : index(index), sweeper(io, std::chrono::milliseconds(20)), log(log),
+      id_prefix_(std::random_device{}())
+{
+    id_prefix_ = (id_prefix_ << 32) ^ std::random_device{}();
+}
+
+std::string worker::next_request_id()
+{
+    // splitmix64 of a per-thread counter: unique per process run, cheap, not guessable in order.
+    std::uint64_t z = id_prefix_ + (++id_counter_) * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string id(16, '0');
+    for (int i = 15; i >= 0; --i, z >>= 4)
+        id[static_cast<std::size_t>(i)] = hex[z & 0xf];
+    return id;
+}
+
+std::unique_ptr<char[]> worker::take_relay_buffer()
+{
+    if (spare_buffers_.empty())
+        return std::make_unique_for_overwrite<char[]>(relay_buffer_size);
+    auto b = std::move(spare_buffers_.back());
+    spare_buffers_.pop_back();
+    return b;
+}
+
+void worker::give_back(std::unique_ptr<char[]> buffer)
+{
+    if (spare_buffers_.size() < 16)
+        spare_buffers_.push_back(std::move(buffer));
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,41 @@
+#pragma once
+// One event-loop thread: its io_context, its deadline sweeper, the snapshot its new requests use,
+// and small per-thread resources. A connection lives on one worker for its whole life, so
+// nothing here needs a lock; other threads reach a worker only through asio::post.
+
+#include "proxy/access_log.hpp"
+#include "proxy/deadline_sweeper.hpp"
+#include "proxy/snapshot.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sluice::proxy {
+
+class worker {
+public:
+    worker(unsigned index, access_log* log);
+
+    boost::asio::io_context io{1};
+    const unsigned index;
+    deadline_sweeper sweeper;
+    access_log* const log;
+    std::shared_ptr<const snapshot> current;  // replaced by a reload (posted to this thread)
+
+    std::string next_request_id();
+
+    // Body relay buffers, reused across requests so an idle connection holds none.
+    static constexpr std::size_t relay_buffer_size = 64 * 1024;
+    std::unique_ptr<char[]> take_relay_buffer();
+    void give_back(std::unique_ptr<char[]> buffer);
+
+private:
+    std::uint64_t id_prefix_;
+    std::uint64_t id_counter_ = 0;
+    std::vector<std::unique_ptr<char[]>> spare_buffers_;
+};
+
+}  // namespace sluice::proxy

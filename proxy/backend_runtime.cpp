@@ -19,6 +19,13 @@ backend_runtime::backend_runtime(const config::backend& cfg, unsigned threads)
         queue_.add_server(s.max_connections, s.weight);
         servers_.push_back(std::move(server));
     }
+    publish();
+}
+
+void backend_runtime::publish()
+{
+    queue_length_.store(queue_.queue_length(), std::memory_order_relaxed);
+    free_slots_.store(queue_.free_slots(), std::memory_order_relaxed);
 }
 
 backend_runtime::admission backend_runtime::admit(boost::asio::io_context& io)
@@ -26,19 +33,21 @@ backend_runtime::admission backend_runtime::admit(boost::asio::io_context& io)
     std::unique_lock lock(mutex_);
     const auto ticket = next_ticket_++;
     auto a = queue_.admit(ticket);
+    publish();
     if (a.result != request_queue::outcome::queued)
         return {a.result, a.server, nullptr};
     auto waiter = std::make_shared<slot_waiter>(io);
     waiter->ticket = ticket;
     waiters_.emplace(ticket, waiter);
-    queue_length_.store(queue_.queue_length(), std::memory_order_relaxed);
     return {a.result, 0, std::move(waiter)};
 }
 
 void backend_runtime::release(std::size_t server)
 {
     std::unique_lock lock(mutex_);
-    deliver(queue_.release(server), lock);
+    auto grants = queue_.release(server);
+    publish();
+    deliver(std::move(grants), lock);
 }
 
 bool backend_runtime::cancel(request_queue::ticket ticket)
@@ -47,14 +56,17 @@ bool backend_runtime::cancel(request_queue::ticket ticket)
     if (!queue_.cancel(ticket))
         return false;
     waiters_.erase(ticket);
-    queue_length_.store(queue_.queue_length(), std::memory_order_relaxed);
+    publish();
     return true;
 }
 
-unsigned backend_runtime::in_flight(std::size_t server) const
+std::vector<backend_runtime::server_load_view> backend_runtime::loads() const
 {
     std::lock_guard lock(mutex_);
-    return queue_.server(server).in_flight;
+    std::vector<server_load_view> out;
+    for (std::size_t i = 0; i < queue_.server_count(); ++i)
+        out.push_back({queue_.server(i).in_flight, queue_.server(i).max_connections});
+    return out;
 }
 
 void backend_runtime::deliver(std::vector<request_queue::grant> grants,
@@ -69,7 +81,6 @@ void backend_runtime::deliver(std::vector<request_queue::grant> grants,
         wake.emplace_back(std::move(it->second), g.server);
         waiters_.erase(it);
     }
-    queue_length_.store(queue_.queue_length(), std::memory_order_relaxed);
     lock.unlock();
     for (auto& [waiter, server] : wake) {
         boost::asio::post(waiter->io, [waiter, server] {

@@ -57,11 +57,18 @@ public:
     void release(std::size_t server);
     bool cancel(request_queue::ticket ticket);
 
+    // Published after every change, for the busy/free monitor: no lock to read them.
     std::size_t queue_length() const { return queue_length_.load(std::memory_order_relaxed); }
-    unsigned in_flight(std::size_t server) const;
+    std::size_t free_slots() const { return free_slots_.load(std::memory_order_relaxed); }
+
+    struct server_load_view {
+        unsigned in_flight, max_connections;
+    };
+    std::vector<server_load_view> loads() const;  // takes the lock: admin thread only
 
 private:
     void deliver(std::vector<request_queue::grant> grants, std::unique_lock<std::mutex>& lock);
+    void publish();  // under the lock
 
     config::backend config_;
     std::vector<std::unique_ptr<server_runtime>> servers_;
@@ -70,6 +77,7 @@ private:
     std::unordered_map<request_queue::ticket, std::shared_ptr<slot_waiter>> waiters_;
     request_queue::ticket next_ticket_ = 1;
     std::atomic<std::size_t> queue_length_{0};
+    std::atomic<std::size_t> free_slots_{0};
 };
 
 }  // namespace sluice::proxy

@@ -4,19 +4,22 @@ namespace sluice::proxy {
 
 namespace {
 
-// Gives the worker's buffer back however the relay ends.
-struct borrowed_buffer {
+// The relay's buffer: the worker's shared 64 KiB one for large or unknown bodies, an exact-size
+// one for small bodies, so a burst of small responses does not spread big blocks over the heap.
+struct relay_buffer {
     worker& w;
+    std::size_t size = worker::relay_buffer_size;
     std::unique_ptr<char[]> data;
-    ~borrowed_buffer()
+    ~relay_buffer()
     {
-        if (data)
+        if (data && size == worker::relay_buffer_size)
             w.give_back(std::move(data));
     }
     char* get()
     {
         if (!data)
-            data = w.take_relay_buffer();
+            data = size == worker::relay_buffer_size ? w.take_relay_buffer()
+                                                     : std::make_unique_for_overwrite<char[]>(size);
         return data.get();
     }
 };
@@ -41,16 +44,18 @@ asio::awaitable<relay_result> relay_message(worker& w, http::parser<IsRequest, h
     relay_result r;
     auto& body = p.get().body();
     http::serializer<IsRequest, http::buffer_body> sr{p.get()};
-    borrowed_buffer buf{w, nullptr};
+    relay_buffer buf{w};
+    if (auto remaining = p.content_length_remaining(); remaining && *remaining > 0)
+        buf.size = static_cast<std::size_t>(std::min<std::uint64_t>(*remaining, buf.size));
     bool reported_done = false;
     // Beast sizes each read by the buffer's spare capacity: without room, a body moves in
     // 512-byte reads. The session shrinks the buffer again once the connection goes idle.
     if (!p.is_done())
-        make_room(*from.buffer, p.content_length());
+        make_room(*from.buffer, p.content_length_remaining());
     do {
         if (!p.is_done()) {
             body.data = buf.get();
-            body.size = worker::relay_buffer_size;
+            body.size = buf.size;
             from.deadline.arm(from.timeout);
             auto [ec, n] = co_await http::async_read_some(from.socket, *from.buffer, p, use_tuple);
             from.deadline.disarm();
@@ -62,7 +67,7 @@ asio::awaitable<relay_result> relay_message(worker& w, http::parser<IsRequest, h
                      r.bytes_written};
                 co_return r;
             }
-            body.size = worker::relay_buffer_size - body.size;
+            body.size = buf.size - body.size;
             body.data = buf.get();
             body.more = !p.is_done();
         } else {

@@ -151,9 +151,15 @@ asio::awaitable<bool> admit_request(client_connection& c, exchange& x)
     co_return true;
 }
 
-void write_access_log(client_connection& c, exchange& x)
+void record(client_connection& c, exchange& x)
 {
     x.rec.total_ms = ms_since(x.start);
+    health::request_sample sample{x.rec.listener, x.rec.backend, x.rec.server, x.rec.status,
+                                  x.rec.total_ms / 1000.0, std::nullopt, x.rec.reason,
+                                  x.left_queue};
+    if (x.asked_for_slot)
+        sample.queue_wait_seconds = x.rec.queue_ms / 1000.0;
+    c.w.metrics.record(sample);
     if (c.w.log)
         c.w.log->write(to_json_line(x.rec));
 }
@@ -174,7 +180,7 @@ asio::awaitable<void> serve_one(client_connection& c, bool& keep_going)
     }
     if (x.rec.status == 0)
         x.rec.status = 499;  // the client left before any status: nginx's "client closed request"
-    write_access_log(c, x);
+    record(c, x);
     keep_going = c.keep_alive && head == head_result::ok;
 }
 

@@ -55,6 +55,8 @@ struct exchange {
     std::string request_id;
     bool expect_continue = false;
     bool upgrade = false;
+    bool asked_for_slot = false;  // its queue wait counts in sluice_queue_wait_seconds
+    bool left_queue = false;      // the client left while it waited for a slot
 
     http::request<http::buffer_body>& request() { return parser->get(); }
 };

@@ -168,6 +168,23 @@ asio::awaitable<std::unique_ptr<upstream_connection>> connect_to(client_connecti
     co_return nullptr;
 }
 
+// Counted always; logged at most once a minute per thread, with the fix.
+void note_stale_retry(client_connection& c, exchange& x)
+{
+    const auto& b = x.backend->config();
+    c.w.metrics.retry(b.name, "stale_connection");
+    const auto now = clock::now();
+    if (now - c.w.last_stale_warning < std::chrono::minutes(1))
+        return;
+    c.w.last_stale_warning = now;
+    log_event(severity::warning,
+              "backend " + b.name + " server " + std::string(x.rec.server) +
+                  " closed a pooled keep-alive connection before it was reused; the request was "
+                  "retried on a new one. A steady rate of this means the pool outlives the "
+                  "server's keep-alive: set keepalive.idle_timeout below the server's "
+                  "keepalive_timeout (or declare keepalive_timeout)");
+}
+
 }  // namespace
 
 asio::awaitable<void> forward(client_connection& c, exchange& x)
@@ -175,6 +192,7 @@ asio::awaitable<void> forward(client_connection& c, exchange& x)
     auto slot_wait_began = clock::now();
     auto slot = co_await acquire_slot(c, x);
     x.rec.queue_ms = ms_since(slot_wait_began);
+    x.asked_for_slot = true;
     switch (slot.outcome) {
     case slot_result::kind::granted: break;
     case slot_result::kind::queue_full:
@@ -187,6 +205,7 @@ asio::awaitable<void> forward(client_connection& c, exchange& x)
         co_return;
     case slot_result::kind::client_gone:
         x.rec.reason = "client_gone";
+        x.left_queue = true;
         c.keep_alive = false;
         co_return;
     }
@@ -208,6 +227,7 @@ asio::awaitable<void> forward(client_connection& c, exchange& x)
         if (end == attempt_end::failed || attempt > 0)
             co_return;
         ++x.rec.retries;  // a stale pooled connection: the free retry
+        note_stale_retry(c, x);
         u.reset();
     }
     ++u->requests;

@@ -4,8 +4,8 @@
 
 namespace sluice::proxy {
 
-worker::worker(unsigned index, access_log* log)
-    : index(index), sweeper(io, std::chrono::milliseconds(20)), log(log),
+worker::worker(unsigned index, access_log* log, health::metrics_shard& metrics)
+    : index(index), sweeper(io, std::chrono::milliseconds(20)), log(log), metrics(metrics),
       id_prefix_(std::random_device{}())
 {
     id_prefix_ = (id_prefix_ << 32) ^ std::random_device{}();

@@ -3,6 +3,7 @@
 // and small per-thread resources. A connection lives on one worker for its whole life, so
 // nothing here needs a lock; other threads reach a worker only through asio::post.
 
+#include "health/metrics.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/deadline_sweeper.hpp"
 #include "proxy/snapshot.hpp"
@@ -17,12 +18,14 @@ namespace sluice::proxy {
 
 class worker {
 public:
-    worker(unsigned index, access_log* log);
+    worker(unsigned index, access_log* log, health::metrics_shard& metrics);
 
     boost::asio::io_context io{1};
     const unsigned index;
     deadline_sweeper sweeper;
     access_log* const log;
+    health::metrics_shard& metrics;
+    clock::time_point last_stale_warning{};  // rate-limits the misaligned keep-alive hint
     std::shared_ptr<const snapshot> current;  // replaced by a reload (posted to this thread)
 
     std::string next_request_id();

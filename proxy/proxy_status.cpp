@@ -1,0 +1,105 @@
+#include "proxy/proxy_status.hpp"
+
+#include "proxy/access_record.hpp"
+#include "proxy/listener.hpp"
+
+namespace sluice::proxy {
+
+namespace {
+
+// Until active checks land (issue 5) a configured server is always up.
+constexpr std::string_view server_state_name = "up";
+
+void append_pair(std::string& out, std::string_view key, std::string_view value, bool first = false)
+{
+    if (!first)
+        out += ',';
+    append_json_string(out, key);
+    out += ':';
+    append_json_string(out, value);
+}
+
+void append_number(std::string& out, std::string_view key, std::uint64_t value)
+{
+    out += ',';
+    append_json_string(out, key);
+    out += ':';
+    out += std::to_string(value);
+}
+
+void append_backend(std::string& out, backend_runtime& b)
+{
+    out += '{';
+    append_pair(out, "name", b.config().name, true);
+    append_number(out, "queue_length", b.queue_length());
+    append_number(out, "queue_max_length", b.config().queue_max_length);
+    append_number(out, "free_slots", b.free_slots());
+    out += ",\"servers\":[";
+    const auto loads = b.loads();
+    for (std::size_t i = 0; i < b.server_count(); ++i) {
+        const auto& s = b.server(i).config;
+        out += i ? ",{" : "{";
+        append_pair(out, "name", s.name, true);
+        append_pair(out, "address", s.address.text);
+        append_pair(out, "state", server_state_name);
+        append_number(out, "in_flight", loads[i].in_flight);
+        append_number(out, "max_connections", loads[i].max_connections);
+        append_number(out, "weight", s.weight);
+        out += ",\"last_check\":null}";
+    }
+    out += "]}";
+}
+
+}  // namespace
+
+health::gauge_snapshot collect_gauges(const status_inputs& in)
+{
+    health::gauge_snapshot g;
+    g.busy = in.busy;
+    for (const auto& b : in.snap.backends) {
+        g.queue_lengths.emplace_back(b->config().name, b->queue_length());
+        const auto loads = b->loads();
+        for (std::size_t i = 0; i < b->server_count(); ++i)
+            g.servers.push_back({b->config().name, b->server(i).config.name,
+                                 std::string(server_state_name), loads[i].in_flight,
+                                 loads[i].max_connections});
+    }
+    for (std::size_t i = 0; i < in.listeners.size(); ++i)
+        g.client_connections.emplace_back(in.snap.config.listeners[i].name,
+                                          in.listeners[i]->open_connections());
+    return g;
+}
+
+std::string status_json(const status_inputs& in)
+{
+    std::string out = "{";
+    append_pair(out, "signal", in.draining ? "draining" : in.busy ? "busy" : "free", true);
+    append_pair(out, "config", in.snap.config.source);
+    out += ",\"listeners\":[";
+    for (std::size_t i = 0; i < in.listeners.size(); ++i) {
+        out += i ? ",{" : "{";
+        append_pair(out, "name", in.snap.config.listeners[i].name, true);
+        append_pair(out, "bind", in.listeners[i]->local_address());
+        append_number(out, "connections", in.listeners[i]->open_connections());
+        append_number(out, "max_connections", in.snap.config.listeners[i].max_connections);
+        out += '}';
+    }
+    out += "],\"backends\":[";
+    for (std::size_t i = 0; i < in.snap.backends.size(); ++i) {
+        if (i)
+            out += ',';
+        append_backend(out, *in.snap.backends[i]);
+    }
+    out += "]}\n";
+    return out;
+}
+
+std::pair<bool, std::string> readiness(const snapshot& snap)
+{
+    for (const auto& b : snap.backends)
+        if (b->server_count() == 0)
+            return {false, "backend " + b->config().name + " has no server up"};
+    return {true, "ready"};
+}
+
+}  // namespace sluice::proxy

@@ -34,7 +34,6 @@ const unbuilt_key not_in_effect_yet[] = {
     {"timeouts.request", "there is no overall request deadline", nonzero_duration},
     {"listeners[].routes[].timeouts.request", "there is no overall request deadline",
      nonzero_duration},
-    {"admin.drain_notice", "shutdown stops accepting without the notice delay", nullptr},
 };
 
 char lower(unsigned char c) { return static_cast<char>(std::tolower(c)); }

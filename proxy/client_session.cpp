@@ -85,11 +85,15 @@ asio::awaitable<bool> wait_for_request(client_connection& c, clock::duration idl
 {
     if (c.buffer.size() > 0)
         co_return true;
+    if (c.w.draining)
+        co_return false;
     c.buffer.shrink_to_fit();
     c.deadline.arm(idle);
+    c.w.park(c.idle);
     auto [ec] = co_await c.socket.async_wait(socket_type::wait_read, use_tuple);
+    c.w.unpark(c.idle);
     c.deadline.disarm();
-    co_return !ec;
+    co_return !ec && !c.w.draining;
 }
 
 // Prepares `x` for a new request on `c`; false when the listener is gone after a reload.
@@ -175,7 +179,7 @@ asio::awaitable<void> serve_one(client_connection& c, bool& keep_going)
     if (head == head_result::closed)
         co_return;
     if (head == head_result::ok && co_await admit_request(c, x)) {
-        c.keep_alive = x.request().keep_alive();
+        c.keep_alive = x.request().keep_alive() && !c.w.draining;
         co_await forward(c, x);
     }
     if (x.rec.status == 0)
@@ -215,6 +219,7 @@ client_connection::client_connection(worker& w, socket_type s, std::size_t liste
     : w(w), socket(std::move(s)), deadline(w.sweeper, socket), listener_index(listener_index),
       on_close(std::move(on_close))
 {
+    idle.socket = &socket;
     client_ip = peer_ip(socket);
     if (!client_ip.empty() && client_ip.front() == '[')
         client_ip = client_ip.substr(1, client_ip.size() - 2);
@@ -223,6 +228,7 @@ client_connection::client_connection(worker& w, socket_type s, std::size_t liste
 
 client_connection::~client_connection()
 {
+    w.unpark(idle);
     if (on_close)
         on_close();
 }

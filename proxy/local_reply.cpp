@@ -7,7 +7,8 @@ asio::awaitable<void> send_local_reply(client_connection& c, exchange& x, http::
 {
     // The connection can carry another request only if this one was read to its end.
     const bool request_read = x.parser && x.parser->is_header_done() && x.parser->is_done();
-    c.keep_alive = c.keep_alive && request_read && static_cast<unsigned>(status) >= 500;
+    c.keep_alive = c.keep_alive && request_read && static_cast<unsigned>(status) >= 500 &&
+                   !c.w.draining;
     x.rec.status = static_cast<unsigned>(status);
     x.rec.reason = reason;
 

@@ -6,12 +6,14 @@
 #include "proxy/listener.hpp"
 #include "proxy/proxy_status.hpp"
 #include "proxy/runtime_monitor.hpp"
+#include "proxy/systemd_notify.hpp"
 #include "proxy/worker.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <thread>
 
@@ -23,6 +25,11 @@ struct runtime::impl {
     impl(config::root cfg, std::string path);
     void start_threads();
     void stop();
+    void on_signal(int sig);
+    void begin_drain();
+    void stop_accepting();
+    void wait_for_connections(clock::time_point deadline);
+    std::uint64_t open_connections() const;
     bool raw_busy() const;
     health::admin_sources admin_sources();
     status_inputs status() const { return {*current, listeners, monitor->busy(), monitor->draining()}; }
@@ -38,6 +45,9 @@ struct runtime::impl {
     std::unique_ptr<health::admin_server> admin;
     std::vector<std::thread> threads;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+    asio::signal_set signals{control, SIGTERM, SIGINT, SIGHUP};
+    asio::steady_timer drain_timer{control};
+    bool draining = false;
 };
 
 namespace {
@@ -128,6 +138,84 @@ void runtime::impl::stop()
         t.join();
 }
 
+void runtime::impl::on_signal(int sig)
+{
+    if (sig == SIGHUP) {
+        log_event(severity::warning, "SIGHUP: reload is not built yet; the config is unchanged");
+        return;
+    }
+    if (draining) {
+        log_event(severity::warning, "second stop signal: exiting now, without waiting");
+        control.stop();
+        return;
+    }
+    begin_drain();
+}
+
+// SPEC.md: /healthz says draining at once; serving goes on for drain_notice so the load balancer
+// in front sees it and stops sending; then no new connections, Connection: close on every
+// response, idle connections closed, in-flight requests finish within timeouts.drain.
+void runtime::impl::begin_drain()
+{
+    draining = true;
+    notify_systemd("STOPPING=1");
+    monitor->set_draining();
+    const auto notice = current->config.admin.drain_notice;
+    log_event(severity::info, "draining: /healthz answers 503 draining; still serving for " +
+                                  std::to_string(notice.count()) + " ms (admin.drain_notice)");
+    drain_timer.expires_after(notice);
+    drain_timer.async_wait([this](boost::system::error_code ec) {
+        if (!ec)
+            stop_accepting();
+    });
+}
+
+void runtime::impl::stop_accepting()
+{
+    for (auto& l : listeners)
+        l->stop();
+    for (auto& w : workers)
+        asio::post(w->io, [&w = *w] {
+            w.draining = true;
+            w.close_idle();
+        });
+    const auto drain = current->config.timeouts.drain;
+    log_event(severity::info, "no longer accepting; waiting up to " +
+                                  std::to_string(drain.count()) +
+                                  " ms (timeouts.drain) for requests in flight");
+    wait_for_connections(clock::now() + drain);
+}
+
+std::uint64_t runtime::impl::open_connections() const
+{
+    std::uint64_t open = 0;
+    for (const auto& l : listeners)
+        open += l->open_connections();
+    return open;
+}
+
+void runtime::impl::wait_for_connections(clock::time_point deadline)
+{
+    const auto open = open_connections();
+    if (open == 0) {
+        log_event(severity::info, "drained: every connection has closed");
+        control.stop();
+        return;
+    }
+    if (clock::now() >= deadline) {
+        log_event(severity::warning, std::to_string(open) +
+                                         " client connection(s) still open at timeouts.drain; "
+                                         "closing them");
+        control.stop();
+        return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(20));
+    drain_timer.async_wait([this, deadline](boost::system::error_code ec) {
+        if (!ec)
+            wait_for_connections(deadline);
+    });
+}
+
 runtime::runtime(config::root cfg, std::string config_path)
     : impl_(std::make_unique<impl>(std::move(cfg), std::move(config_path)))
 {
@@ -137,15 +225,17 @@ runtime::~runtime() = default;
 
 int runtime::run()
 {
-    asio::signal_set signals(impl_->control, SIGTERM, SIGINT);
-    signals.async_wait([this](boost::system::error_code ec, int sig) {
-        if (ec)
-            return;
-        log_event(severity::info, std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
-                                      ", stopping");
-        impl_->control.stop();
-    });
+    std::function<void()> wait_signal = [this, &wait_signal] {
+        impl_->signals.async_wait([this, &wait_signal](boost::system::error_code ec, int sig) {
+            if (ec)
+                return;
+            impl_->on_signal(sig);
+            wait_signal();
+        });
+    };
+    wait_signal();
     impl_->start_threads();
+    notify_systemd("READY=1");
     impl_->control.run();
     impl_->stop();
     log_event(severity::info, "stopped");

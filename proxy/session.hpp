@@ -41,6 +41,7 @@ struct client_connection {
     std::function<void()> on_close;
     bool keep_alive = true;
     unsigned version = 11;  // of the request being served
+    idle_link idle;
 };
 
 // One request, from its head to the last byte of its response.

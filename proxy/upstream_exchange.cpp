@@ -129,6 +129,7 @@ asio::awaitable<bool> relay_response(client_connection& c, exchange& x, upstream
     } else if (rp.need_eof()) {
         c.keep_alive = false;
     }
+    c.keep_alive = c.keep_alive && !c.w.draining;
     prepare_client_response(res.base(), c.version, c.keep_alive, upgraded);
     c.keep_alive = c.keep_alive && res.keep_alive();
     auto r = co_await relay_message<false>(

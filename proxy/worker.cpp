@@ -25,6 +25,37 @@ std::string worker::next_request_id()
     return id;
 }
 
+void worker::park(idle_link& l)
+{
+    l.parked = true;
+    l.prev = nullptr;
+    l.next = idle_head_;
+    if (idle_head_)
+        idle_head_->prev = &l;
+    idle_head_ = &l;
+}
+
+void worker::unpark(idle_link& l)
+{
+    if (!l.parked)
+        return;
+    l.parked = false;
+    if (l.prev)
+        l.prev->next = l.next;
+    else
+        idle_head_ = l.next;
+    if (l.next)
+        l.next->prev = l.prev;
+}
+
+void worker::close_idle()
+{
+    for (auto* l = idle_head_; l; l = l->next) {
+        boost::system::error_code ignored;
+        l->socket->cancel(ignored);
+    }
+}
+
 std::unique_ptr<char[]> worker::take_relay_buffer()
 {
     if (spare_buffers_.empty())

@@ -16,6 +16,14 @@
 
 namespace sluice::proxy {
 
+// A client connection between requests, listed so that a drain can close it at once.
+struct idle_link {
+    socket_type* socket = nullptr;
+    idle_link* prev = nullptr;
+    idle_link* next = nullptr;
+    bool parked = false;
+};
+
 class worker {
 public:
     worker(unsigned index, access_log* log, health::metrics_shard& metrics);
@@ -30,6 +38,13 @@ public:
 
     std::string next_request_id();
 
+    // Set by a drain (on this thread): every further response says Connection: close.
+    bool draining = false;
+    void park(idle_link& l);
+    void unpark(idle_link& l);
+    // Cancels the wait of every parked connection; each then closes.
+    void close_idle();
+
     // Body relay buffers, reused across requests so an idle connection holds none.
     static constexpr std::size_t relay_buffer_size = 64 * 1024;
     std::unique_ptr<char[]> take_relay_buffer();
@@ -39,6 +54,7 @@ private:
     std::uint64_t id_prefix_;
     std::uint64_t id_counter_ = 0;
     std::vector<std::unique_ptr<char[]>> spare_buffers_;
+    idle_link* idle_head_ = nullptr;
 };
 
 }  // namespace sluice::proxy

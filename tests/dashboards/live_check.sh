@@ -6,6 +6,7 @@
 # evaluated against the real series.
 #
 #   SLUICE_BINARY=build/sluice bash tests/dashboards/live_check.sh
+#   bash tests/dashboards/live_check.sh build/sluice          (the same)
 #
 # Everything listens on 127.0.0.1 only, on free ports; every process it starts is stopped on exit;
 # the whole run is bounded by LIVE_CHECK_TIMEOUT seconds (default 90).
@@ -31,6 +32,7 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 if [ -z "${SLUICE_LIVE_CHECK_INNER:-}" ]; then
     # Outer run: preconditions, then the real work under a hard time limit.
+    SLUICE_BINARY="${SLUICE_BINARY:-${1:-}}"
     if [ -z "${SLUICE_BINARY:-}" ]; then
         echo "FAIL: set SLUICE_BINARY to the built sluice binary (e.g. build/sluice)" >&2
         exit 1
@@ -76,7 +78,13 @@ pids=()
 
 cleanup() {
     local pid
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in "${pids[@]}"; do
+        # Our traffic subshell has curl children: freeze it, end them (by parent id), then it.
+        kill -STOP "$pid" 2>/dev/null
+        pkill -TERM -P "$pid" 2>/dev/null
+        kill -TERM "$pid" 2>/dev/null
+        kill -CONT "$pid" 2>/dev/null
+    done
     sleep 0.3
     for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
@@ -223,7 +231,7 @@ EOF
 
 "$SLUICE_BINARY" run -c "$work/sluice.yaml" >"$work/sluice.out" 2>"$work/sluice.err" &
 sluice_pid=$!
-pids+=($sluice_pid)
+pids+=("$sluice_pid")
 
 addresses_logged() {
     grep -q 'listener web listening on ' "$work/sluice.err" &&
@@ -237,7 +245,7 @@ if ! wait_for 10 addresses_logged; then
 fi
 listen_addr="$(sed -n 's/.*listener web listening on \([0-9.]*:[0-9]*\).*/\1/p' "$work/sluice.err" | head -n1)"
 admin_addr="$(sed -En 's/.*admin[^ ]* listening on ([0-9.]+:[0-9]+).*/\1/p' "$work/sluice.err" | head -n1)"
-[ -n "$listen_addr" ] && [ -n "$admin_addr" ] || fail "cannot parse the listening addresses"
+if [ -z "$listen_addr" ] || [ -z "$admin_addr" ]; then fail "cannot parse the listening addresses"; fi
 echo "sluice: listener web on $listen_addr, admin on $admin_addr"
 
 metrics_ok() { curl -sf --max-time 2 "http://$admin_addr/metrics" -o "$work/metrics.txt" && grep -q '^sluice_' "$work/metrics.txt"; }

@@ -234,12 +234,12 @@ sluice_pid=$!
 pids+=("$sluice_pid")
 
 addresses_logged() {
-    grep -q 'listener web listening on ' "$work/sluice.err" &&
-        grep -Eq 'admin[^ ]* listening on ' "$work/sluice.err"
+    grep -q 'listener web listening on ' "$work/sluice.err" 2>/dev/null &&
+        grep -Eq 'admin[^ ]* listening on ' "$work/sluice.err" 2>/dev/null
 }
 if ! wait_for 10 addresses_logged; then
     kill -0 "$sluice_pid" 2>/dev/null || fail "sluice exited at start-up"
-    grep -q 'listener web listening on ' "$work/sluice.err" &&
+    grep -q 'listener web listening on ' "$work/sluice.err" 2>/dev/null &&
         fail "sluice did not log 'admin listening on HOST:PORT' (no admin server / metrics yet?)"
     fail "sluice did not log its listening addresses"
 fi

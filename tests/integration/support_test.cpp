@@ -36,7 +36,7 @@ TEST(support, keep_alive_connection_carries_several_requests)
 {
     scripted_backend app;
     connection c{app.port()};
-    for (int i = 0; i < 5; ++i) EXPECT_EQ(c.send({.path = "/" + std::to_string(i)}).status, 200);
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(c.send({.path = std::string("/").append(std::to_string(i))}).status, 200);
     EXPECT_EQ(app.connections_accepted(), 1u);
     EXPECT_EQ(app.request_count(), 5u);
 }

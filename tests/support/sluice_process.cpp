@@ -157,7 +157,7 @@ void sluice_process::start(std::vector<std::string> extra_args)
     std::vector<std::string> args{"run", "-c", config_path_};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     pid_ = spawn(args, dir_.file("stdout"), dir_.file("stderr"));
-    listening_address("admin", startup_deadline);  // throws with stderr if it never comes up
+    listening_address("listener ", startup_deadline);  // throws with stderr if it never comes up
 }
 
 sluice_process::~sluice_process()
@@ -189,10 +189,13 @@ std::string sluice_process::listening_address(const std::string& prefix, millis 
             return address.substr(0, address.find_first_of(" \t\r"));
         }
         int status = 0;
-        bool exited = exit_code_ || ::waitpid(pid_, &status, WNOHANG) == pid_;
-        if (exited || steady::now() > deadline)
-            throw std::runtime_error("sluice never said '" + prefix + marker + "'" +
-                                     (exited ? " (it exited)" : "") + "; stderr:\n" + stderr_text());
+        if (!exit_code_ && ::waitpid(pid_, &status, WNOHANG) == pid_) exit_code_ = decode_status(status);
+        if (exit_code_ || steady::now() > deadline) {
+            auto who = prefix == "listener " ? std::string("listener NAME") : prefix;
+            auto how = exit_code_ ? " (it exited with " + std::to_string(*exit_code_) + ")" : "";
+            throw std::runtime_error("sluice never said '" + who + marker + "...'" + how +
+                                     "; stderr:\n" + stderr_text());
+        }
         std::this_thread::sleep_for(poll_interval);
     }
 }
@@ -303,6 +306,18 @@ std::optional<double> sluice_process::metric(const std::string& name_with_labels
         return std::stod(line.substr(space + 1));
     }
     return std::nullopt;
+}
+
+std::optional<double> sluice_process::wait_metric(const std::string& name_with_labels,
+                                                  double expected, millis timeout) const
+{
+    auto deadline = steady::now() + timeout;
+    auto value = metric(name_with_labels);
+    while (value != expected && steady::now() < deadline) {
+        std::this_thread::sleep_for(poll_interval);
+        value = metric(name_with_labels);
+    }
+    return value;
 }
 
 }  // namespace sluice::test

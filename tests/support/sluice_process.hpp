@@ -82,6 +82,9 @@ public:
     // One sample scraped from /metrics, e.g. R"(sluice_requests_total{code="200"})"; label order
     // does not matter, labels not named must match too. nullopt when absent or unreachable.
     std::optional<double> metric(const std::string& name_with_labels) const;
+    // Polls metric() until it equals `expected`; returns the last value seen.
+    std::optional<double> wait_metric(const std::string& name_with_labels, double expected,
+                                      millis timeout = 5s) const;
 
 private:
     void start(std::vector<std::string> extra_args);
@@ -90,7 +93,7 @@ private:
     temp_dir dir_;
     std::string config_path_;
     pid_t pid_ = -1;
-    std::optional<int> exit_code_;
+    mutable std::optional<int> exit_code_;  // set once the child is reaped
 };
 
 }  // namespace sluice::test

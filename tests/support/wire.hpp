@@ -17,6 +17,7 @@ namespace sluice::test {
 
 using namespace std::chrono_literals;
 using millis = std::chrono::milliseconds;
+constexpr std::uint64_t mib = 1024 * 1024;
 
 bool iequals(std::string_view a, std::string_view b);
 

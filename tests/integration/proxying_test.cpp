@@ -211,7 +211,8 @@ TEST(proxying, first_matching_route_picks_the_backend)
         .backend("ops", {ops.address()})
         .route("{ path_prefix: /api }", "api")
         .route("{ host: ops.example.com }", "ops")
-        .route("{ method: POST, path_prefix: /api }", "ops");  // shadowed by the first route
+        .route("{ method: POST, path_prefix: /api }", "ops")  // shadowed by the first route
+        .route("{ method: DELETE }", "ops");
     sluice_process proxy{cfg};
     auto served_by = [&](request_options r) {
         auto answer = request(proxy.port(), r);
@@ -223,6 +224,7 @@ TEST(proxying, first_matching_route_picks_the_backend)
     EXPECT_EQ(served_by({.path = "/", .headers = {{"Host", "ops.example.com"}}}), "ops");
     EXPECT_EQ(served_by({.path = "/", .headers = {{"Host", "OPS.example.com:8080"}}}), "ops");
     EXPECT_EQ(served_by({.path = "/", .headers = {{"Host", "other.example.com"}}}), "web");
+    EXPECT_EQ(served_by({.method = "DELETE", .path = "/item/1"}), "ops");
 }
 
 TEST(proxying, roundrobin_spreads_requests_over_both_servers)

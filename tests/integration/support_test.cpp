@@ -41,6 +41,17 @@ TEST(support, keep_alive_connection_carries_several_requests)
     EXPECT_EQ(app.request_count(), 5u);
 }
 
+TEST(support, backend_closes_idle_keep_alive_connections_after_keepalive_timeout)
+{
+    scripted_backend idle_close{{.keepalive_timeout = 100ms}}, close_each{{.keepalive_timeout = 0ms}};
+    connection a{idle_close.port()}, b{close_each.port()};
+    EXPECT_EQ(a.send({}).status, 200);
+    EXPECT_TRUE(a.wait_closed(2s));
+    auto r = b.send({});
+    EXPECT_EQ(r.headers.value("Connection"), "close");
+    EXPECT_TRUE(b.wait_closed(2s));
+}
+
 TEST(support, chunked_and_generated_bodies_arrive_intact_both_ways)
 {
     scripted_backend app{{.chunked = true, .response_size = 3'000'000}};

@@ -1,6 +1,7 @@
 // The command line of SPEC.md: run / check / demo / --version. Everything else lives elsewhere.
 #include "config/loader.hpp"
 #include "config/summary.hpp"
+#include "config/timeout_chain.hpp"
 #include "proxy/demo.hpp"
 #include "proxy/event_log.hpp"
 #include "proxy/runtime.hpp"
@@ -15,8 +16,10 @@ namespace {
 
 constexpr const char* usage = R"(usage:
   sluice run   [-c FILE]     serve; without -c an embedded default config is used
-  sluice check  -c FILE      validate the config and print a summary; exit 0 / 1
+  sluice check  -c FILE      validate the config, print a summary and the timeout chain of
+                             every hop with each misalignment and its fix; errors exit 1
                 [--strict]   warnings fail the check too
+                [--format json|text]  json: one object {ok, findings, rows} for tooling
   sluice demo                proxy + two built-in demo app servers, for a first look
   sluice --version
 )";
@@ -25,6 +28,7 @@ struct options {
     std::string command;
     std::optional<std::string> config_file;
     bool strict = false;
+    bool json = false;  // check --format json
 };
 
 std::optional<options> parse(int argc, char** argv)
@@ -37,7 +41,14 @@ std::optional<options> parse(int argc, char** argv)
             o.config_file = args[++i];
         else if (a == "--strict")
             o.strict = true;
-        else if (a == "--version" || a == "--help" || a == "-h")
+        else if (a == "--format") {
+            const std::string format = i + 1 < args.size() ? args[++i] : "";
+            if (format != "json" && format != "text") {
+                std::cerr << "sluice: --format takes json or text\n" << usage;
+                return std::nullopt;
+            }
+            o.json = format == "json";
+        } else if (a == "--version" || a == "--help" || a == "-h")
             o.command = a == "--version" ? "version" : "help";
         else if (o.command.empty() && a.front() != '-')
             o.command = a;
@@ -63,16 +74,46 @@ void print_warnings(const std::vector<std::string>& warnings)
         std::cerr << "warning: " << w << '\n';
 }
 
+// --format json: only the JSON object on stdout, also for a config that does not load, so
+// tooling reads one shape; the loader's errors and warnings join the findings as rule "config".
+int check_json(const options& o)
+{
+    using namespace sluice::config;
+    const auto config_finding = [&](finding::severity level, const std::string& text) {
+        return finding{level, "config", *o.config_file, text, ""};
+    };
+    chain_report report;
+    try {
+        auto cfg = load(o);
+        report = analyze_timeouts(cfg.config);
+        for (const auto& w : cfg.warnings)
+            report.findings.push_back(config_finding(finding::severity::warning, w));
+    } catch (const config_error& e) {
+        for (const auto& line : e.errors())
+            report.findings.push_back(config_finding(finding::severity::error, line));
+    }
+    std::cout << format_json(report, o.strict);
+    return passes(report, o.strict) ? 0 : 1;
+}
+
 int check(const options& o)
 {
     if (!o.config_file) {
         std::cerr << "sluice check: which file? use: sluice check -c FILE\n";
         return 2;
     }
+    if (o.json)
+        return check_json(o);
     auto cfg = load(o);
-    std::cout << sluice::config::summarize(cfg.config);
+    const auto report = sluice::config::analyze_timeouts(cfg.config);
+    std::cout << sluice::config::summarize(cfg.config) << '\n'
+              << sluice::config::format_table(report);
     print_warnings(cfg.warnings);
-    const bool failed = o.strict && !cfg.warnings.empty();
+    if (!sluice::config::passes(report, false)) {
+        std::cout << "config has errors: FAIL\n";
+        return 1;
+    }
+    const bool failed = o.strict && !(cfg.warnings.empty() && report.findings.empty());
     std::cout << (failed ? "config has warnings (--strict): FAIL\n" : "config OK\n");
     return failed ? 1 : 0;
 }

@@ -4,22 +4,75 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <random>
+#include <stdexcept>
 
 namespace sluice::proxy {
 
 backend_runtime::backend_runtime(const config::backend& cfg, unsigned threads)
-    : config_(cfg), queue_(cfg.balance, cfg.queue_max_length, std::random_device{}())
+    : name_(cfg.name), threads_(threads),
+      queue_(cfg.balance, cfg.queue_max_length, std::random_device{}())
 {
-    for (const auto& s : cfg.servers) {
-        auto server = std::make_unique<server_runtime>();
-        server->config = s;
-        server->endpoint = to_socket_address(s.address);
-        server->pools.resize(threads);
-        queue_.add_server(s.max_connections, s.weight);
-        servers_.push_back(std::move(server));
+    servers_.reserve(max_server_records);
+    reconcile(cfg);
+}
+
+std::size_t backend_runtime::add_server(const config::server& s,
+                                        boost::asio::generic::stream_protocol::endpoint e)
+{
+    auto server = std::make_unique<server_runtime>();
+    server->name = s.name;
+    server->address_text = s.address.text;
+    server->endpoint = e;
+    server->pools.resize(threads_);
+    servers_.push_back(std::move(server));
+    return queue_.add_server(0, 0);
+}
+
+void backend_runtime::reconcile(const config::backend& cfg)
+{
+    std::vector<boost::asio::generic::stream_protocol::endpoint> endpoints;
+    for (const auto& s : cfg.servers)
+        endpoints.push_back(to_socket_address(s.address));
+
+    std::unique_lock lock(mutex_);
+    if (servers_.size() + cfg.servers.size() > max_server_records)
+        throw std::runtime_error("backend " + name_ + ": more than " +
+                                 std::to_string(max_server_records) +
+                                 " server records since start; restart sluice to apply this");
+    queue_.set_max_length(cfg.queue_max_length);
+    queue_.set_policy(cfg.balance, std::random_device{}());
+    std::vector<std::size_t> active;
+    std::vector<request_queue::grant> grants;
+    for (std::size_t i = 0; i < cfg.servers.size(); ++i) {
+        const auto& s = cfg.servers[i];
+        std::size_t index = servers_.size();
+        for (std::size_t j = 0; j < servers_.size(); ++j)
+            if (servers_[j]->name == s.name && servers_[j]->address_text == s.address.text)
+                index = j;
+        if (index == servers_.size())
+            index = add_server(s, endpoints[i]);
+        servers_[index]->retired = false;
+        active.push_back(index);
+        auto g = queue_.set_server(index, s.max_connections, s.weight);
+        grants.insert(grants.end(), g.begin(), g.end());
     }
+    for (std::size_t j = 0; j < servers_.size(); ++j) {
+        if (std::find(active.begin(), active.end(), j) != active.end())
+            continue;
+        servers_[j]->retired = true;
+        queue_.set_server(j, queue_.server(j).max_connections, 0);
+    }
+    active_ = std::move(active);
     publish();
+    deliver(std::move(grants), lock);
+}
+
+std::vector<std::size_t> backend_runtime::active_servers() const
+{
+    std::lock_guard lock(mutex_);
+    return active_;
 }
 
 void backend_runtime::publish()
@@ -60,13 +113,38 @@ bool backend_runtime::cancel(request_queue::ticket ticket)
     return true;
 }
 
-std::vector<backend_runtime::server_load_view> backend_runtime::loads() const
+void backend_runtime::refuse_waiting()
+{
+    std::unique_lock lock(mutex_);
+    auto waiters = std::move(waiters_);
+    waiters_.clear();
+    for (const auto& [ticket, waiter] : waiters)
+        queue_.cancel(ticket);
+    publish();
+    lock.unlock();
+    for (auto& [ticket, waiter] : waiters)
+        boost::asio::post(waiter->io, [w = waiter] {
+            w->refused = true;
+            w->wake.cancel();
+        });
+}
+
+backend_runtime::server_load_view backend_runtime::load(std::size_t server) const
 {
     std::lock_guard lock(mutex_);
-    std::vector<server_load_view> out;
-    for (std::size_t i = 0; i < queue_.server_count(); ++i)
-        out.push_back({queue_.server(i).in_flight, queue_.server(i).max_connections});
-    return out;
+    return {queue_.server(server).in_flight, queue_.server(server).max_connections};
+}
+
+void backend_runtime::prune_pools(unsigned thread, clock::duration idle_timeout)
+{
+    std::size_t count;
+    {
+        std::lock_guard lock(mutex_);
+        count = servers_.size();
+    }
+    // Records are never removed and a thread touches only its own pool: no lock needed past here.
+    for (std::size_t i = 0; i < count; ++i)
+        servers_[i]->pools[thread].prune(idle_timeout);
 }
 
 void backend_runtime::deliver(std::vector<request_queue::grant> grants,

@@ -1,13 +1,18 @@
 #pragma once
-// A backend while it serves: its servers (address, per-thread connection pools) and the one
-// request_queue all threads share.
+// A backend's live state, which outlives config reloads: its servers' slots and FIFO queue, their
+// connection pools, and (with health checks) their states. A reload reconciles it with the new
+// config: a server that keeps its name and address keeps its record (slots, in-flight count,
+// pools, health); a new one is added; one that left is retired: it takes no new requests, keeps
+// its in-flight ones, and its record stays so that their slots come back to the right place.
 //
-// Locking: `mutex_` guards `queue_` and `waiters_` only, and is held for O(1) work, never
-// across I/O. A request that finds no free slot leaves a slot_waiter in `waiters_`; whoever
-// frees a slot (any thread) takes the grant out under the lock and posts it to the waiter's own
-// event loop, which wakes the waiter by cancelling its timer. A waiter that times out or loses its
-// client calls cancel(): if that fails, a grant is already on its way and the waiter must take it
-// and release the slot. So a slot is never lost and never granted twice.
+// Locking: `mutex_` guards `queue_`, `waiters_` and the server list, and is held for O(1) work
+// (or O(servers) on reload), never across I/O. A request that finds no free slot leaves a
+// slot_waiter in `waiters_`; whoever frees a slot (any thread) takes the grant out under the lock
+// and posts it to the waiter's own event loop, which wakes the waiter by cancelling its timer.
+// A waiter that times out or loses its client calls cancel(): if that fails, a grant is already on
+// its way and the waiter must take it and release the slot. So a slot is never lost and never
+// granted twice. Server records are never removed, so a server index stays valid for as long as
+// the backend_runtime lives.
 
 #include "config/model.hpp"
 #include "proxy/connection_pool.hpp"
@@ -26,9 +31,11 @@
 namespace sluice::proxy {
 
 struct server_runtime {
-    config::server config;
+    std::string name;
+    std::string address_text;
     boost::asio::generic::stream_protocol::endpoint endpoint;
     std::deque<connection_pool> pools;  // one per event-loop thread, used by that thread only
+    bool retired = false;               // guarded by the backend's mutex
 };
 
 struct slot_waiter {
@@ -36,17 +43,22 @@ struct slot_waiter {
     boost::asio::io_context& io;
     boost::asio::steady_timer wake;  // cancelled by the grant
     std::optional<std::size_t> granted;
+    bool refused = false;  // the proxy is shutting down: answer 503 instead of waiting on
     request_queue::ticket ticket = 0;
 };
 
 class backend_runtime {
 public:
-    // Resolves every server address (start-up or reload only; may block on DNS).
     backend_runtime(const config::backend& cfg, unsigned threads);
 
-    const config::backend& config() const { return config_; }
-    std::size_t server_count() const { return servers_.size(); }
+    // Applies a reloaded config of the same backend. Resolves new addresses first (may block on
+    // DNS; throws std::runtime_error), then swaps under the lock.
+    void reconcile(const config::backend& cfg);
+
+    const std::string& name() const { return name_; }
     server_runtime& server(std::size_t i) { return *servers_[i]; }
+    // Indices of the servers of the current config, in config order.
+    std::vector<std::size_t> active_servers() const;
 
     struct admission {
         request_queue::outcome result;
@@ -56,6 +68,8 @@ public:
     admission admit(boost::asio::io_context& io);
     void release(std::size_t server);
     bool cancel(request_queue::ticket ticket);
+    // Wakes every waiter with `refused` (shutdown): none stays queued past the drain.
+    void refuse_waiting();
 
     // Published after every change, for the busy/free monitor: no lock to read them.
     std::size_t queue_length() const { return queue_length_.load(std::memory_order_relaxed); }
@@ -64,14 +78,22 @@ public:
     struct server_load_view {
         unsigned in_flight, max_connections;
     };
-    std::vector<server_load_view> loads() const;  // takes the lock: admin thread only
+    server_load_view load(std::size_t server) const;  // takes the lock: admin thread only
+    // Closes pooled connections of this thread that idled past their time.
+    void prune_pools(unsigned thread, clock::duration idle_timeout);
 
 private:
+    std::size_t add_server(const config::server& s, boost::asio::generic::stream_protocol::endpoint e);
     void deliver(std::vector<request_queue::grant> grants, std::unique_lock<std::mutex>& lock);
     void publish();  // under the lock
 
-    config::backend config_;
-    std::vector<std::unique_ptr<server_runtime>> servers_;
+    // Reserved up front and never reallocated, so event loops index it without the lock while a
+    // reload appends. Records of departed servers count too; past this, restart.
+    static constexpr std::size_t max_server_records = 4096;
+    std::string name_;
+    unsigned threads_;
+    std::vector<std::unique_ptr<server_runtime>> servers_;  // grows only (see above)
+    std::vector<std::size_t> active_;
     mutable std::mutex mutex_;
     request_queue queue_;
     std::unordered_map<request_queue::ticket, std::shared_ptr<slot_waiter>> waiters_;

@@ -68,7 +68,8 @@ asio::awaitable<relay_result> relay_message(worker& w, http::parser<IsRequest, h
                 co_return r;
             }
             body.size = buf.size - body.size;
-            body.data = buf.get();
+            // An empty piece must be no piece: Beast would write it as the terminating chunk.
+            body.data = body.size > 0 ? buf.get() : nullptr;
             body.more = !p.is_done();
         } else {
             body.data = nullptr;

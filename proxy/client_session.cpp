@@ -45,6 +45,12 @@ asio::awaitable<head_result> read_head(client_connection& c, exchange& x)
                 x.rec.bytes_in += n;
                 if (!ec && x.parser->is_header_done())
                     co_return head_result::ok;
+                if (ec == http::error::body_limit) {
+                    co_await send_local_reply(c, x, http::status::payload_too_large,
+                                              "body_too_large",
+                                              "request body larger than limits.max_body");
+                    co_return head_result::failed;
+                }
                 if (ec == http::error::header_limit) {
                     co_await send_local_reply(c, x, http::status::request_header_fields_too_large,
                                               "header_too_large", "request head too large");
@@ -100,9 +106,9 @@ asio::awaitable<bool> wait_for_request(client_connection& c, clock::duration idl
 bool begin_exchange(client_connection& c, exchange& x)
 {
     x.snap = c.w.current;
-    if (c.listener_index >= x.snap->listeners.size())
+    x.listener = x.snap->find_listener(c.listener_name);
+    if (!x.listener)
         return false;
-    x.listener = &x.snap->listeners[c.listener_index];
     x.timeouts = x.snap->config.timeouts;
     x.parser.emplace();
     x.parser->header_limit(static_cast<std::uint32_t>(
@@ -134,14 +140,15 @@ asio::awaitable<bool> admit_request(client_connection& c, exchange& x)
     x.rec.request_id = x.request_id;
     request_head_view head{req.method_string(), req[http::field::host], req.target()};
     const auto* route = x.listener->router.match(head);
+    const backend_view* view = x.listener->default_backend;
     if (route) {
-        x.backend = x.listener->route_backends[static_cast<std::size_t>(
+        view = x.listener->route_backends[static_cast<std::size_t>(
             route - x.listener->config->routes.data())];
         x.timeouts = config::apply(x.timeouts, route->timeouts);
-    } else {
-        x.backend = x.listener->default_backend;
     }
-    x.rec.backend = x.backend->config().name;
+    x.backend = view->runtime.get();
+    x.backend_config = view->config;
+    x.rec.backend = view->config->name;
     auto cl = x.parser->content_length();
     if (cl && *cl > x.listener->config->limits.max_body) {
         co_await send_local_reply(c, x, http::status::payload_too_large, "body_too_large",
@@ -214,9 +221,10 @@ std::string peer_ip(socket_type& s)
 
 }  // namespace
 
-client_connection::client_connection(worker& w, socket_type s, std::size_t listener_index,
+client_connection::client_connection(worker& w, socket_type s, std::string listener_name,
                                      std::function<void()> on_close)
-    : w(w), socket(std::move(s)), deadline(w.sweeper, socket), listener_index(listener_index),
+    : w(w), socket(std::move(s)), deadline(w.sweeper, socket),
+      listener_name(std::move(listener_name)),
       on_close(std::move(on_close))
 {
     idle.socket = &socket;
@@ -238,14 +246,14 @@ double ms_since(clock::time_point t)
     return std::chrono::duration<double, std::milli>(clock::now() - t).count();
 }
 
-void start_client_session(worker& w, socket_type socket, std::size_t listener_index,
+void start_client_session(worker& w, socket_type socket, std::string listener_name,
                           std::function<void()> on_close)
 {
     if (socket.local_endpoint().protocol().family() != AF_UNIX) {
         error_code ignored;
         socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     }
-    auto c = std::make_unique<client_connection>(w, std::move(socket), listener_index,
+    auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(listener_name),
                                                  std::move(on_close));
     asio::co_spawn(w.io, run_session(std::move(c)), asio::detached);
 }

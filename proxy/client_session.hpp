@@ -5,13 +5,14 @@
 #include "proxy/deadline_sweeper.hpp"
 
 #include <functional>
+#include <string>
 
 namespace sluice::proxy {
 
 class worker;
 
 // `on_close` runs when the connection is gone (the listener's connection count).
-void start_client_session(worker& w, socket_type socket, std::size_t listener_index,
+void start_client_session(worker& w, socket_type socket, std::string listener_name,
                           std::function<void()> on_close);
 
 }  // namespace sluice::proxy

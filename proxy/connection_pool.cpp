@@ -6,7 +6,8 @@ namespace {
 constexpr auto recently_used = std::chrono::milliseconds(250);
 }
 
-std::unique_ptr<upstream_connection> connection_pool::take(clock::duration idle_timeout)
+std::unique_ptr<upstream_connection> connection_pool::take(clock::duration idle_timeout,
+                                                          bool verify)
 {
     const auto now = clock::now();
     // Most recently used first: it is the least likely to have been closed by the server.
@@ -14,9 +15,7 @@ std::unique_ptr<upstream_connection> connection_pool::take(clock::duration idle_
         auto c = std::move(idle_.back());
         idle_.pop_back();
         const auto idle = now - c->idle_since;
-        // A connection used moments ago is almost never closed; skipping the check saves a
-        // syscall per request, and the free retry covers the rare race.
-        if (idle < idle_timeout && (idle < recently_used || !c->is_stale()))
+        if (idle < idle_timeout && ((!verify && idle < recently_used) || !c->is_stale()))
             return c;
     }
     return nullptr;

@@ -12,8 +12,10 @@ namespace sluice::proxy {
 
 class connection_pool {
 public:
-    // An idle connection that is still usable, or nullptr.
-    std::unique_ptr<upstream_connection> take(clock::duration idle_timeout);
+    // An idle connection that is still usable, or nullptr. A connection used moments ago is
+    // taken unchecked (saving a syscall per request) unless `verify`: the caller says whether a
+    // request lost to a connection closed in that moment could be retried for free.
+    std::unique_ptr<upstream_connection> take(clock::duration idle_timeout, bool verify);
     // Keeps `c` for reuse unless the pool already holds max_idle connections.
     void put(std::unique_ptr<upstream_connection> c, std::size_t max_idle);
     void prune(clock::duration idle_timeout);

@@ -20,9 +20,8 @@ namespace asio = boost::asio;
 using acceptor_type = asio::basic_socket_acceptor<asio::generic::stream_protocol>;
 
 struct listener::impl : std::enable_shared_from_this<impl> {
-    impl(asio::io_context& io, const config::listener& cfg, std::size_t index,
-         std::vector<worker*> workers)
-        : io(io), acceptor(io), retry(io), name(cfg.name), index(index),
+    impl(asio::io_context& io, const config::listener& cfg, std::vector<worker*> workers)
+        : io(io), acceptor(io), retry(io), name(cfg.name), bind_text(cfg.bind.text),
           max_connections(cfg.max_connections), workers(std::move(workers))
     {
     }
@@ -36,8 +35,8 @@ struct listener::impl : std::enable_shared_from_this<impl> {
     acceptor_type acceptor;
     asio::steady_timer retry;
     std::string name;
-    std::size_t index;
-    std::uint64_t max_connections;
+    std::string bind_text;
+    std::atomic<std::uint64_t> max_connections;
     std::vector<worker*> workers;
     std::size_t next_worker = 0;
     std::atomic<std::uint64_t> open{0};
@@ -97,20 +96,20 @@ void listener::impl::on_accepted(boost::system::error_code ec, socket_type socke
     }
     open.fetch_add(1);
     asio::post(target.io, [self = shared_from_this(), &target, s = std::move(socket)]() mutable {
-        start_client_session(target, std::move(s), self->index, [self] { self->on_closed(); });
+        start_client_session(target, std::move(s), self->name, [self] { self->on_closed(); });
     });
     accept();
 }
 
 void listener::impl::on_closed()
 {
-    if (open.fetch_sub(1) == max_connections)
+    if (open.fetch_sub(1) >= max_connections.load())
         asio::post(io, [self = shared_from_this()] { self->accept(); });
 }
 
-listener::listener(asio::io_context& accept_io, const config::listener& cfg, std::size_t index,
+listener::listener(asio::io_context& accept_io, const config::listener& cfg,
                    std::vector<worker*> workers)
-    : impl_(std::make_shared<impl>(accept_io, cfg, index, std::move(workers)))
+    : impl_(std::make_shared<impl>(accept_io, cfg, std::move(workers)))
 {
     impl_->bind(cfg);
 }
@@ -141,6 +140,14 @@ std::string listener::local_address() const
 
 std::uint64_t listener::open_connections() const { return impl_->open.load(); }
 
-bool listener::at_limit() const { return impl_->open.load() >= impl_->max_connections; }
+bool listener::at_limit() const { return impl_->open.load() >= impl_->max_connections.load(); }
+
+void listener::update(const config::listener& cfg)
+{
+    impl_->max_connections.store(cfg.max_connections);
+    asio::post(impl_->io, [self = impl_] { self->accept(); });  // the limit may have risen
+}
+
+const std::string& listener::bind_text() const { return impl_->bind_text; }
 
 }  // namespace sluice::proxy

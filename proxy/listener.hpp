@@ -21,7 +21,7 @@ class listener {
 public:
     // Binds at once; throws std::runtime_error naming the address when it cannot.
     listener(boost::asio::io_context& accept_io, const config::listener& cfg,
-             std::size_t index, std::vector<worker*> workers);
+             std::vector<worker*> workers);
     ~listener();
 
     void start();
@@ -29,6 +29,9 @@ public:
     std::string local_address() const;  // "127.0.0.1:8080" with the real port
     std::uint64_t open_connections() const;
     bool at_limit() const;
+    // A reload keeps the socket; only max_connections can change without a re-bind.
+    void update(const config::listener& cfg);
+    const std::string& bind_text() const;
 
 private:
     struct impl;

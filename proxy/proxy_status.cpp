@@ -27,23 +27,25 @@ void append_number(std::string& out, std::string_view key, std::uint64_t value)
     out += std::to_string(value);
 }
 
-void append_backend(std::string& out, backend_runtime& b)
+void append_backend(std::string& out, const backend_view& b)
 {
+    auto& rt = *b.runtime;
     out += '{';
-    append_pair(out, "name", b.config().name, true);
-    append_number(out, "queue_length", b.queue_length());
-    append_number(out, "queue_max_length", b.config().queue_max_length);
-    append_number(out, "free_slots", b.free_slots());
+    append_pair(out, "name", b.config->name, true);
+    append_number(out, "queue_length", rt.queue_length());
+    append_number(out, "queue_max_length", b.config->queue_max_length);
+    append_number(out, "free_slots", rt.free_slots());
     out += ",\"servers\":[";
-    const auto loads = b.loads();
-    for (std::size_t i = 0; i < b.server_count(); ++i) {
-        const auto& s = b.server(i).config;
+    const auto active = rt.active_servers();
+    for (std::size_t i = 0; i < active.size() && i < b.config->servers.size(); ++i) {
+        const auto& s = b.config->servers[i];
+        const auto load = rt.load(active[i]);
         out += i ? ",{" : "{";
         append_pair(out, "name", s.name, true);
         append_pair(out, "address", s.address.text);
         append_pair(out, "state", server_state_name);
-        append_number(out, "in_flight", loads[i].in_flight);
-        append_number(out, "max_connections", loads[i].max_connections);
+        append_number(out, "in_flight", load.in_flight);
+        append_number(out, "max_connections", load.max_connections);
         append_number(out, "weight", s.weight);
         out += ",\"last_check\":null}";
     }
@@ -57,12 +59,14 @@ health::gauge_snapshot collect_gauges(const status_inputs& in)
     health::gauge_snapshot g;
     g.busy = in.busy;
     for (const auto& b : in.snap.backends) {
-        g.queue_lengths.emplace_back(b->config().name, b->queue_length());
-        const auto loads = b->loads();
-        for (std::size_t i = 0; i < b->server_count(); ++i)
-            g.servers.push_back({b->config().name, b->server(i).config.name,
-                                 std::string(server_state_name), loads[i].in_flight,
-                                 loads[i].max_connections});
+        g.queue_lengths.emplace_back(b.config->name, b.runtime->queue_length());
+        const auto active = b.runtime->active_servers();
+        for (std::size_t i = 0; i < active.size(); ++i) {
+            const auto load = b.runtime->load(active[i]);
+            g.servers.push_back({b.config->name, b.runtime->server(active[i]).name,
+                                 std::string(server_state_name), load.in_flight,
+                                 load.max_connections});
+        }
     }
     for (std::size_t i = 0; i < in.listeners.size(); ++i)
         g.client_connections.emplace_back(in.snap.config.listeners[i].name,
@@ -88,7 +92,7 @@ std::string status_json(const status_inputs& in)
     for (std::size_t i = 0; i < in.snap.backends.size(); ++i) {
         if (i)
             out += ',';
-        append_backend(out, *in.snap.backends[i]);
+        append_backend(out, in.snap.backends[i]);
     }
     out += "]}\n";
     return out;
@@ -97,8 +101,8 @@ std::string status_json(const status_inputs& in)
 std::pair<bool, std::string> readiness(const snapshot& snap)
 {
     for (const auto& b : snap.backends)
-        if (b->server_count() == 0)
-            return {false, "backend " + b->config().name + " has no server up"};
+        if (b.config->servers.empty())
+            return {false, "backend " + b.config->name + " has no server up"};
     return {true, "ready"};
 }
 

@@ -1,58 +1,15 @@
-#include "proxy/runtime.hpp"
+#include "proxy/runtime_impl.hpp"
 
-#include "health/admin_server.hpp"
-#include "health/metrics.hpp"
 #include "proxy/event_log.hpp"
-#include "proxy/listener.hpp"
-#include "proxy/proxy_status.hpp"
-#include "proxy/runtime_monitor.hpp"
 #include "proxy/systemd_notify.hpp"
-#include "proxy/worker.hpp"
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-
-#include <thread>
 
 namespace sluice::proxy {
 
-namespace asio = boost::asio;
-
-struct runtime::impl {
-    impl(config::root cfg, std::string path);
-    void start_threads();
-    void stop();
-    void on_signal(int sig);
-    void begin_drain();
-    void stop_accepting();
-    void wait_for_connections(clock::time_point deadline);
-    std::uint64_t open_connections() const;
-    bool raw_busy() const;
-    health::admin_sources admin_sources();
-    status_inputs status() const { return {*current, listeners, monitor->busy(), monitor->draining()}; }
-
-    std::string config_path;
-    asio::io_context control{1};
-    health::metrics metrics;
-    std::unique_ptr<access_log> log;
-    std::vector<std::unique_ptr<worker>> workers;
-    std::shared_ptr<const snapshot> current;  // the control thread's; workers hold copies
-    std::vector<std::unique_ptr<listener>> listeners;
-    std::unique_ptr<runtime_monitor> monitor;
-    std::unique_ptr<health::admin_server> admin;
-    std::vector<std::thread> threads;
-    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
-    asio::signal_set signals{control, SIGTERM, SIGINT, SIGHUP};
-    asio::steady_timer drain_timer{control};
-    bool draining = false;
-};
-
 namespace {
 
-unsigned thread_count(const config::root& cfg)
+unsigned threads_for(const config::root& cfg)
 {
     if (cfg.threads > 0)
         return cfg.threads;
@@ -61,9 +18,10 @@ unsigned thread_count(const config::root& cfg)
 
 }  // namespace
 
-runtime::impl::impl(config::root cfg, std::string path) : config_path(std::move(path))
+runtime::impl::impl(config::root cfg, std::string path)
+    : config_path(std::move(path)), thread_count(threads_for(cfg))
 {
-    const unsigned n = thread_count(cfg);
+    const unsigned n = thread_count;
     log = access_log::open(cfg.access_log);
     current = std::make_shared<const snapshot>(std::move(cfg), n);
     std::vector<worker*> raw;
@@ -74,7 +32,7 @@ runtime::impl::impl(config::root cfg, std::string path) : config_path(std::move(
     }
     const auto& ls = current->config.listeners;
     for (std::size_t i = 0; i < ls.size(); ++i) {
-        listeners.push_back(std::make_unique<listener>(workers[i % n]->io, ls[i], i, raw));
+        listeners.push_back(std::make_unique<listener>(workers[i % n]->io, ls[i], raw));
         log_event(severity::info, "listener " + ls[i].name + " listening on " +
                                       listeners.back()->local_address());
     }
@@ -85,28 +43,41 @@ runtime::impl::impl(config::root cfg, std::string path) : config_path(std::move(
     log_event(severity::info, "admin listening on " + admin->local_address());
 }
 
+// Per backend: idle slots of one backend cannot serve another's queue, so a saturated backend
+// makes the proxy busy however idle the others are.
 bool runtime::impl::raw_busy() const
 {
     bool at_limit = false;
     for (const auto& l : listeners)
         at_limit = at_limit || l->at_limit();
-    std::size_t queued = 0, free = 0;
-    for (const auto& b : current->backends) {
-        queued += b->queue_length();
-        free += b->free_slots();
-    }
-    return health::raw_busy(queued, free, at_limit);
+    if (at_limit)
+        return true;
+    for (const auto& b : current->backends)
+        if (health::raw_busy(b.runtime->queue_length(), b.runtime->free_slots(), false))
+            return true;
+    return false;
 }
 
 health::admin_sources runtime::impl::admin_sources()
 {
-    // These run on the admin thread. `current` and `listeners` change only on the control thread
-    // during a reload, which stops and restarts nothing the admin thread reads.
+    // These run on the admin thread; see runtime_impl.hpp for why they lock.
+    auto inputs = [this] {
+        return status_inputs{*current, listeners, monitor->busy(), monitor->draining()};
+    };
     return {&monitor->signal(),
             [this] { return monitor->live(); },
-            [this] { return readiness(*current); },
-            [this] { return metrics.scrape(collect_gauges(status())); },
-            [this] { return status_json(status()); }};
+            [this] {
+                std::lock_guard lock(state_mutex);
+                return readiness(*current);
+            },
+            [this, inputs] {
+                std::lock_guard lock(state_mutex);
+                return metrics.scrape(collect_gauges(inputs()));
+            },
+            [this, inputs] {
+                std::lock_guard lock(state_mutex);
+                return status_json(inputs());
+            }};
 }
 
 void runtime::impl::start_threads()
@@ -121,10 +92,48 @@ void runtime::impl::start_threads()
         threads.emplace_back([&io = w->io] { io.run(); });
     monitor->start();
     admin->start();
+    schedule_pool_pruning();
+}
+
+std::uint64_t runtime::impl::open_connections() const
+{
+    std::uint64_t open = 0;
+    for (const auto& l : listeners)
+        open += l->open_connections();
+    return open;
+}
+
+// Each worker takes the new snapshot for its next requests; requests under way keep theirs.
+void runtime::impl::publish_snapshot(std::shared_ptr<const snapshot> next)
+{
+    {
+        std::lock_guard lock(state_mutex);
+        current = next;
+    }
+    for (auto& w : workers)
+        asio::post(w->io, [&w = *w, next] { w.current = next; });
+}
+
+// Idle pooled connections past idle_timeout are closed every second, so they hold no descriptor
+// (and the server never finds a half-dead socket of ours to complain about).
+void runtime::impl::schedule_pool_pruning()
+{
+    prune_timer.expires_after(std::chrono::seconds(1));
+    prune_timer.async_wait([this](boost::system::error_code ec) {
+        if (ec)
+            return;
+        for (auto& w : workers)
+            asio::post(w->io, [&w = *w] {
+                for (const auto& b : w.current->backends)
+                    b.runtime->prune_pools(w.index, b.config->keepalive.idle_timeout);
+            });
+        schedule_pool_pruning();
+    });
 }
 
 void runtime::impl::stop()
 {
+    prune_timer.cancel();
     monitor->stop();
     admin->stop();
     for (auto& l : listeners)
@@ -136,84 +145,6 @@ void runtime::impl::stop()
         w->io.stop();
     for (auto& t : threads)
         t.join();
-}
-
-void runtime::impl::on_signal(int sig)
-{
-    if (sig == SIGHUP) {
-        log_event(severity::warning, "SIGHUP: reload is not built yet; the config is unchanged");
-        return;
-    }
-    if (draining) {
-        log_event(severity::warning, "second stop signal: exiting now, without waiting");
-        control.stop();
-        return;
-    }
-    begin_drain();
-}
-
-// SPEC.md: /healthz says draining at once; serving goes on for drain_notice so the load balancer
-// in front sees it and stops sending; then no new connections, Connection: close on every
-// response, idle connections closed, in-flight requests finish within timeouts.drain.
-void runtime::impl::begin_drain()
-{
-    draining = true;
-    notify_systemd("STOPPING=1");
-    monitor->set_draining();
-    const auto notice = current->config.admin.drain_notice;
-    log_event(severity::info, "draining: /healthz answers 503 draining; still serving for " +
-                                  std::to_string(notice.count()) + " ms (admin.drain_notice)");
-    drain_timer.expires_after(notice);
-    drain_timer.async_wait([this](boost::system::error_code ec) {
-        if (!ec)
-            stop_accepting();
-    });
-}
-
-void runtime::impl::stop_accepting()
-{
-    for (auto& l : listeners)
-        l->stop();
-    for (auto& w : workers)
-        asio::post(w->io, [&w = *w] {
-            w.draining = true;
-            w.close_idle();
-        });
-    const auto drain = current->config.timeouts.drain;
-    log_event(severity::info, "no longer accepting; waiting up to " +
-                                  std::to_string(drain.count()) +
-                                  " ms (timeouts.drain) for requests in flight");
-    wait_for_connections(clock::now() + drain);
-}
-
-std::uint64_t runtime::impl::open_connections() const
-{
-    std::uint64_t open = 0;
-    for (const auto& l : listeners)
-        open += l->open_connections();
-    return open;
-}
-
-void runtime::impl::wait_for_connections(clock::time_point deadline)
-{
-    const auto open = open_connections();
-    if (open == 0) {
-        log_event(severity::info, "drained: every connection has closed");
-        control.stop();
-        return;
-    }
-    if (clock::now() >= deadline) {
-        log_event(severity::warning, std::to_string(open) +
-                                         " client connection(s) still open at timeouts.drain; "
-                                         "closing them");
-        control.stop();
-        return;
-    }
-    drain_timer.expires_after(std::chrono::milliseconds(20));
-    drain_timer.async_wait([this, deadline](boost::system::error_code ec) {
-        if (!ec)
-            wait_for_connections(deadline);
-    });
 }
 
 runtime::runtime(config::root cfg, std::string config_path)

@@ -27,7 +27,7 @@ using request_parser = http::request_parser<http::buffer_body>;
 using response_parser = http::response_parser<http::buffer_body>;
 
 struct client_connection {
-    client_connection(worker& w, socket_type s, std::size_t listener_index,
+    client_connection(worker& w, socket_type s, std::string listener_name,
                       std::function<void()> on_close);
     ~client_connection();
 
@@ -35,7 +35,7 @@ struct client_connection {
     socket_type socket;
     beast::flat_buffer buffer;
     struct deadline deadline;
-    std::size_t listener_index;
+    std::string listener_name;  // looked up per request: a reload may reorder listeners
     std::string client_ip;    // "" for unix-socket clients
     std::string client_text;  // for the access log
     std::function<void()> on_close;
@@ -49,6 +49,7 @@ struct exchange {
     std::shared_ptr<const snapshot> snap;
     const listener_view* listener = nullptr;
     backend_runtime* backend = nullptr;
+    const config::backend* backend_config = nullptr;  // of this request's snapshot
     config::timeouts timeouts;
     std::optional<request_parser> parser;
     access_record rec;

@@ -44,6 +44,11 @@ asio::awaitable<slot_result> acquire_slot(client_connection& c, exchange& x)
         co_await waiter->wake.async_wait(use_tuple);
         if (waiter->granted)
             break;
+        if (waiter->refused) {
+            error_code ignored;
+            c.socket.cancel(ignored);
+            co_return slot_result{slot_result::kind::refused, 0};
+        }
         const bool timed_out = clock::now() >= deadline;
         if (!timed_out && !*gone)
             continue;

@@ -6,7 +6,7 @@
 namespace sluice::proxy {
 
 struct slot_result {
-    enum class kind { granted, queue_full, queue_timeout, client_gone } outcome;
+    enum class kind { granted, queue_full, queue_timeout, client_gone, refused } outcome;
     std::size_t server;
 };
 

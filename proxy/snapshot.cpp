@@ -1,11 +1,28 @@
 #include "proxy/snapshot.hpp"
 
+#include "proxy/socket_address.hpp"
+
 namespace sluice::proxy {
 
-snapshot::snapshot(config::root cfg, unsigned threads) : config(std::move(cfg))
+snapshot::snapshot(config::root cfg, unsigned threads, const snapshot* previous)
+    : config(std::move(cfg))
 {
+    // Every address resolves before any shared runtime changes, so a failed reload changes nothing.
     for (const auto& b : config.backends)
-        backends.push_back(std::make_shared<backend_runtime>(b, threads));
+        for (const auto& s : b.servers)
+            to_socket_address(s.address);
+    backends.reserve(config.backends.size());
+    for (const auto& b : config.backends) {
+        const auto* before = previous ? previous->find_backend(b.name) : nullptr;
+        std::shared_ptr<backend_runtime> rt;
+        if (before) {
+            rt = before->runtime;
+            rt->reconcile(b);
+        } else {
+            rt = std::make_shared<backend_runtime>(b, threads);
+        }
+        backends.push_back({&b, std::move(rt)});
+    }
     for (const auto& l : config.listeners) {
         listener_view view{&l, router(l), {}, find_backend(l.default_backend)};
         for (const auto& r : l.routes)
@@ -14,7 +31,7 @@ snapshot::snapshot(config::root cfg, unsigned threads) : config(std::move(cfg))
     }
 }
 
-const listener_view* snapshot::find_listener(const std::string& name) const
+const listener_view* snapshot::find_listener(std::string_view name) const
 {
     for (const auto& l : listeners)
         if (l.config->name == name)
@@ -22,11 +39,11 @@ const listener_view* snapshot::find_listener(const std::string& name) const
     return nullptr;
 }
 
-backend_runtime* snapshot::find_backend(const std::string& name) const
+const backend_view* snapshot::find_backend(std::string_view name) const
 {
     for (const auto& b : backends)
-        if (b->config().name == name)
-            return b.get();
+        if (b.config->name == name)
+            return &b;
     return nullptr;
 }
 

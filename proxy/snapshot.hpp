@@ -1,8 +1,8 @@
 #pragma once
 // An immutable view of one loaded configuration: what every request is routed and served by.
 // A reload builds a new snapshot and swaps it in; requests that started on the old one keep it
-// alive through their shared_ptr. Backend state that must outlive a reload (slots, queue,
-// pools) lives in backend_runtime objects that a new snapshot may share with the old one.
+// alive through their shared_ptr. The live state of a backend (slots, queue, pools) is a
+// backend_runtime that consecutive snapshots share by backend name.
 
 #include "config/model.hpp"
 #include "proxy/backend_runtime.hpp"
@@ -13,24 +13,30 @@
 
 namespace sluice::proxy {
 
+struct backend_view {
+    const config::backend* config;
+    std::shared_ptr<backend_runtime> runtime;
+};
+
 struct listener_view {
     const config::listener* config;
     proxy::router router;
-    std::vector<backend_runtime*> route_backends;  // parallel to config->routes
-    backend_runtime* default_backend;
+    std::vector<const backend_view*> route_backends;  // parallel to config->routes
+    const backend_view* default_backend;
 };
 
 struct snapshot {
-    // Builds routers and backend runtimes; throws std::runtime_error when an address does not
-    // resolve.
-    snapshot(config::root cfg, unsigned threads);
+    // Builds routers and backend views. Backends named in `previous` keep their runtime,
+    // reconciled with the new config. Throws std::runtime_error when an address does not resolve;
+    // then nothing of `previous` has been touched.
+    snapshot(config::root cfg, unsigned threads, const snapshot* previous = nullptr);
 
     config::root config;
-    std::vector<std::shared_ptr<backend_runtime>> backends;
+    std::vector<backend_view> backends;    // parallel to config.backends
     std::vector<listener_view> listeners;  // parallel to config.listeners
 
-    const listener_view* find_listener(const std::string& name) const;
-    backend_runtime* find_backend(const std::string& name) const;
+    const listener_view* find_listener(std::string_view name) const;
+    const backend_view* find_backend(std::string_view name) const;
 };
 
 }  // namespace sluice::proxy

@@ -49,7 +49,7 @@ asio::awaitable<void> fail_upstream(client_connection& c, exchange& x, upstream_
                                   "the server did not answer within timeouts.server");
     } else if (is_protocol_error(ec)) {
         log_event(severity::warning,
-                  "backend " + x.backend->config().name + " server " + std::string(x.rec.server) +
+                  "backend " + x.backend_config->name + " server " + std::string(x.rec.server) +
                       " answered " + describe_bytes(u.buffer) +
                       ", which is not HTTP; if it is a uWSGI socket, set `protocol: uwsgi`");
         co_await send_local_reply(c, x, http::status::bad_gateway, "protocol_mismatch",
@@ -58,6 +58,23 @@ asio::awaitable<void> fail_upstream(client_connection& c, exchange& x, upstream_
         co_await send_local_reply(c, x, http::status::bad_gateway, "server_reset",
                                   "the server closed the connection: " + ec.message());
     }
+}
+
+// The client's body broke off or broke the rules; the server connection is dropped with it.
+asio::awaitable<void> fail_request_body(client_connection& c, exchange& x, const relay_result& r)
+{
+    c.keep_alive = false;
+    if (r.ec == http::error::body_limit)
+        co_await send_local_reply(c, x, http::status::payload_too_large, "body_too_large",
+                                  "request body larger than limits.max_body");
+    else if (is_protocol_error(r.ec))
+        co_await send_local_reply(c, x, http::status::bad_request, "bad_request",
+                                  "malformed request body: " + r.ec.message());
+    else if (r.timed_out)
+        co_await send_local_reply(c, x, http::status::request_timeout, "client_timeout",
+                                  "request body not received in time");
+    else
+        x.rec.reason = "client_gone";
 }
 
 // Sends the request and reads the response head.
@@ -78,8 +95,7 @@ asio::awaitable<attempt_end> send_and_receive_head(client_connection& c, exchang
         {u.socket, nullptr, u.deadline, x.timeouts.server}, nullptr);
     x.rec.bytes_in += sent.bytes_read;
     if (sent.failed == relay_result::failure::read) {
-        x.rec.reason = sent.timed_out ? "client_timeout" : "client_gone";
-        c.keep_alive = false;
+        co_await fail_request_body(c, x, sent);
         co_return attempt_end::failed;
     }
     const bool nothing_sent_of_body = sent.bytes_read == 0;
@@ -172,7 +188,7 @@ asio::awaitable<std::unique_ptr<upstream_connection>> connect_to(client_connecti
 // Counted always; logged at most once a minute per thread, with the fix.
 void note_stale_retry(client_connection& c, exchange& x)
 {
-    const auto& b = x.backend->config();
+    const auto& b = *x.backend_config;
     c.w.metrics.retry(b.name, "stale_connection");
     const auto now = clock::now();
     if (now - c.w.last_stale_warning < std::chrono::minutes(1))
@@ -204,6 +220,10 @@ asio::awaitable<void> forward(client_connection& c, exchange& x)
         co_await send_local_reply(c, x, http::status::service_unavailable, "queue_timeout",
                                   "no server slot became free within timeouts.queue");
         co_return;
+    case slot_result::kind::refused:
+        co_await send_local_reply(c, x, http::status::service_unavailable, "draining",
+                                  "the proxy is shutting down");
+        co_return;
     case slot_result::kind::client_gone:
         x.rec.reason = "client_gone";
         x.left_queue = true;
@@ -212,12 +232,12 @@ asio::awaitable<void> forward(client_connection& c, exchange& x)
     }
     slot_hold hold(*x.backend, slot.server);
     auto& server = x.backend->server(slot.server);
-    x.rec.server = server.config.name;
+    x.rec.server = server.name;
     auto& pool = server.pools[c.w.index];
-    const auto& ka = x.backend->config().keepalive;
+    const auto& ka = x.backend_config->keepalive;
 
     prepare_upstream_request(x.request().base(), {c.client_ip, x.request_id, x.upgrade});
-    auto u = pool.take(ka.idle_timeout);
+    auto u = pool.take(ka.idle_timeout, !x.parser->is_done());
     std::optional<response_parser> rp;
     for (int attempt = 0;; ++attempt) {
         if (!u && !(u = co_await connect_to(c, x, server)))

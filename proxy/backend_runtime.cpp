@@ -113,6 +113,8 @@ bool backend_runtime::cancel(request_queue::ticket ticket)
     return true;
 }
 
+void backend_runtime::report_result(std::size_t, bool, std::string_view) {}
+
 void backend_runtime::refuse_waiting()
 {
     std::unique_lock lock(mutex_);

@@ -68,6 +68,9 @@ public:
     admission admit(boost::asio::io_context& io);
     void release(std::size_t server);
     bool cancel(request_queue::ticket ticket);
+    // Passive health: how a request sent to `server` ended. `failed`: connect failure, reset,
+    // timeout, or 502/503/504 from the server. `what` names it for the ejection's log line.
+    void report_result(std::size_t server, bool failed, std::string_view what);
     // Wakes every waiter with `refused` (shutdown): none stays queued past the drain.
     void refuse_waiting();
 

@@ -22,11 +22,7 @@ bool nonzero_duration(const node& value)
 // Keys accepted and checked but whose behaviour is not built yet. Setting one earns a warning, so
 // nobody believes a feature protects them when it does not. Remove an entry when it lands.
 const unbuilt_key not_in_effect_yet[] = {
-    {"backends[].health", "no active health checks run; every server counts as up", nullptr},
-    {"backends[].health.agent", "no agent checks run", nullptr},
-    {"backends[].servers[].agent_port", "no agent checks run", nullptr},
     {"backends[].passive", "failing servers are not ejected", nullptr},
-    {"backends[].slow_start", "returning servers get full weight at once", nullptr},
     {"backends[].protocol", "uwsgi is not spoken yet; requests go out as HTTP",
      [](const node& v) { return v.IsScalar() && v.Scalar() == "uwsgi"; }},
     {"backends[].retries", "failed requests are not retried", nullptr},

@@ -28,6 +28,18 @@ server_state::server_state(const config::health* health, const config::passive& 
 {
 }
 
+void server_state::reconfigure(const config::health* health, const config::passive& passive,
+                               config::duration slow_start, unsigned configured_weight,
+                               unsigned configured_max_connections)
+{
+    rise_ = health ? std::max(health->rise, 1u) : 1;
+    fall_ = health ? std::max(health->fall, 1u) : 1;
+    passive_ = passive;
+    slow_start_ = slow_start;
+    configured_weight_ = configured_weight;
+    configured_max_connections_ = configured_max_connections;
+}
+
 std::optional<transition> server_state::on_check(const check_result& r, clock::time_point now)
 {
     auto cause = count_check(r);

@@ -70,6 +70,11 @@ public:
                  config::duration slow_start, unsigned configured_weight,
                  unsigned configured_max_connections);
 
+    // A reload changed this server's settings; its state (checks, agent, ejection) stays.
+    void reconfigure(const config::health* health, const config::passive& passive,
+                     config::duration slow_start, unsigned configured_weight,
+                     unsigned configured_max_connections);
+
     // Each returns the transition when the event changes the state, else nullopt.
     std::optional<transition> on_check(const check_result& r, clock::time_point now);
     std::optional<transition> on_agent(const agent_reply& a, clock::time_point now);

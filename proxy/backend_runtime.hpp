@@ -15,6 +15,8 @@
 // the backend_runtime lives.
 
 #include "config/model.hpp"
+#include "health/agent_reply.hpp"
+#include "health/server_state.hpp"
 #include "proxy/connection_pool.hpp"
 #include "proxy/request_queue.hpp"
 
@@ -35,7 +37,12 @@ struct server_runtime {
     std::string address_text;
     boost::asio::generic::stream_protocol::endpoint endpoint;
     std::deque<connection_pool> pools;  // one per event-loop thread, used by that thread only
-    bool retired = false;               // guarded by the backend's mutex
+    // Guarded by the backend's mutex:
+    bool retired = false;
+    std::optional<health::server_state> state;
+    // A lock-free hint for the request path: nonzero while a passive failure streak runs, so a
+    // success takes the lock only when it has a streak to reset.
+    std::atomic<unsigned> failure_streak{0};
 };
 
 struct slot_waiter {
@@ -71,6 +78,13 @@ public:
     // Passive health: how a request sent to `server` ended. `failed`: connect failure, reset,
     // timeout, or 502/503/504 from the server. `what` names it for the ejection's log line.
     void report_result(std::size_t server, bool failed, std::string_view what);
+    // Active health: results of the checker, for a server index of active_servers().
+    void on_check(std::size_t server, const health::check_result& r);
+    void on_agent(std::size_t server, const health::agent_reply& r);
+    void on_agent_unreachable(std::size_t server);
+    // Ends ejections whose time is up and moves slow-start ramps along.
+    void tick();
+    bool has_server_up() const;
     // Wakes every waiter with `refused` (shutdown): none stays queued past the drain.
     void refuse_waiting();
 
@@ -78,10 +92,12 @@ public:
     std::size_t queue_length() const { return queue_length_.load(std::memory_order_relaxed); }
     std::size_t free_slots() const { return free_slots_.load(std::memory_order_relaxed); }
 
-    struct server_load_view {
+    struct server_report {
         unsigned in_flight, max_connections;
+        std::string state, last_check;
+        double weight;
     };
-    server_load_view load(std::size_t server) const;  // takes the lock: admin thread only
+    server_report report(std::size_t server) const;  // takes the lock: admin thread only
     // Closes pooled connections of this thread that idled past their time.
     void prune_pools(unsigned thread, clock::duration idle_timeout);
 
@@ -89,6 +105,11 @@ private:
     std::size_t add_server(const config::server& s, boost::asio::generic::stream_protocol::endpoint e);
     void deliver(std::vector<request_queue::grant> grants, std::unique_lock<std::mutex>& lock);
     void publish();  // under the lock
+    // Puts a server's state into the slot table (weight, max); returns the grants it allows.
+    std::vector<request_queue::grant> refresh(std::size_t server, clock::time_point now);
+    template <class Event>
+    void handle(std::size_t server, Event&& event);
+    bool ejection_allowed() const;  // under the lock: passive.max_ejected across the backend
 
     // Reserved up front and never reallocated, so event loops index it without the lock while a
     // reload appends. Records of departed servers count too; past this, restart.
@@ -97,6 +118,7 @@ private:
     unsigned threads_;
     std::vector<std::unique_ptr<server_runtime>> servers_;  // grows only (see above)
     std::vector<std::size_t> active_;
+    unsigned max_ejected_percent_ = 50;
     mutable std::mutex mutex_;
     request_queue queue_;
     std::unordered_map<request_queue::ticket, std::shared_ptr<slot_waiter>> waiters_;

@@ -3,6 +3,7 @@
 #include <boost/beast/http/rfc7230.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 namespace sluice::proxy {
@@ -59,6 +60,20 @@ void append_list(http::fields& f, Name name, std::string_view value)
     joined += ", ";
     joined += value;
     f.set(name, joined);
+}
+
+// A plain count of milliseconds; more than 12 digits (30 years) is not a deadline.
+std::optional<std::chrono::milliseconds> parse_milliseconds(std::string_view text)
+{
+    if (text.empty() || text.size() > 12)
+        return std::nullopt;
+    std::int64_t value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9')
+            return std::nullopt;
+        value = value * 10 + (c - '0');
+    }
+    return std::chrono::milliseconds(value);
 }
 
 }  // namespace
@@ -147,6 +162,26 @@ bool is_idempotent(http::verb method)
     default:
         return false;
     }
+}
+
+std::chrono::milliseconds request_budget(const http::request_header<>& req,
+                                         std::string_view header,
+                                         std::chrono::milliseconds configured)
+{
+    if (header.empty())
+        return configured;
+    auto budget = configured;
+    auto [first, last] = req.equal_range(header);
+    for (auto it = first; it != last; ++it)
+        if (auto asked = parse_milliseconds(it->value()))
+            budget = std::min(budget, *asked);
+    return budget;
+}
+
+void set_deadline_header(http::request_header<>& req, std::string_view header,
+                         std::chrono::milliseconds remaining)
+{
+    req.set(header, std::to_string(std::max<std::int64_t>(remaining.count(), 0)));
 }
 
 }  // namespace sluice::proxy

@@ -7,6 +7,7 @@
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -43,5 +44,18 @@ void prepare_client_response(http::response_header<>& res, unsigned client_versi
                              bool keep_alive, bool upgrade);
 
 bool is_idempotent(http::verb method);
+
+// The deadline header (backend `deadline_header`, "" = off): milliseconds of budget left.
+// A request's budget is `configured`, shortened by the smallest well-formed value (digits only)
+// of that header from the client, never lengthened: a client may ask for less time, not more.
+// With the header off, the client's header is the app's business and the budget is `configured`.
+std::chrono::milliseconds request_budget(const http::request_header<>& req,
+                                         std::string_view header,
+                                         std::chrono::milliseconds configured);
+
+// Replaces the client's value with what is left of the budget when the request is sent (after
+// its queue wait), rounded down and never below 0.
+void set_deadline_header(http::request_header<>& req, std::string_view header,
+                         std::chrono::milliseconds remaining);
 
 }  // namespace sluice::proxy

@@ -164,6 +164,7 @@ void runtime::impl::reload()
                                                      current.get());
         apply_listeners(std::move(plan), next->config);
         publish_snapshot(next);
+        checker.set_targets(check_targets(*next));
         metrics.config_reload(true);
         log_event(severity::info, "reloaded " + config_path);
     } catch (const config::config_error& e) {

@@ -7,9 +7,6 @@ namespace sluice::proxy {
 
 namespace {
 
-// Until active checks land (issue 5) a configured server is always up.
-constexpr std::string_view server_state_name = "up";
-
 void append_pair(std::string& out, std::string_view key, std::string_view value, bool first = false)
 {
     if (!first)
@@ -39,15 +36,19 @@ void append_backend(std::string& out, const backend_view& b)
     const auto active = rt.active_servers();
     for (std::size_t i = 0; i < active.size() && i < b.config->servers.size(); ++i) {
         const auto& s = b.config->servers[i];
-        const auto load = rt.load(active[i]);
+        const auto r = rt.report(active[i]);
         out += i ? ",{" : "{";
         append_pair(out, "name", s.name, true);
         append_pair(out, "address", s.address.text);
-        append_pair(out, "state", server_state_name);
-        append_number(out, "in_flight", load.in_flight);
-        append_number(out, "max_connections", load.max_connections);
+        append_pair(out, "state", r.state);
+        append_number(out, "in_flight", r.in_flight);
+        append_number(out, "max_connections", r.max_connections);
         append_number(out, "weight", s.weight);
-        out += ",\"last_check\":null}";
+        out += ",\"effective_weight\":" + std::to_string(r.weight);
+        if (r.last_check.empty())
+            out += ",\"last_check\":null}";
+        else
+            append_pair(out, "last_check", r.last_check), out += '}';
     }
     out += "]}";
 }
@@ -62,10 +63,9 @@ health::gauge_snapshot collect_gauges(const status_inputs& in)
         g.queue_lengths.emplace_back(b.config->name, b.runtime->queue_length());
         const auto active = b.runtime->active_servers();
         for (std::size_t i = 0; i < active.size(); ++i) {
-            const auto load = b.runtime->load(active[i]);
-            g.servers.push_back({b.config->name, b.runtime->server(active[i]).name,
-                                 std::string(server_state_name), load.in_flight,
-                                 load.max_connections});
+            const auto r = b.runtime->report(active[i]);
+            g.servers.push_back({b.config->name, b.runtime->server(active[i]).name, r.state,
+                                 r.in_flight, r.max_connections});
         }
     }
     for (std::size_t i = 0; i < in.listeners.size(); ++i)
@@ -101,7 +101,7 @@ std::string status_json(const status_inputs& in)
 std::pair<bool, std::string> readiness(const snapshot& snap)
 {
     for (const auto& b : snap.backends)
-        if (b.config->servers.empty())
+        if (!b.runtime->has_server_up())
             return {false, "backend " + b.config->name + " has no server up"};
     return {true, "ready"};
 }

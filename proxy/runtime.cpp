@@ -92,7 +92,10 @@ void runtime::impl::start_threads()
         threads.emplace_back([&io = w->io] { io.run(); });
     monitor->start();
     admin->start();
+    checker.start();
+    checker.set_targets(check_targets(*current));
     schedule_pool_pruning();
+    schedule_health_ticks();
 }
 
 std::uint64_t runtime::impl::open_connections() const
@@ -131,8 +134,59 @@ void runtime::impl::schedule_pool_pruning()
     });
 }
 
+// Ejections end and slow-start ramps move on between checks too.
+void runtime::impl::schedule_health_ticks()
+{
+    health_timer.expires_after(std::chrono::milliseconds(100));
+    health_timer.async_wait([this](boost::system::error_code ec) {
+        if (ec)
+            return;
+        for (const auto& b : current->backends)
+            b.runtime->tick();
+        schedule_health_ticks();
+    });
+}
+
+std::vector<health::check_target> runtime::impl::check_targets(const snapshot& snap)
+{
+    std::vector<health::check_target> targets;
+    for (const auto& b : snap.backends) {
+        if (!b.config->health)
+            continue;
+        const auto active = b.runtime->active_servers();
+        for (std::size_t i = 0; i < active.size(); ++i) {
+            const auto& s = b.config->servers[i];
+            auto rt = b.runtime;
+            auto last_problem = std::make_shared<std::string>();
+            const auto where = b.config->name + "/" + s.name;
+            targets.push_back(
+                {b.config->name, s.name, s.address, *b.config->health,
+                 s.agent_port ? s.agent_port : b.config->health->agent_port,
+                 [rt, index = active[i]](const health::check_result& r) { rt->on_check(index, r); },
+                 [rt, index = active[i], last_problem](const health::agent_reply& r) {
+                     last_problem->clear();
+                     rt->on_agent(index, r);
+                 },
+                 [rt, index = active[i], last_problem, where](const std::string& problem) {
+                     if (problem.starts_with("agent unreachable"))
+                         rt->on_agent_unreachable(index);
+                     if (*last_problem != problem)  // said once, not every interval
+                         log_event(severity::warning, "server " + where + ": " + problem);
+                     *last_problem = problem;
+                 },
+                 [this, backend = b.config->name, server = s.name](std::string_view result,
+                                                                    double seconds) {
+                     check_metrics.health_check(backend, server, result, seconds);
+                 }});
+        }
+    }
+    return targets;
+}
+
 void runtime::impl::stop()
 {
+    checker.stop();
+    health_timer.cancel();
     prune_timer.cancel();
     monitor->stop();
     admin->stop();

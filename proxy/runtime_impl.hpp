@@ -7,6 +7,7 @@
 // `state_mutex`, which only a reload's swap takes otherwise. /healthz reads one atomic.
 
 #include "health/admin_server.hpp"
+#include "health/checker.hpp"
 #include "health/metrics.hpp"
 #include "proxy/listener.hpp"
 #include "proxy/proxy_status.hpp"
@@ -36,6 +37,8 @@ struct runtime::impl {
     std::uint64_t open_connections() const;
     void publish_snapshot(std::shared_ptr<const snapshot> next);
     void schedule_pool_pruning();
+    void schedule_health_ticks();
+    std::vector<health::check_target> check_targets(const snapshot& snap);
 
     // lifecycle.cpp
     void on_signal(int sig);
@@ -61,11 +64,14 @@ struct runtime::impl {
     std::vector<std::unique_ptr<listener>> listeners;  // parallel to current->config.listeners
     std::unique_ptr<runtime_monitor> monitor;
     std::unique_ptr<health::admin_server> admin;
+    health::checker checker;
+    health::metrics_shard& check_metrics = metrics.add_shard();
     std::vector<std::thread> threads;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
     asio::signal_set signals{control, SIGTERM, SIGINT, SIGHUP};
     asio::steady_timer drain_timer{control};
     asio::steady_timer prune_timer{control};
+    asio::steady_timer health_timer{control};
     bool draining = false;
     bool refused_waiting = false;
 };

@@ -275,10 +275,7 @@ TEST(loader, a_listener_without_routes_uses_the_only_backend)
 TEST(loader, keys_whose_feature_is_not_built_yet_earn_a_warning)
 {
     const std::pair<std::string_view, std::string_view> cases[] = {
-        {"    health: { interval: 2s }\n", "t.yaml:5:13: backends[0].health: "},
-        {"    health: { agent: { port: 9999 } }\n", "t.yaml:5:22: backends[0].health.agent: "},
         {"    passive: { ejection: 30s }\n", "t.yaml:5:14: backends[0].passive: "},
-        {"    slow_start: 10s\n", "t.yaml:5:17: backends[0].slow_start: "},
         {"    protocol: uwsgi\n", "t.yaml:5:15: backends[0].protocol: "},
         {"    retries: { attempts: 2 }\n", "t.yaml:5:14: backends[0].retries: "},
         {"    deadline_header: X-Budget\n", "t.yaml:5:22: backends[0].deadline_header: "},
@@ -289,7 +286,7 @@ TEST(loader, keys_whose_feature_is_not_built_yet_earn_a_warning)
                                            "max_connections: 1 }\n"),
                         "t.yaml")
                 .warnings;
-        ASSERT_FALSE(warnings.empty()) << keys;  // health.agent also warns about health
+        ASSERT_FALSE(warnings.empty()) << keys;
         EXPECT_TRUE(warnings.back().starts_with(start)) << warnings.back();
         EXPECT_NE(warnings.back().find("accepted, not in effect yet: "), std::string::npos);
     }

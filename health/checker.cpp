@@ -1,0 +1,226 @@
+#include "health/checker.hpp"
+
+#include "health/jitter.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <random>
+#include <thread>
+
+namespace sluice::health {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using protocol = asio::generic::stream_protocol;
+using boost::system::error_code;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+std::optional<protocol::endpoint> resolve(const config::endpoint& e, std::uint16_t port)
+{
+    if (e.type == config::endpoint::kind::unix_socket)
+        return protocol::endpoint(asio::local::stream_protocol::endpoint(e.path));
+    error_code ec;
+    auto address = asio::ip::make_address(e.host, ec);
+    if (!ec)
+        return protocol::endpoint(asio::ip::tcp::endpoint(address, port));
+    asio::io_context io;
+    asio::ip::tcp::resolver resolver(io);
+    auto results = resolver.resolve(e.host, std::to_string(port), ec);
+    if (ec || results.empty())
+        return std::nullopt;
+    return protocol::endpoint(results.begin()->endpoint());
+}
+
+// One probe's socket, closed by a timer when the probe takes longer than `timeout`.
+struct probe {
+    probe(asio::io_context& io, clock::duration timeout)
+        : socket(std::make_shared<protocol::socket>(io)), timer(io), deadline(clock::now() + timeout)
+    {
+        timer.expires_at(deadline);
+        timer.async_wait([s = socket](error_code ec) {
+            if (!ec) {
+                error_code ignored;
+                s->close(ignored);
+            }
+        });
+    }
+    ~probe() { timer.cancel(); }
+    bool timed_out() const { return clock::now() >= deadline; }
+    std::string failure(const error_code& ec, std::string_view step) const
+    {
+        return timed_out() ? "timed out" : std::string(step) + ": " + ec.message();
+    }
+
+    std::shared_ptr<protocol::socket> socket;
+    asio::steady_timer timer;
+    clock::time_point deadline;
+};
+
+std::string request_for(const check_target& t)
+{
+    const auto& h = *t.health.http;
+    std::string host = h.host.empty() ? t.address.text : h.host;
+    if (t.address.type == config::endpoint::kind::unix_socket && h.host.empty())
+        host = "localhost";
+    return h.method + " " + h.path + " HTTP/1.1\r\nHost: " + host +
+           "\r\nUser-Agent: sluice-health-check\r\nConnection: close\r\n\r\n";
+}
+
+check_result classify(const config::health_http& h, unsigned status)
+{
+    auto in = [status](const std::vector<unsigned>& v) {
+        return std::find(v.begin(), v.end(), status) != v.end();
+    };
+    if (in(h.expect_status))
+        return check_result::passed(std::to_string(status));
+    if (in(h.busy_status))
+        return check_result::busy(status);
+    return check_result::failed("answered " + std::to_string(status));
+}
+
+// A connect, and with `health.http` one request whose response head decides; the body is never
+// read, so a check costs the server no more than its head.
+asio::awaitable<check_result> run_check(asio::io_context& io, const check_target& t,
+                                        const protocol::endpoint& to)
+{
+    probe p(io, t.health.timeout);
+    auto [ec] = co_await p.socket->async_connect(to, use_tuple);
+    if (ec)
+        co_return check_result::failed(p.failure(ec, "connect"));
+    if (!t.health.http)
+        co_return check_result::passed("connected");
+    const auto request = request_for(t);
+    auto [wec, n] = co_await asio::async_write(*p.socket, asio::buffer(request), use_tuple);
+    if (wec)
+        co_return check_result::failed(p.failure(wec, "send"));
+    boost::beast::flat_buffer buffer;
+    http::response_parser<http::empty_body> parser;
+    parser.header_limit(16 * 1024);
+    auto [rec, m] = co_await http::async_read_header(*p.socket, buffer, parser, use_tuple);
+    if (rec)
+        co_return check_result::failed(p.failure(rec, "response"));
+    co_return classify(*t.health.http, parser.get().result_int());
+}
+
+// HAProxy's agent check: connect, read one line, parse it.
+asio::awaitable<void> run_agent(asio::io_context& io, const check_target& t,
+                                const protocol::endpoint& to)
+{
+    probe p(io, t.health.timeout);
+    auto [ec] = co_await p.socket->async_connect(to, use_tuple);
+    std::string line;
+    if (!ec) {
+        auto buffer = asio::dynamic_buffer(line, 1024);
+        auto [rec, n] = co_await asio::async_read_until(*p.socket, buffer, "\n", use_tuple);
+        if (rec && line.empty())
+            ec = rec;  // closed without a reply; a reply without a newline still counts
+    }
+    if (ec) {
+        t.on_agent_problem("agent unreachable: " + p.failure(ec, "connect"));
+        co_return;
+    }
+    std::string problem;
+    if (auto reply = parse_agent_reply(line, &problem))
+        t.on_agent(*reply);
+    if (!problem.empty())
+        t.on_agent_problem("agent reply: " + problem);
+}
+
+}  // namespace
+
+struct checker::impl : std::enable_shared_from_this<impl> {
+    asio::io_context io{1};
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> current_alive = std::make_shared<std::atomic<bool>>(true);
+    std::mt19937_64 rng{std::random_device{}()};
+
+    asio::awaitable<void> loop(check_target t, clock::duration offset,
+                               std::shared_ptr<std::atomic<bool>> alive);
+};
+
+asio::awaitable<void> checker::impl::loop(check_target t, clock::duration offset,
+                                          std::shared_ptr<std::atomic<bool>> alive)
+{
+    const auto target = resolve(t.address, t.address.port);
+    std::optional<protocol::endpoint> agent;
+    if (t.agent_port && t.address.type == config::endpoint::kind::tcp)
+        agent = resolve(t.address, *t.agent_port);
+    asio::steady_timer wait(io);
+    wait.expires_after(offset);
+    for (;;) {
+        co_await wait.async_wait(use_tuple);
+        if (!*alive)
+            co_return;
+        if (agent)
+            co_await run_agent(io, t, *agent);
+        const auto began = clock::now();
+        // Not a ?: around the co_await: GCC 12 miscompiles that inside coroutines.
+        auto result = check_result::failed("cannot resolve " + t.address.text);
+        if (target)
+            result = co_await run_check(io, t, *target);
+        const std::chrono::duration<double> took = clock::now() - began;
+        static constexpr std::string_view names[] = {"pass", "fail", "busy"};
+        t.on_measured(names[static_cast<int>(result.outcome)], took.count());
+        if (!*alive)
+            co_return;
+        t.on_check(result);
+        wait.expires_after(next_check_delay(t.health.interval, t.health.jitter_percent, rng()));
+    }
+}
+
+checker::checker() : impl_(std::make_shared<impl>()) {}
+
+checker::~checker() { stop(); }
+
+void checker::start()
+{
+    impl_->guard.emplace(asio::make_work_guard(impl_->io));
+    impl_->thread = std::thread([self = impl_] { self->io.run(); });
+}
+
+void checker::set_targets(std::vector<check_target> targets)
+{
+    asio::post(impl_->io, [self = impl_, targets = std::move(targets)]() mutable {
+        self->current_alive->store(false);
+        self->current_alive = std::make_shared<std::atomic<bool>>(true);
+        if (targets.empty())
+            return;
+        const auto offsets =
+            initial_check_offsets(targets.size(), targets.front().health.interval, self->rng());
+        for (std::size_t i = 0; i < targets.size(); ++i)
+            asio::co_spawn(self->io,
+                           self->loop(std::move(targets[i]), offsets[i], self->current_alive),
+                           asio::detached);
+    });
+}
+
+void checker::stop()
+{
+    if (!impl_->thread.joinable())
+        return;
+    impl_->guard.reset();
+    impl_->io.stop();
+    impl_->thread.join();
+}
+
+}  // namespace sluice::health

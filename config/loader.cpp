@@ -13,23 +13,10 @@ namespace {
 
 using namespace yaml;
 
-bool nonzero_duration(const node& value)
-{
-    auto d = value.IsScalar() ? parse_duration(value.Scalar()) : std::nullopt;
-    return d && d->count() != 0;
-}
-
 // Keys accepted and checked but whose behaviour is not built yet. Setting one earns a warning, so
 // nobody believes a feature protects them when it does not. Remove an entry when it lands.
 const unbuilt_key not_in_effect_yet[] = {
     {"backends[].passive", "failing servers are not ejected", nullptr},
-    {"backends[].protocol", "uwsgi is not spoken yet; requests go out as HTTP",
-     [](const node& v) { return v.IsScalar() && v.Scalar() == "uwsgi"; }},
-    {"backends[].retries", "failed requests are not retried", nullptr},
-    {"backends[].deadline_header", "no deadline header is sent", nullptr},
-    {"timeouts.request", "there is no overall request deadline", nonzero_duration},
-    {"listeners[].routes[].timeouts.request", "there is no overall request deadline",
-     nonzero_duration},
 };
 
 char lower(unsigned char c) { return static_cast<char>(std::tolower(c)); }

@@ -1,5 +1,7 @@
 #include "proxy/body_relay.hpp"
 
+#include <boost/asio/write.hpp>
+
 namespace sluice::proxy {
 
 namespace {
@@ -34,6 +36,28 @@ void make_room(beast::flat_buffer& b, boost::optional<std::uint64_t> remaining)
         b.reserve(b.size() + want);
 }
 
+// Reads the next piece of p's body into `buf`; returns its size (0 is possible: framing only).
+// On failure `r` says so.
+template <bool IsRequest>
+asio::awaitable<std::size_t> read_piece(http::parser<IsRequest, http::buffer_body>& p,
+                                        relay_side& from, relay_buffer& buf, relay_result& r)
+{
+    auto& body = p.get().body();
+    body.data = buf.get();
+    body.size = buf.size;
+    from.deadline.arm(from.timeout);
+    auto [ec, n] = co_await http::async_read_some(from.socket, *from.buffer, p, use_tuple);
+    from.deadline.disarm();
+    r.bytes_read += n;
+    if (ec && ec != http::error::need_buffer) {
+        r.failed = relay_result::failure::read;
+        r.ec = ec;
+        r.timed_out = from.deadline.expired();
+        co_return 0;
+    }
+    co_return buf.size - body.size;
+}
+
 }  // namespace
 
 template <bool IsRequest>
@@ -54,22 +78,12 @@ asio::awaitable<relay_result> relay_message(worker& w, http::parser<IsRequest, h
         make_room(*from.buffer, p.content_length_remaining());
     do {
         if (!p.is_done()) {
-            body.data = buf.get();
-            body.size = buf.size;
-            from.deadline.arm(from.timeout);
-            auto [ec, n] = co_await http::async_read_some(from.socket, *from.buffer, p, use_tuple);
-            from.deadline.disarm();
-            r.bytes_read += n;
-            if (ec == http::error::need_buffer)
-                ec = {};
-            if (ec) {
-                r = {relay_result::failure::read, ec, from.deadline.expired(), r.bytes_read,
-                     r.bytes_written};
+            const auto n = co_await read_piece(p, from, buf, r);
+            if (r.failed != relay_result::failure::none)
                 co_return r;
-            }
-            body.size = buf.size - body.size;
             // An empty piece must be no piece: Beast would write it as the terminating chunk.
-            body.data = body.size > 0 ? buf.get() : nullptr;
+            body.data = n > 0 ? buf.get() : nullptr;
+            body.size = n;
             body.more = !p.is_done();
         } else {
             body.data = nullptr;
@@ -99,5 +113,49 @@ template asio::awaitable<relay_result> relay_message<true>(
     worker&, http::parser<true, http::buffer_body>&, relay_side, relay_side, std::function<void()>);
 template asio::awaitable<relay_result> relay_message<false>(
     worker&, http::parser<false, http::buffer_body>&, relay_side, relay_side, std::function<void()>);
+
+asio::awaitable<relay_result> relay_body_bytes(worker& w, request_parser& p, relay_side from,
+                                               relay_side to)
+{
+    relay_result r;
+    relay_buffer buf{w};
+    make_room(*from.buffer, p.content_length_remaining());
+    while (!p.is_done()) {
+        const auto n = co_await read_piece(p, from, buf, r);
+        if (r.failed != relay_result::failure::none)
+            co_return r;
+        to.deadline.arm(to.timeout);
+        auto [ec, written] = co_await asio::async_write(to.socket, asio::buffer(buf.get(), n),
+                                                        use_tuple);
+        to.deadline.disarm();
+        r.bytes_written += written;
+        if (ec) {
+            r.failed = relay_result::failure::write;
+            r.ec = ec;
+            r.timed_out = to.deadline.expired();
+            co_return r;
+        }
+    }
+    co_return r;
+}
+
+asio::awaitable<relay_result> read_body(worker& w, request_parser& p, relay_side from,
+                                        std::string& out, std::size_t limit)
+{
+    relay_result r;
+    relay_buffer buf{w};
+    while (!p.is_done()) {
+        const auto n = co_await read_piece(p, from, buf, r);
+        if (r.failed != relay_result::failure::none)
+            co_return r;
+        if (out.size() + n > limit) {
+            r.failed = relay_result::failure::read;
+            r.ec = http::error::buffer_overflow;
+            co_return r;
+        }
+        out.append(buf.get(), n);
+    }
+    co_return r;
+}
 
 }  // namespace sluice::proxy

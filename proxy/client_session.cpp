@@ -1,5 +1,6 @@
 #include "proxy/client_session.hpp"
 
+#include "config/timeout_chain.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/session.hpp"
 #include "proxy/socket_address.hpp"
@@ -149,6 +150,8 @@ asio::awaitable<bool> admit_request(client_connection& c, exchange& x)
     x.backend = view->runtime.get();
     x.backend_config = view->config;
     x.rec.backend = view->config->name;
+    x.deadline = x.start + request_budget(req, x.backend_config->deadline_header,
+                                          config::derived_request_deadline(x.timeouts));
     auto cl = x.parser->content_length();
     if (cl && *cl > x.listener->config->limits.max_body) {
         co_await send_local_reply(c, x, http::status::payload_too_large, "body_too_large",
@@ -209,14 +212,18 @@ asio::awaitable<void> run_session(std::unique_ptr<client_connection> c)
     c->socket.close(ignored);
 }
 
-std::string peer_ip(socket_type& s)
+// "10.0.0.1:5000" -> {"10.0.0.1", "5000"}, "[::1]:80" -> {"::1", "80"}; unix sockets: {"", ""}.
+std::pair<std::string, std::string> host_and_port(const error_code& ec,
+                                                  const socket_type::endpoint_type& ep)
 {
-    error_code ec;
-    auto ep = s.remote_endpoint(ec);
     if (ec || ep.protocol().family() == AF_UNIX)
         return {};
     auto text = describe(ep);
-    return text.substr(0, text.rfind(':'));
+    const auto colon = text.rfind(':');
+    auto host = text.substr(0, colon);
+    if (!host.empty() && host.front() == '[')
+        host = host.substr(1, host.size() - 2);
+    return {host, text.substr(colon + 1)};
 }
 
 }  // namespace
@@ -228,9 +235,11 @@ client_connection::client_connection(worker& w, socket_type s, std::string liste
       on_close(std::move(on_close))
 {
     idle.socket = &socket;
-    client_ip = peer_ip(socket);
-    if (!client_ip.empty() && client_ip.front() == '[')
-        client_ip = client_ip.substr(1, client_ip.size() - 2);
+    error_code ec;
+    auto peer = socket.remote_endpoint(ec);
+    std::tie(client_ip, client_port) = host_and_port(ec, peer);
+    auto local = socket.local_endpoint(ec);
+    local_port = host_and_port(ec, local).second;
     client_text = client_ip.empty() ? "unix" : client_ip;
 }
 

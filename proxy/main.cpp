@@ -120,9 +120,16 @@ int check(const options& o)
 
 int run(const options& o)
 {
+    using sluice::proxy::log_event;
+    using sluice::proxy::severity;
     auto cfg = load(o);
     for (const auto& w : cfg.warnings)
-        sluice::proxy::log_event(sluice::proxy::severity::warning, w);
+        log_event(severity::warning, w);
+    // What `sluice check` would say about the timeout chain, so it is seen even unchecked.
+    for (const auto& f : sluice::config::analyze_timeouts(cfg.config).findings)
+        log_event(f.level == sluice::config::finding::severity::error ? severity::error
+                                                                      : severity::warning,
+                  "timeout chain: " + f.where + ": " + f.what + " Fix: " + f.fix);
     int code;
     {
         sluice::proxy::runtime rt(std::move(cfg.config), o.config_file.value_or(""));

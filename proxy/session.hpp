@@ -37,6 +37,8 @@ struct client_connection {
     struct deadline deadline;
     std::string listener_name;  // looked up per request: a reload may reorder listeners
     std::string client_ip;    // "" for unix-socket clients
+    std::string client_port;  // "" for unix-socket clients; with local_port, for uwsgi's vars
+    std::string local_port;   // the listener's port as the client reached it
     std::string client_text;  // for the access log
     std::function<void()> on_close;
     bool keep_alive = true;
@@ -54,7 +56,12 @@ struct exchange {
     std::optional<request_parser> parser;
     access_record rec;
     clock::time_point start;
+    // The overall deadline (timeouts.request, derived from the chain when 0, shortened by the
+    // client's deadline header): it bounds every wait for the server until its response head.
+    clock::time_point deadline = clock::time_point::max();
     std::string request_id;
+    // A chunked body read whole before its uwsgi packet, which must carry its length.
+    std::optional<std::string> buffered_body;
     bool expect_continue = false;
     bool upgrade = false;
     bool asked_for_slot = false;  // its queue wait counts in sluice_queue_wait_seconds

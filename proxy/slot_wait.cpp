@@ -38,7 +38,9 @@ asio::awaitable<slot_result> acquire_slot(client_connection& c, exchange& x)
     const bool body_pending = !x.parser->is_done();
     if (!body_pending && c.buffer.size() == 0)
         watch_client(c, waiter, gone);
-    const auto deadline = x.start + x.timeouts.queue;
+    // The request's own deadline ends the wait too: past it, no answer from a server can come
+    // in time, and the slot would go to a request nobody waits for any more.
+    const auto deadline = std::min<clock::time_point>(x.start + x.timeouts.queue, x.deadline);
     waiter->wake.expires_at(deadline);
     for (;;) {
         co_await waiter->wake.async_wait(use_tuple);

@@ -2,132 +2,155 @@
 //
 // Order of events: a slot on a server (maybe after queueing), a connection (pooled or new), the
 // request head and body out, the response head back, the response body relayed to the client.
-// The slot is given back as soon as the server has sent its last byte. A reused connection that
-// turns out closed before any response byte is retried once on a new connection, for free, when
-// nothing of the request body had to be sent (SPEC.md "Retries").
+// The slot is given back as soon as the server has sent its last byte. A failed attempt may be
+// tried again (retry_policy.hpp says when): a stale pooled connection on a new connection to the
+// same server, anything else on another server when the backend has one. Every attempt that says
+// something about the server's health is reported to the backend (passive health).
 #include "proxy/body_relay.hpp"
-#include "proxy/event_log.hpp"
 #include "proxy/forwarding.hpp"
+#include "proxy/retry_policy.hpp"
 #include "proxy/slot_wait.hpp"
-#include "proxy/upstream_connection.hpp"
+#include "proxy/upstream_attempt.hpp"
 
 namespace sluice::proxy {
 
 namespace {
 
-bool is_protocol_error(const error_code& ec)
-{
-    return ec.category() == make_error_code(http::error::bad_version).category() &&
-           ec != http::error::end_of_stream && ec != http::error::partial_message &&
-           ec != http::error::need_more && ec != http::error::header_limit;
-}
+bool is_uwsgi(const exchange& x) { return x.backend_config->protocol == config::protocol::uwsgi; }
 
-// What the bytes a server sent look like, for the protocol-mismatch log line.
-std::string describe_bytes(const beast::flat_buffer& b)
+// A slot on some server, after queueing if need be; nullopt when a local reply ended the request.
+asio::awaitable<std::optional<std::size_t>> wait_for_slot(client_connection& c, exchange& x)
 {
-    std::string_view data(static_cast<const char*>(b.data().data()), std::min<std::size_t>(b.size(), 24));
-    std::string out;
-    for (unsigned char ch : data) {
-        if (ch >= 0x20 && ch < 0x7f) {
-            out += static_cast<char>(ch);
-        } else {
-            char hex[8];
-            std::snprintf(hex, sizeof hex, "\\x%02x", ch);
-            out += hex;
-        }
-    }
-    return out.empty() ? "nothing" : "\"" + out + "\"";
-}
-
-enum class attempt_end { ok, stale, failed };
-
-asio::awaitable<void> fail_upstream(client_connection& c, exchange& x, upstream_connection& u,
-                                    const error_code& ec, bool timed_out)
-{
-    if (timed_out) {
-        co_await send_local_reply(c, x, http::status::gateway_timeout, "server_timeout",
-                                  "the server did not answer within timeouts.server");
-    } else if (is_protocol_error(ec)) {
-        log_event(severity::warning,
-                  "backend " + x.backend_config->name + " server " + std::string(x.rec.server) +
-                      " answered " + describe_bytes(u.buffer) +
-                      ", which is not HTTP; if it is a uWSGI socket, set `protocol: uwsgi`");
-        co_await send_local_reply(c, x, http::status::bad_gateway, "protocol_mismatch",
-                                  "the server did not answer in HTTP");
-    } else {
-        co_await send_local_reply(c, x, http::status::bad_gateway, "server_reset",
-                                  "the server closed the connection: " + ec.message());
-    }
-}
-
-// The client's body broke off or broke the rules; the server connection is dropped with it.
-asio::awaitable<void> fail_request_body(client_connection& c, exchange& x, const relay_result& r)
-{
-    c.keep_alive = false;
-    if (r.ec == http::error::body_limit)
-        co_await send_local_reply(c, x, http::status::payload_too_large, "body_too_large",
-                                  "request body larger than limits.max_body");
-    else if (is_protocol_error(r.ec))
-        co_await send_local_reply(c, x, http::status::bad_request, "bad_request",
-                                  "malformed request body: " + r.ec.message());
-    else if (r.timed_out)
-        co_await send_local_reply(c, x, http::status::request_timeout, "client_timeout",
-                                  "request body not received in time");
-    else
+    const auto began = clock::now();
+    auto slot = co_await acquire_slot(c, x);
+    x.rec.queue_ms += ms_since(began);
+    x.asked_for_slot = true;
+    using kind = slot_result::kind;
+    switch (slot.outcome) {
+    case kind::granted:
+        co_return slot.server;
+    case kind::queue_full:
+        co_await send_local_reply(c, x, http::status::service_unavailable, "queue_full",
+                                  "every server is busy and the backend's queue is full");
+        break;
+    case kind::queue_timeout:
+        // 503 even when the request's deadline ended the wait: no server has seen the request,
+        // so it is safe to send again, and the cause to fix is capacity (HAProxy answers 503).
+        co_await send_local_reply(c, x, http::status::service_unavailable, "queue_timeout",
+                                  clock::now() >= x.deadline
+                                      ? "no server slot became free within the request's deadline"
+                                      : "no server slot became free within timeouts.queue");
+        break;
+    case kind::refused:
+        co_await send_local_reply(c, x, http::status::service_unavailable, "draining",
+                                  "the proxy is shutting down");
+        break;
+    case kind::client_gone:
         x.rec.reason = "client_gone";
+        x.left_queue = true;
+        c.keep_alive = false;
+        break;
+    }
+    co_return std::nullopt;
 }
 
-// Sends the request and reads the response head.
-asio::awaitable<attempt_end> send_and_receive_head(client_connection& c, exchange& x,
-                                                   upstream_connection& u,
-                                                   std::optional<response_parser>& rp)
+// Moves the request to another server's slot when the backend has one. Asking while still holding
+// the failed server's slot makes the balancer count that server as the busier one (a full one
+// cannot be granted at all), so the retry goes elsewhere; the old slot is released after.
+asio::awaitable<bool> move_to_another_server(client_connection& c, exchange& x,
+                                             std::optional<slot_hold>& hold, std::size_t& server)
 {
-    const bool reused = u.requests > 0;
-    if (x.expect_continue && !x.parser->is_done()) {
-        static constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
-        x.expect_continue = false;
-        c.deadline.arm(x.timeouts.client_idle);
-        co_await asio::async_write(c.socket, asio::buffer(continue_100), use_tuple);
-        c.deadline.disarm();
+    if (x.backend->active_servers().size() < 2)
+        co_return true;
+    auto next = co_await wait_for_slot(c, x);
+    if (!next)
+        co_return false;
+    hold.emplace(*x.backend, *next);
+    server = *next;
+    co_return true;
+}
+
+// One attempt on `server`: a connection (pooled, else new), the request out, the response head in.
+asio::awaitable<attempt_state> attempt(client_connection& c, exchange& x, std::size_t server,
+                                       std::unique_ptr<upstream_connection>& u,
+                                       std::optional<response_parser>& rp)
+{
+    auto& s = x.backend->server(server);
+    x.rec.server = s.name;
+    if (clock::now() >= x.deadline)
+        co_return attempt_state{attempt_end::request_timeout};
+    if (!is_uwsgi(x))
+        u = s.pools[c.w.index].take(x.backend_config->keepalive.idle_timeout,
+                                    !x.parser->is_done());
+    const bool reused = u != nullptr;
+    if (!reused) {
+        auto st = co_await connect_to(c, x, s, u);
+        if (st.end != attempt_end::ok)
+            co_return st;
     }
-    auto sent = co_await relay_message<true>(
-        c.w, *x.parser, {c.socket, &c.buffer, c.deadline, x.timeouts.client_idle},
-        {u.socket, nullptr, u.deadline, x.timeouts.server}, nullptr);
-    x.rec.bytes_in += sent.bytes_read;
-    if (sent.failed == relay_result::failure::read) {
-        co_await fail_request_body(c, x, sent);
-        co_return attempt_end::failed;
+    if (const auto& name = x.backend_config->deadline_header; !name.empty())
+        set_deadline_header(x.request().base(), name,
+                            std::chrono::duration_cast<std::chrono::milliseconds>(
+                                x.deadline - clock::now()));
+    // Two statements, not `co_await (a ? b : c)`, which GCC miscompiles.
+    attempt_state st;
+    if (is_uwsgi(x))
+        st = co_await send_uwsgi_request(c, x, *u);
+    else
+        st = co_await send_http_request(c, x, *u);
+    if (st.end == attempt_end::ok)
+        st = co_await receive_head(x, *u, rp);
+    st.reused = reused;
+    co_return st;
+}
+
+// The label of a failure that says something about the server, else "": a stale pooled
+// connection is the proxy's keep-alive race, a broken client body the client's fault, and a passed
+// request deadline may be the queue's or the client's doing.
+std::string_view health_failure(const attempt_state& st)
+{
+    switch (st.end) {
+    case attempt_end::connect_failed: return "connect_failure";
+    case attempt_end::connect_timeout: return "connect_timeout";
+    case attempt_end::empty_response: return st.reused ? "" : "empty_response";
+    case attempt_end::reset: return "server_reset";
+    case attempt_end::server_timeout: return "server_timeout";
+    case attempt_end::not_http: return "protocol_mismatch";
+    default: return "";
     }
-    const bool nothing_sent_of_body = sent.bytes_read == 0;
-    if (sent.failed == relay_result::failure::write) {
-        if (reused && nothing_sent_of_body && !sent.timed_out)
-            co_return attempt_end::stale;
-        co_await fail_upstream(c, x, u, sent.ec, sent.timed_out);
-        co_return attempt_end::failed;
+}
+
+// Passive health: how the attempt went, when it says something about the server.
+void report(exchange& x, std::size_t server, const attempt_state& st, unsigned status)
+{
+    if (st.end != attempt_end::ok) {
+        if (auto what = health_failure(st); !what.empty())
+            x.backend->report_result(server, true, what);
+        return;
     }
-    const auto sent_at = clock::now();
-    for (;;) {
-        rp.emplace();
-        rp->body_limit(boost::none);
-        rp->header_limit(256 * 1024);
-        if (x.request().method() == http::verb::head)
-            rp->skip(true);
-        u.deadline.arm(x.timeouts.server);
-        auto [ec, n] = co_await http::async_read_header(u.socket, u.buffer, *rp, use_tuple);
-        u.deadline.disarm();
-        if (ec) {
-            const bool empty = u.buffer.size() == 0 && !rp->got_some();
-            if (reused && empty && nothing_sent_of_body && !u.deadline.expired())
-                co_return attempt_end::stale;
-            co_await fail_upstream(c, x, u, ec, u.deadline.expired());
-            co_return attempt_end::failed;
-        }
-        const auto status = rp->get().result_int();
-        if (status < 100 || status >= 200 || status == 101)
-            break;
-    }
-    x.rec.response_ms = ms_since(sent_at);
-    co_return attempt_end::ok;
+    const bool failed = status == 502 || status == 503 || status == 504;
+    x.backend->report_result(server, failed, failed ? "5xx status from the server" : "");
+}
+
+// Whether the failed attempt `st` is tried again; counts and logs the retry when it is.
+retry_decision consider_retry(client_connection& c, exchange& x, const attempt_state& st,
+                              retry_budget& budget)
+{
+    const bool connect = st.end == attempt_end::connect_failed ||
+                         st.end == attempt_end::connect_timeout;
+    if (!connect && st.end != attempt_end::empty_response)
+        return {};
+    const attempt_failure failure{connect ? attempt_failure::kind::connect_failure
+                                          : attempt_failure::kind::empty_response,
+                                  st.reused, st.body_sent, is_idempotent(x.request().method())};
+    auto d = decide_retry(failure, x.backend_config->retries, budget);
+    if (d.what == retry_decision::kind::none)
+        return d;
+    ++x.rec.retries;
+    c.w.metrics.retry(x.backend_config->name, d.reason);
+    if (d.what == retry_decision::kind::free_stale)
+        note_stale_retry(c, x);
+    return d;
 }
 
 // The response from its head on; returns whether the server connection can be reused.
@@ -137,7 +160,7 @@ asio::awaitable<bool> relay_response(client_connection& c, exchange& x, upstream
     auto& res = rp.get();
     x.rec.status = res.result_int();
     const bool upgraded = x.upgrade && res.result() == http::status::switching_protocols;
-    bool server_keep_alive = res.keep_alive() && !upgraded;
+    bool server_keep_alive = res.keep_alive() && !upgraded && !is_uwsgi(x);
     if (!upgraded && !res.has_content_length() && !res.chunked() && rp.need_eof() &&
         c.version >= 11) {
         res.chunked(true);  // the server closes to end the body; the client keeps its connection
@@ -167,93 +190,42 @@ asio::awaitable<bool> relay_response(client_connection& c, exchange& x, upstream
     co_return server_keep_alive && !upgraded;
 }
 
-asio::awaitable<std::unique_ptr<upstream_connection>> connect_to(client_connection& c,
-                                                                 exchange& x, server_runtime& s)
-{
-    auto u = std::make_unique<upstream_connection>(c.w.io, c.w.sweeper);
-    const auto began = clock::now();
-    auto ec = co_await u->connect(s.endpoint, x.timeouts.connect);
-    x.rec.connect_ms += ms_since(began);
-    if (!ec)
-        co_return u;
-    if (ec == asio::error::timed_out)
-        co_await send_local_reply(c, x, http::status::gateway_timeout, "connect_timeout",
-                                  "no connection to the server within timeouts.connect");
-    else
-        co_await send_local_reply(c, x, http::status::bad_gateway, "connect_failure",
-                                  "cannot connect to the server: " + ec.message());
-    co_return nullptr;
-}
-
-// Counted always; logged at most once a minute per thread, with the fix.
-void note_stale_retry(client_connection& c, exchange& x)
-{
-    const auto& b = *x.backend_config;
-    c.w.metrics.retry(b.name, "stale_connection");
-    const auto now = clock::now();
-    if (now - c.w.last_stale_warning < std::chrono::minutes(1))
-        return;
-    c.w.last_stale_warning = now;
-    log_event(severity::warning,
-              "backend " + b.name + " server " + std::string(x.rec.server) +
-                  " closed a pooled keep-alive connection before it was reused; the request was "
-                  "retried on a new one. A steady rate of this means the pool outlives the "
-                  "server's keep-alive: set keepalive.idle_timeout below the server's "
-                  "keepalive_timeout (or declare keepalive_timeout)");
-}
-
 }  // namespace
 
 asio::awaitable<void> forward(client_connection& c, exchange& x)
 {
-    auto slot_wait_began = clock::now();
-    auto slot = co_await acquire_slot(c, x);
-    x.rec.queue_ms = ms_since(slot_wait_began);
-    x.asked_for_slot = true;
-    switch (slot.outcome) {
-    case slot_result::kind::granted: break;
-    case slot_result::kind::queue_full:
-        co_await send_local_reply(c, x, http::status::service_unavailable, "queue_full",
-                                  "every server is busy and the backend's queue is full");
+    if (!co_await buffer_body_for_uwsgi(c, x))
         co_return;
-    case slot_result::kind::queue_timeout:
-        co_await send_local_reply(c, x, http::status::service_unavailable, "queue_timeout",
-                                  "no server slot became free within timeouts.queue");
+    auto server = co_await wait_for_slot(c, x);
+    if (!server)
         co_return;
-    case slot_result::kind::refused:
-        co_await send_local_reply(c, x, http::status::service_unavailable, "draining",
-                                  "the proxy is shutting down");
-        co_return;
-    case slot_result::kind::client_gone:
-        x.rec.reason = "client_gone";
-        x.left_queue = true;
-        c.keep_alive = false;
-        co_return;
-    }
-    slot_hold hold(*x.backend, slot.server);
-    auto& server = x.backend->server(slot.server);
-    x.rec.server = server.name;
-    auto& pool = server.pools[c.w.index];
-    const auto& ka = x.backend_config->keepalive;
-
+    std::optional<slot_hold> hold;
+    hold.emplace(*x.backend, *server);
     prepare_upstream_request(x.request().base(), {c.client_ip, x.request_id, x.upgrade});
-    auto u = pool.take(ka.idle_timeout, !x.parser->is_done());
+    std::unique_ptr<upstream_connection> u;
     std::optional<response_parser> rp;
-    for (int attempt = 0;; ++attempt) {
-        if (!u && !(u = co_await connect_to(c, x, server)))
-            co_return;
-        auto end = co_await send_and_receive_head(c, x, *u, rp);
-        if (end == attempt_end::ok)
+    retry_budget budget;
+    for (;;) {
+        auto st = co_await attempt(c, x, *server, u, rp);
+        report(x, *server, st, st.end == attempt_end::ok ? rp->get().result_int() : 0);
+        if (st.end == attempt_end::ok)
             break;
-        if (end == attempt_end::failed || attempt > 0)
+        auto retry = consider_retry(c, x, st, budget);
+        if (retry.what == retry_decision::kind::none) {
+            co_await answer_failure(c, x, u.get(), st);
             co_return;
-        ++x.rec.retries;  // a stale pooled connection: the free retry
-        note_stale_retry(c, x);
+        }
         u.reset();
+        if (!retry.prefer_other_server)
+            continue;
+        if (!co_await move_to_another_server(c, x, hold, *server))
+            co_return;
     }
     ++u->requests;
-    if (co_await relay_response(c, x, *u, *rp, hold) && ka.max_idle > 0)
-        pool.put(std::move(u), ka.max_idle);
+    auto& pool = x.backend->server(*server).pools[c.w.index];
+    const auto max_idle = x.backend_config->keepalive.max_idle;
+    if (co_await relay_response(c, x, *u, *rp, *hold) && max_idle > 0)
+        pool.put(std::move(u), max_idle);
 }
 
 }  // namespace sluice::proxy

@@ -276,9 +276,6 @@ TEST(loader, keys_whose_feature_is_not_built_yet_earn_a_warning)
 {
     const std::pair<std::string_view, std::string_view> cases[] = {
         {"    passive: { ejection: 30s }\n", "t.yaml:5:14: backends[0].passive: "},
-        {"    protocol: uwsgi\n", "t.yaml:5:15: backends[0].protocol: "},
-        {"    retries: { attempts: 2 }\n", "t.yaml:5:14: backends[0].retries: "},
-        {"    deadline_header: X-Budget\n", "t.yaml:5:22: backends[0].deadline_header: "},
     };
     for (const auto& [keys, start] : cases) {
         const auto warnings =
@@ -294,12 +291,11 @@ TEST(loader, keys_whose_feature_is_not_built_yet_earn_a_warning)
 
 TEST(loader, settings_that_change_nothing_earn_no_warning)
 {
-    const std::string_view cases[] = {
-        "timeouts: { request: 0s }\n", "admin: { busy_hold: 2s }\n", "threads: auto\n"};
-    for (auto extra : cases) EXPECT_TRUE(load_string(with(extra), "t.yaml").warnings.empty());
-    const auto request = load_string(with("timeouts: { request: 30s }\n"), "t.yaml").warnings;
-    ASSERT_EQ(request.size(), 1u);
-    EXPECT_TRUE(request[0].starts_with("t.yaml:8:22: timeouts.request: accepted"));
+    const std::string_view cases[] = {"timeouts: { request: 0s }\n",
+                                      "timeouts: { request: 30s }\n",
+                                      "admin: { busy_hold: 2s }\n", "threads: auto\n"};
+    for (auto extra : cases)
+        EXPECT_TRUE(load_string(with(extra), "t.yaml").warnings.empty()) << extra;
 }
 
 TEST(loader, routes_keep_their_match_and_only_the_timeouts_they_name)

@@ -1,0 +1,78 @@
+#include "proxy/forwarding.hpp"
+
+#include <gtest/gtest.h>
+
+namespace sluice::proxy {
+namespace {
+
+using namespace std::chrono_literals;
+using ms = std::chrono::milliseconds;
+constexpr std::string_view header = "X-Request-Timeout-Ms";
+
+http::request_header<> request_with(std::vector<std::string> values)
+{
+    http::request_header<> req;
+    req.method(http::verb::get);
+    req.target("/");
+    for (const auto& v : values)
+        req.insert(header, v);
+    return req;
+}
+
+TEST(deadline_header, a_client_value_can_only_shorten_the_budget)
+{
+    struct row {
+        std::vector<std::string> values;
+        ms expected;
+    };
+    const row rows[] = {
+        {{}, 5000ms},
+        {{"1200"}, 1200ms},
+        {{"0"}, 0ms},
+        {{"9000"}, 5000ms},                   // longer than configured: ignored
+        {{"800", "300"}, 300ms},              // repeated: the smallest wins
+        {{"-5"}, 5000ms},                     // not a count of milliseconds
+        {{"12.5"}, 5000ms},
+        {{"1e3"}, 5000ms},
+        {{""}, 5000ms},
+        {{"99999999999999999999"}, 5000ms},  // no overflow into a small number
+        {{"abc", "700"}, 700ms},
+    };
+    for (const auto& r : rows)
+        EXPECT_EQ(request_budget(request_with(r.values), header, 5000ms), r.expected)
+            << testing::PrintToString(r.values);
+}
+
+TEST(deadline_header, off_leaves_the_budget_alone)
+{
+    EXPECT_EQ(request_budget(request_with({"10"}), "", 5000ms), 5000ms);
+}
+
+TEST(deadline_header, the_name_is_matched_case_insensitively)
+{
+    auto req = request_with({});
+    req.insert("x-request-timeout-ms", "250");
+    EXPECT_EQ(request_budget(req, header, 5000ms), 250ms);
+}
+
+TEST(deadline_header, the_remaining_budget_replaces_the_clients_value)
+{
+    auto req = request_with({"9000", "800"});
+    set_deadline_header(req, header, 742ms);
+    EXPECT_EQ(req.count(header), 1u);
+    EXPECT_EQ(req[header], "742");
+    set_deadline_header(req, header, -3ms);
+    EXPECT_EQ(req[header], "0");
+}
+
+TEST(forwarding, idempotent_methods_follow_rfc_9110)
+{
+    for (auto m : {http::verb::get, http::verb::head, http::verb::options, http::verb::put,
+                   http::verb::delete_, http::verb::trace})
+        EXPECT_TRUE(is_idempotent(m)) << http::to_string(m);
+    for (auto m : {http::verb::post, http::verb::patch, http::verb::connect})
+        EXPECT_FALSE(is_idempotent(m)) << http::to_string(m);
+}
+
+}  // namespace
+}  // namespace sluice::proxy

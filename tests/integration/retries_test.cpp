@@ -1,0 +1,119 @@
+// Retries as SPEC.md "Retries" has them, against real sockets: the free retry of a stale pooled
+// connection (the keep-alive seed scenario), a connect failure retried on another server, and
+// the unsafe case, a POST whose body was sent, never retried.
+
+#include "integration/polling.hpp"
+#include "support/http_client.hpp"
+#include "support/proxy_config.hpp"
+#include "support/scripted_backend.hpp"
+#include "support/sluice_process.hpp"
+
+#include <gtest/gtest.h>
+
+namespace sluice::test {
+namespace {
+
+const std::string stale_retries = R"(sluice_retries_total{backend="app",reason="stale_connection"})";
+
+// The seed scenario, scaled down: the app closes idle keep-alive connections after 100 ms (its
+// own keepalive_timeout, undeclared), the pool would keep them 20 s. Each request goes out right
+// after the app closed the previous connection, within the pool's 250 ms no-check window, so it
+// is written to a dead socket.
+TEST(retries, a_pool_outliving_the_apps_keep_alive_loses_no_request)
+{
+    scripted_backend app{{.keepalive_timeout = 100ms}};
+    sluice_process proxy{
+        proxy_config{}.backend("app", {app.address()}, {"keepalive: { idle_timeout: 20s }"})};
+    connection client{proxy.port()};
+    ASSERT_EQ(client.send({.path = "/0"}).status, 200);
+    for (int i = 1; i <= 5; ++i) {
+        ASSERT_TRUE(eventually([&] { return app.open_connections() == 0; }, 5s));
+        auto r = client.send({.path = "/" + std::to_string(i)});
+        EXPECT_EQ(r.status, 200) << r.error;
+    }
+    EXPECT_EQ(app.request_count(), 6u);
+    auto retried = proxy.metric(stale_retries);
+    ASSERT_TRUE(retried) << "no stale connection was ever retried";
+    EXPECT_GE(*retried, 1);
+    EXPECT_TRUE(proxy.wait_stderr("the pool outlives the server's keep-alive"))
+        << proxy.stderr_text();
+    auto log = proxy.wait_access_log(6);
+    ASSERT_EQ(log.size(), 6u);
+    for (const auto& line : log)
+        EXPECT_NE(line["status"], "502") << line.text();
+}
+
+TEST(retries, a_connect_failure_is_retried_on_another_server)
+{
+    scripted_backend live;
+    proxy_config cfg;
+    cfg.backend("app", {"unix:{dir}/nobody-listens.sock", live.address()},
+                {"balance: roundrobin"});
+    sluice_process proxy{cfg};
+    for (int i = 0; i < 4; ++i) {
+        auto r = http_get(proxy.port(), "/");
+        EXPECT_EQ(r.status, 200) << r.error;
+    }
+    EXPECT_EQ(live.request_count(), 4u);
+    EXPECT_GE(proxy.metric(R"(sluice_retries_total{backend="app",reason="connect_failure"})")
+                  .value_or(0),
+              1);
+    auto log = proxy.wait_access_log(4);
+    ASSERT_EQ(log.size(), 4u);
+    int retried = 0;
+    for (const auto& line : log) {
+        EXPECT_EQ(line["server"], "app2") << line.text();
+        retried += line["retries"] == "1";
+    }
+    EXPECT_GE(retried, 1);
+}
+
+TEST(retries, retries_on_without_connect_failure_answers_502_at_once)
+{
+    proxy_config cfg;
+    cfg.backend("app", {"unix:{dir}/nobody-listens.sock"},
+                {"retries: { attempts: 3, on: [empty_response] }"});
+    sluice_process proxy{cfg};
+    EXPECT_EQ(http_get(proxy.port(), "/").status, 502);
+    auto log = proxy.wait_access_log(1);
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_EQ(log[0]["reason"], "connect_failure");
+    EXPECT_EQ(log[0]["retries"], "0");
+}
+
+// Both servers read the request head and close without a word.
+class silent_servers : public ::testing::Test {
+protected:
+    scripted_backend a{{.raw_reply = ""}}, b{{.raw_reply = ""}};
+    sluice_process proxy{config_for({&a, &b})};
+    std::size_t seen() const { return a.request_count() + b.request_count(); }
+};
+
+TEST_F(silent_servers, a_post_whose_body_was_sent_is_never_retried)
+{
+    auto r = request(proxy.port(), {.method = "POST", .path = "/pay", .body = "amount=10"});
+    EXPECT_EQ(r.status, 502) << r.error;
+    auto log = proxy.wait_access_log(1);
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_EQ(log[0]["retries"], "0") << log[0].text();
+    EXPECT_EQ(seen(), 1u);
+    EXPECT_EQ(proxy.metric(R"(sluice_retries_total{backend="app",reason="empty_response"})")
+                  .value_or(0),
+              0);
+}
+
+TEST_F(silent_servers, a_get_answered_by_nothing_is_retried_once_elsewhere_then_502)
+{
+    auto r = http_get(proxy.port(), "/");
+    EXPECT_EQ(r.status, 502) << r.error;
+    auto log = proxy.wait_access_log(1);
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_EQ(log[0]["retries"], "1") << log[0].text();
+    EXPECT_EQ(log[0]["reason"], "server_reset");
+    EXPECT_EQ(a.request_count(), 1u);
+    EXPECT_EQ(b.request_count(), 1u);
+    EXPECT_EQ(proxy.metric(R"(sluice_retries_total{backend="app",reason="empty_response"})"), 1);
+}
+
+}  // namespace
+}  // namespace sluice::test

@@ -25,13 +25,16 @@ void watch_client(client_connection& c, const std::shared_ptr<slot_waiter>& wait
 
 }  // namespace
 
-asio::awaitable<slot_result> acquire_slot(client_connection& c, exchange& x)
+asio::awaitable<slot_result> acquire_slot(client_connection& c, exchange& x,
+                                          const std::function<void()>& on_queued)
 {
     auto admission = x.backend->admit(c.w.io);
     if (admission.result == request_queue::outcome::granted)
         co_return slot_result{slot_result::kind::granted, admission.server};
     if (admission.result == request_queue::outcome::rejected_full)
         co_return slot_result{slot_result::kind::queue_full, 0};
+    if (on_queued)
+        on_queued();
 
     auto waiter = admission.waiter;
     auto gone = std::make_shared<bool>(false);

@@ -10,7 +10,9 @@ struct slot_result {
     std::size_t server;
 };
 
-asio::awaitable<slot_result> acquire_slot(client_connection& c, exchange& x);
+// `on_queued` runs when no slot is free at once and the request joins the queue.
+asio::awaitable<slot_result> acquire_slot(client_connection& c, exchange& x,
+                                          const std::function<void()>& on_queued = {});
 
 // Holds a granted slot and gives it back exactly once.
 class slot_hold {

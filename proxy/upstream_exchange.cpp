@@ -19,10 +19,11 @@ namespace {
 bool is_uwsgi(const exchange& x) { return x.backend_config->protocol == config::protocol::uwsgi; }
 
 // A slot on some server, after queueing if need be; nullopt when a local reply ended the request.
-asio::awaitable<std::optional<std::size_t>> wait_for_slot(client_connection& c, exchange& x)
+asio::awaitable<std::optional<std::size_t>> wait_for_slot(
+    client_connection& c, exchange& x, const std::function<void()>& on_queued = {})
 {
     const auto began = clock::now();
-    auto slot = co_await acquire_slot(c, x);
+    auto slot = co_await acquire_slot(c, x, on_queued);
     x.rec.queue_ms += ms_since(began);
     x.asked_for_slot = true;
     using kind = slot_result::kind;
@@ -56,13 +57,15 @@ asio::awaitable<std::optional<std::size_t>> wait_for_slot(client_connection& c, 
 
 // Moves the request to another server's slot when the backend has one. Asking while still holding
 // the failed server's slot makes the balancer count that server as the busier one (a full one
-// cannot be granted at all), so the retry goes elsewhere; the old slot is released after.
+// cannot be granted at all), so the retry goes elsewhere; the old slot is released after. If the
+// request has to queue, the old slot goes back first: two retrying requests must not each hold
+// the slot the other waits for.
 asio::awaitable<bool> move_to_another_server(client_connection& c, exchange& x,
                                              std::optional<slot_hold>& hold, std::size_t& server)
 {
     if (x.backend->active_servers().size() < 2)
         co_return true;
-    auto next = co_await wait_for_slot(c, x);
+    auto next = co_await wait_for_slot(c, x, [&hold] { hold.reset(); });
     if (!next)
         co_return false;
     hold.emplace(*x.backend, *next);
@@ -71,15 +74,17 @@ asio::awaitable<bool> move_to_another_server(client_connection& c, exchange& x,
 }
 
 // One attempt on `server`: a connection (pooled, else new), the request out, the response head in.
+// After a stale pooled connection, `may_reuse` is false: its pool-mates idled as long and are as
+// likely dead, so the free retry goes out on a new connection.
 asio::awaitable<attempt_state> attempt(client_connection& c, exchange& x, std::size_t server,
-                                       std::unique_ptr<upstream_connection>& u,
+                                       bool may_reuse, std::unique_ptr<upstream_connection>& u,
                                        std::optional<response_parser>& rp)
 {
     auto& s = x.backend->server(server);
     x.rec.server = s.name;
     if (clock::now() >= x.deadline)
         co_return attempt_state{attempt_end::request_timeout};
-    if (!is_uwsgi(x))
+    if (may_reuse && !is_uwsgi(x))
         u = s.pools[c.w.index].take(x.backend_config->keepalive.idle_timeout,
                                     !x.parser->is_done());
     const bool reused = u != nullptr;
@@ -206,7 +211,7 @@ asio::awaitable<void> forward(client_connection& c, exchange& x)
     std::optional<response_parser> rp;
     retry_budget budget;
     for (;;) {
-        auto st = co_await attempt(c, x, *server, u, rp);
+        auto st = co_await attempt(c, x, *server, !budget.free_used, u, rp);
         report(x, *server, st, st.end == attempt_end::ok ? rp->get().result_int() : 0);
         if (st.end == attempt_end::ok)
             break;

@@ -81,6 +81,22 @@ TEST(retries, retries_on_without_connect_failure_answers_502_at_once)
     EXPECT_EQ(log[0]["retries"], "0");
 }
 
+TEST(retries, retrying_requests_do_not_wait_for_each_others_slots)
+{
+    proxy_config cfg;
+    cfg.backend("app", {"unix:{dir}/a.sock", "unix:{dir}/b.sock"},
+                {"server_defaults: { max_connections: 1 }"})
+        .timeout("queue", "5s");
+    sluice_process proxy{cfg};
+    std::vector<std::future<response>> answers;
+    for (int i = 0; i < 6; ++i)
+        answers.push_back(http_get_async(proxy.port(), "/"));
+    const auto start = steady::now();
+    for (auto& a : answers)
+        EXPECT_EQ(a.get().status, 502);
+    EXPECT_LT(since(start), 3s) << "retries held slots while queueing for others";
+}
+
 // Both servers read the request head and close without a word.
 class silent_servers : public ::testing::Test {
 protected:

@@ -1,6 +1,11 @@
 #include "proxy/body_relay.hpp"
 
+#include "proxy/message_head.hpp"
+
 #include <boost/asio/write.hpp>
+
+#include <array>
+#include <cstdio>
 
 namespace sluice::proxy {
 
@@ -60,53 +65,59 @@ asio::awaitable<std::size_t> read_piece(http::parser<IsRequest, http::buffer_bod
 
 }  // namespace
 
+// The head goes out with the first piece of the body; a chunked body is framed here, one chunk
+// per piece, so trailers and chunk extensions do not cross the proxy (as with NGINX).
 template <bool IsRequest>
 asio::awaitable<relay_result> relay_message(worker& w, http::parser<IsRequest, http::buffer_body>& p,
                                             relay_side from, relay_side to,
                                             std::function<void()> on_read_done)
 {
     relay_result r;
-    auto& body = p.get().body();
-    http::serializer<IsRequest, http::buffer_body> sr{p.get()};
+    std::string head;
+    head.reserve(512);
+    write_head(p.get().base(), head);
+    const bool chunked = !p.is_done() && p.get().chunked();  // as rewritten, not as received
     relay_buffer buf{w};
     if (auto remaining = p.content_length_remaining(); remaining && *remaining > 0)
         buf.size = static_cast<std::size_t>(std::min<std::uint64_t>(*remaining, buf.size));
-    bool reported_done = false;
     // Beast sizes each read by the buffer's spare capacity: without room, a body moves in
     // 512-byte reads. The session shrinks the buffer again once the connection goes idle.
     if (!p.is_done())
         make_room(*from.buffer, p.content_length_remaining());
-    do {
+    for (bool first = true;; first = false) {
+        std::size_t n = 0;
         if (!p.is_done()) {
-            const auto n = co_await read_piece(p, from, buf, r);
+            n = co_await read_piece(p, from, buf, r);
             if (r.failed != relay_result::failure::none)
                 co_return r;
-            // An empty piece must be no piece: Beast would write it as the terminating chunk.
-            body.data = n > 0 ? buf.get() : nullptr;
-            body.size = n;
-            body.more = !p.is_done();
-        } else {
-            body.data = nullptr;
-            body.size = 0;
-            body.more = false;
         }
-        if (p.is_done() && !reported_done && on_read_done) {
-            reported_done = true;
-            on_read_done();
+        const bool last = p.is_done();
+        if (last && on_read_done)
+            std::exchange(on_read_done, nullptr)();
+        char size_line[24];
+        const auto size_len = chunked && n > 0 ? std::snprintf(size_line, sizeof size_line,
+                                                               "%zx\r\n", n) : 0;
+        const std::array<asio::const_buffer, 5> out{
+            asio::buffer(head.data(), first ? head.size() : 0),
+            asio::buffer(size_line, static_cast<std::size_t>(size_len)),
+            asio::buffer(buf.data.get(), n),
+            asio::buffer("\r\n", size_len > 0 ? 2 : 0),
+            asio::buffer("0\r\n\r\n", last && chunked ? 5 : 0)};
+        if (asio::buffer_size(out) > 0) {
+            to.deadline.arm(to.timeout);
+            auto [ec, written] = co_await asio::async_write(to.socket, out, use_tuple);
+            to.deadline.disarm();
+            r.bytes_written += written;
+            if (ec) {
+                r.failed = relay_result::failure::write;
+                r.ec = ec;
+                r.timed_out = to.deadline.expired();
+                co_return r;
+            }
         }
-        to.deadline.arm(to.timeout);
-        auto [ec, n] = co_await http::async_write(to.socket, sr, use_tuple);
-        to.deadline.disarm();
-        r.bytes_written += n;
-        if (ec == http::error::need_buffer)
-            ec = {};
-        if (ec) {
-            r = {relay_result::failure::write, ec, to.deadline.expired(), r.bytes_read,
-                 r.bytes_written};
+        if (last)
             co_return r;
-        }
-    } while (!sr.is_done());
-    co_return r;
+    }
 }
 
 template asio::awaitable<relay_result> relay_message<true>(

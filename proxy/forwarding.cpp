@@ -24,28 +24,47 @@ bool final_coding_is_chunked(std::string_view te)
     return boost::beast::iequals(last, "chunked");
 }
 
-// Headers named in Connection are hop-by-hop too, whatever they are.
+bool is_hop_by_hop(const http::fields::value_type& f, bool keep_upgrade)
+{
+    switch (f.name()) {
+    case http::field::connection: case http::field::keep_alive: case http::field::te:
+    case http::field::trailer: case http::field::proxy_connection:
+        return true;
+    case http::field::upgrade:
+        return !keep_upgrade;
+    default:
+        return false;
+    }
+}
+
+// Headers named in Connection are hop-by-hop too, whatever they are. One pass over the fields
+// finds what to strip; the common message has nothing to strip but Connection itself, so this
+// avoids a lookup by name per hop-by-hop header.
 void strip_hop_by_hop(http::fields& f, bool keep_upgrade)
 {
     std::vector<std::string> listed;
-    auto [first, last] = f.equal_range(http::field::connection);
-    for (auto it = first; it != last; ++it)
-        for (auto token : http::token_list{it->value()})
-            listed.emplace_back(token);
-    for (const auto& name : listed) {
-        if (boost::beast::iequals(name, "upgrade") && keep_upgrade)
+    bool any = false;
+    for (const auto& field : f) {
+        if (!is_hop_by_hop(field, keep_upgrade))
             continue;
-        if (!boost::beast::iequals(name, "transfer-encoding") &&
-            !boost::beast::iequals(name, "content-length"))
-            f.erase(name);
+        any = true;
+        if (field.name() != http::field::connection)
+            continue;
+        for (auto token : http::token_list{field.value()}) {
+            const bool framing = boost::beast::iequals(token, "transfer-encoding") ||
+                                 boost::beast::iequals(token, "content-length");
+            const bool kept = keep_upgrade && boost::beast::iequals(token, "upgrade");
+            if (!framing && !kept && !boost::beast::iequals(token, "close") &&
+                !boost::beast::iequals(token, "keep-alive"))
+                listed.emplace_back(token);
+        }
     }
-    f.erase(http::field::connection);
-    f.erase(http::field::keep_alive);
-    f.erase("Proxy-Connection");
-    f.erase(http::field::te);
-    f.erase(http::field::trailer);
-    if (!keep_upgrade)
-        f.erase(http::field::upgrade);
+    if (!any)
+        return;
+    for (auto it = f.begin(); it != f.end();)
+        it = is_hop_by_hop(*it, keep_upgrade) ? f.erase(it) : std::next(it);
+    for (const auto& name : listed)
+        f.erase(name);
 }
 
 template <class Name>

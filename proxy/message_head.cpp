@@ -1,0 +1,54 @@
+#include "proxy/message_head.hpp"
+
+#include <charconv>
+
+namespace sluice::proxy {
+
+namespace {
+
+void append(std::string& out, boost::beast::string_view s) { out.append(s.data(), s.size()); }
+
+void append_version(std::string& out, unsigned version)
+{
+    out += version >= 11 ? "HTTP/1.1" : "HTTP/1.0";
+}
+
+void append_fields(std::string& out, const http::fields& f)
+{
+    for (const auto& field : f) {
+        append(out, field.name_string());
+        out += ": ";
+        append(out, field.value());
+        out += "\r\n";
+    }
+    out += "\r\n";
+}
+
+}  // namespace
+
+void write_head(const http::request_header<>& h, std::string& out)
+{
+    append(out, h.method_string());
+    out += ' ';
+    append(out, h.target());
+    out += ' ';
+    append_version(out, h.version());
+    out += "\r\n";
+    append_fields(out, h);
+}
+
+void write_head(const http::response_header<>& h, std::string& out)
+{
+    append_version(out, h.version());
+    char code[8];
+    auto [end, ec] = std::to_chars(code, code + sizeof code, h.result_int());
+    out += ' ';
+    out.append(code, end);
+    out += ' ';
+    const auto reason = h.reason();
+    append(out, reason.empty() ? http::obsolete_reason(h.result()) : reason);
+    out += "\r\n";
+    append_fields(out, h);
+}
+
+}  // namespace sluice::proxy

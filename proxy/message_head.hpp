@@ -1,0 +1,18 @@
+#pragma once
+// A message head as wire bytes, in one contiguous string: the start line, every field, and the
+// blank line. The relay sends it with the first piece of the body in one write. (Beast's
+// serializer builds a buffer sequence with an entry per field, which costs more to walk than the
+// head costs to copy.)
+
+#include <boost/beast/http/message.hpp>
+
+#include <string>
+
+namespace sluice::proxy {
+
+namespace http = boost::beast::http;
+
+void write_head(const http::request_header<>& h, std::string& out);
+void write_head(const http::response_header<>& h, std::string& out);
+
+}  // namespace sluice::proxy

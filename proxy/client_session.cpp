@@ -86,28 +86,11 @@ asio::awaitable<head_result> read_head(client_connection& c, exchange& x)
     }
 }
 
-// Waits for the first byte of the next request without holding any buffer, so an idle
-// keep-alive connection costs little memory.
-asio::awaitable<bool> wait_for_request(client_connection& c, clock::duration idle)
-{
-    if (c.buffer.size() > 0)
-        co_return true;
-    if (c.w.draining)
-        co_return false;
-    c.buffer.shrink_to_fit();
-    c.deadline.arm(idle);
-    c.w.park(c.idle);
-    auto [ec] = co_await c.socket.async_wait(socket_type::wait_read, use_tuple);
-    c.w.unpark(c.idle);
-    c.deadline.disarm();
-    co_return !ec && !c.w.draining;
-}
-
 // Prepares `x` for a new request on `c`; false when the listener is gone after a reload.
 bool begin_exchange(client_connection& c, exchange& x)
 {
     x.snap = c.w.current;
-    x.listener = x.snap->find_listener(c.listener_name);
+    x.listener = x.snap->find_listener(c.owner->name());
     if (!x.listener)
         return false;
     x.timeouts = x.snap->config.timeouts;
@@ -117,7 +100,7 @@ bool begin_exchange(client_connection& c, exchange& x)
     x.parser->body_limit(x.listener->config->limits.max_body);
     x.start = clock::now();
     x.rec.time_unix_ms = unix_ms_now();
-    x.rec.client = c.client_text;
+    x.rec.client = c.client_ip.empty() ? "unix" : c.client_ip;
     x.rec.listener = x.listener->config->name;
     return true;
 }
@@ -198,56 +181,62 @@ asio::awaitable<void> serve_one(client_connection& c, bool& keep_going)
     keep_going = c.keep_alive && head == head_result::ok;
 }
 
-asio::awaitable<void> run_session(std::unique_ptr<client_connection> c)
+void wait_idle(std::unique_ptr<client_connection> c);
+
+// Serves requests while they come back to back (pipelined or already buffered); between
+// requests the connection goes back to wait_idle.
+asio::awaitable<void> serve(std::unique_ptr<client_connection> c)
 {
     bool keep_going = true;
     while (keep_going) {
-        const auto idle = c->w.current->config.timeouts.client_idle;
-        if (!co_await wait_for_request(*c, idle))
-            break;
         co_await serve_one(*c, keep_going);
+        if (keep_going && c->buffer.size() == 0) {
+            wait_idle(std::move(c));
+            co_return;
+        }
     }
-    error_code ignored;
-    c->socket.shutdown(socket_type::shutdown_send, ignored);
-    c->socket.close(ignored);
 }
 
-// "10.0.0.1:5000" -> {"10.0.0.1", "5000"}, "[::1]:80" -> {"::1", "80"}; unix sockets: {"", ""}.
-std::pair<std::string, std::string> host_and_port(const error_code& ec,
-                                                  const socket_type::endpoint_type& ep)
+// An idle keep-alive connection holds no coroutine and no buffer: only its socket, a pending
+// wait and this small handler, so thousands of idle clients cost little memory. The first byte
+// of the next request starts a coroutine again.
+void wait_idle(std::unique_ptr<client_connection> c)
 {
-    if (ec || ep.protocol().family() == AF_UNIX)
-        return {};
-    auto text = describe(ep);
-    const auto colon = text.rfind(':');
-    auto host = text.substr(0, colon);
-    if (!host.empty() && host.front() == '[')
-        host = host.substr(1, host.size() - 2);
-    return {host, text.substr(colon + 1)};
+    if (c->w.draining)
+        return;
+    c->buffer.shrink_to_fit();
+    c->deadline.arm(c->w.current->config.timeouts.client_idle);
+    c->w.park(c->idle);
+    auto& socket = c->socket;
+    socket.async_wait(socket_type::wait_read, [c = std::move(c)](error_code ec) mutable {
+        c->w.unpark(c->idle);
+        c->deadline.disarm();
+        if (ec || c->w.draining)
+            return;
+        auto& io = c->w.io;
+        asio::co_spawn(io, serve(std::move(c)), asio::detached);
+    });
 }
 
 }  // namespace
 
-client_connection::client_connection(worker& w, socket_type s, std::string listener_name,
-                                     std::function<void()> on_close)
+client_connection::client_connection(worker& w, socket_type s,
+                                     std::shared_ptr<connection_owner> owner)
     : w(w), socket(std::move(s)), deadline(w.sweeper, socket),
-      listener_name(std::move(listener_name)),
-      on_close(std::move(on_close))
+      owner(std::move(owner))
 {
     idle.socket = &socket;
     error_code ec;
-    auto peer = socket.remote_endpoint(ec);
-    std::tie(client_ip, client_port) = host_and_port(ec, peer);
-    auto local = socket.local_endpoint(ec);
-    local_port = host_and_port(ec, local).second;
-    client_text = client_ip.empty() ? "unix" : client_ip;
+    client_ip = host_and_port(socket.remote_endpoint(ec), ec).first;
 }
 
 client_connection::~client_connection()
 {
     w.unpark(idle);
-    if (on_close)
-        on_close();
+    error_code ignored;
+    socket.shutdown(socket_type::shutdown_send, ignored);  // a FIN, not a reset, for the client
+    socket.close(ignored);
+    owner->on_closed();
 }
 
 double ms_since(clock::time_point t)
@@ -255,16 +244,14 @@ double ms_since(clock::time_point t)
     return std::chrono::duration<double, std::milli>(clock::now() - t).count();
 }
 
-void start_client_session(worker& w, socket_type socket, std::string listener_name,
-                          std::function<void()> on_close)
+void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner)
 {
     if (socket.local_endpoint().protocol().family() != AF_UNIX) {
         error_code ignored;
         socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     }
-    auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(listener_name),
-                                                 std::move(on_close));
-    asio::co_spawn(w.io, run_session(std::move(c)), asio::detached);
+    auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(owner));
+    wait_idle(std::move(c));
 }
 
 }  // namespace sluice::proxy

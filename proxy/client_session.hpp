@@ -4,15 +4,22 @@
 
 #include "proxy/deadline_sweeper.hpp"
 
-#include <functional>
+#include <memory>
 #include <string>
 
 namespace sluice::proxy {
 
 class worker;
 
-// `on_close` runs when the connection is gone (the listener's connection count).
-void start_client_session(worker& w, socket_type socket, std::string listener_name,
-                          std::function<void()> on_close);
+// What a client connection belongs to: the listener, which counts open connections and whose
+// name finds the listener's current config for each request (a reload may reorder them).
+class connection_owner {
+public:
+    virtual ~connection_owner() = default;
+    virtual const std::string& name() const = 0;
+    virtual void on_closed() = 0;
+};
+
+void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner);
 
 }  // namespace sluice::proxy

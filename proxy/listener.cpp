@@ -19,9 +19,9 @@ namespace sluice::proxy {
 namespace asio = boost::asio;
 using acceptor_type = asio::basic_socket_acceptor<asio::generic::stream_protocol>;
 
-struct listener::impl : std::enable_shared_from_this<impl> {
+struct listener::impl : connection_owner, std::enable_shared_from_this<impl> {
     impl(asio::io_context& io, const config::listener& cfg, std::vector<worker*> workers)
-        : io(io), acceptor(io), retry(io), name(cfg.name), bind_text(cfg.bind.text),
+        : io(io), acceptor(io), retry(io), name_(cfg.name), bind_text(cfg.bind.text),
           max_connections(cfg.max_connections), workers(std::move(workers))
     {
     }
@@ -29,12 +29,13 @@ struct listener::impl : std::enable_shared_from_this<impl> {
     void bind(const config::listener& cfg);
     void accept();
     void on_accepted(boost::system::error_code ec, socket_type socket, worker& target);
-    void on_closed();
+    void on_closed() override;
+    const std::string& name() const override { return name_; }
 
     asio::io_context& io;
     acceptor_type acceptor;
     asio::steady_timer retry;
-    std::string name;
+    std::string name_;
     std::string bind_text;
     std::atomic<std::uint64_t> max_connections;
     std::vector<worker*> workers;
@@ -87,7 +88,7 @@ void listener::impl::on_accepted(boost::system::error_code ec, socket_type socke
         return;
     if (ec) {
         // Out of file descriptors and the like: back off instead of spinning.
-        log_event(severity::warning, "listener " + name + ": accept failed: " + ec.message());
+        log_event(severity::warning, "listener " + name_ + ": accept failed: " + ec.message());
         retry.expires_after(std::chrono::milliseconds(100));
         retry.async_wait([self = shared_from_this()](boost::system::error_code) {
             self->accept();
@@ -96,7 +97,7 @@ void listener::impl::on_accepted(boost::system::error_code ec, socket_type socke
     }
     open.fetch_add(1);
     asio::post(target.io, [self = shared_from_this(), &target, s = std::move(socket)]() mutable {
-        start_client_session(target, std::move(s), self->name, [self] { self->on_closed(); });
+        start_client_session(target, std::move(s), self);
     });
     accept();
 }

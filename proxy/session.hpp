@@ -3,6 +3,7 @@
 // request it is serving. Heavy (Beast); include it from no other header.
 
 #include "proxy/access_record.hpp"
+#include "proxy/client_session.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/worker.hpp"
 
@@ -27,20 +28,15 @@ using request_parser = http::request_parser<http::buffer_body>;
 using response_parser = http::response_parser<http::buffer_body>;
 
 struct client_connection {
-    client_connection(worker& w, socket_type s, std::string listener_name,
-                      std::function<void()> on_close);
+    client_connection(worker& w, socket_type s, std::shared_ptr<connection_owner> owner);
     ~client_connection();
 
     worker& w;
     socket_type socket;
     beast::flat_buffer buffer;
     struct deadline deadline;
-    std::string listener_name;  // looked up per request: a reload may reorder listeners
-    std::string client_ip;    // "" for unix-socket clients
-    std::string client_port;  // "" for unix-socket clients; with local_port, for uwsgi's vars
-    std::string local_port;   // the listener's port as the client reached it
-    std::string client_text;  // for the access log
-    std::function<void()> on_close;
+    std::shared_ptr<connection_owner> owner;  // the listener
+    std::string client_ip;  // "" for unix-socket clients
     bool keep_alive = true;
     unsigned version = 11;  // of the request being served
     idle_link idle;

@@ -30,6 +30,19 @@ generic_endpoint to_socket_address(const config::endpoint& e)
     return generic_endpoint(results.begin()->endpoint());
 }
 
+std::pair<std::string, std::string> host_and_port(const generic_endpoint& e,
+                                                  const boost::system::error_code& ec)
+{
+    if (ec || e.protocol().family() == AF_UNIX)
+        return {};
+    auto text = describe(e);
+    const auto colon = text.rfind(':');
+    auto host = text.substr(0, colon);
+    if (!host.empty() && host.front() == '[')
+        host = host.substr(1, host.size() - 2);
+    return {host, text.substr(colon + 1)};
+}
+
 std::string describe(const generic_endpoint& e)
 {
     if (e.protocol().family() == AF_UNIX) {

@@ -9,6 +9,7 @@
 // longer chunked body with 411 Length Required: the client can send it with Content-Length,
 // which streams in bounded memory whatever its size.
 #include "proxy/body_relay.hpp"
+#include "proxy/socket_address.hpp"
 #include "proxy/upstream_attempt.hpp"
 #include "proxy/uwsgi_request.hpp"
 
@@ -40,10 +41,14 @@ uwsgi_head_input head_input(const client_connection& c, exchange& x)
     in.version = c.version >= 11 ? "HTTP/1.1" : "HTTP/1.0";
     for (const auto& field : req)
         in.headers.emplace_back(field.name_string(), field.value());
+    // Ports are read here rather than kept per connection: only uwsgi needs them.
+    error_code ec;
+    const auto peer_port = host_and_port(c.socket.remote_endpoint(ec), ec).second;
+    const auto local_port = host_and_port(c.socket.local_endpoint(ec), ec).second;
     in.remote_addr = c.client_ip;
-    in.remote_port = c.client_port;
+    in.remote_port = peer_port;
     in.server_name = without_port(req[http::field::host]);
-    in.server_port = c.local_port;
+    in.server_port = local_port;
     in.server_protocol_scheme = "http";
     if (x.buffered_body)
         in.content_length = x.buffered_body->size();

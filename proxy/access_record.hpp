@@ -8,13 +8,14 @@
 
 namespace sluice::proxy {
 
+// The views point into the request being served, which outlives its record.
 struct access_record {
     std::int64_t time_unix_ms = 0;  // when the request head arrived
-    std::string request_id;
-    std::string client;
+    std::string_view request_id;
+    std::string_view client;
     std::string_view listener;
-    std::string method;
-    std::string path;
+    std::string_view method;
+    std::string_view path;
     unsigned status = 0;
     std::string_view backend;
     std::string_view server;

@@ -100,7 +100,7 @@ bool begin_exchange(client_connection& c, exchange& x)
     x.parser->body_limit(x.listener->config->limits.max_body);
     x.start = clock::now();
     x.rec.time_unix_ms = unix_ms_now();
-    x.rec.client = c.client_ip.empty() ? "unix" : c.client_ip;
+    x.rec.client = c.client_ip.empty() ? std::string_view("unix") : c.client_ip;
     x.rec.listener = x.listener->config->name;
     return true;
 }
@@ -109,8 +109,8 @@ bool begin_exchange(client_connection& c, exchange& x)
 asio::awaitable<bool> admit_request(client_connection& c, exchange& x)
 {
     auto& req = x.request();
-    x.rec.method = std::string(req.method_string());
-    x.rec.path = std::string(req.target());
+    x.rec.method = {req.method_string().data(), req.method_string().size()};
+    x.rec.path = {req.target().data(), req.target().size()};
     c.version = req.version();
     if (auto problem = check_request_head(req); problem != head_problem::none) {
         co_await send_local_reply(c, x, http::status::bad_request, "bad_request",

@@ -1,7 +1,8 @@
 # Two commands do everything on a fresh Debian machine: `make demo` and `make test`.
 BUILD ?= build
 JOBS ?= 2
-PACKAGES := g++ cmake make libboost1.81-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev ccache
+PACKAGES := g++ cmake make libboost1.81-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev ccache \
+            libgoogle-perftools-dev
 
 .PHONY: all deps build test demo bench clean
 

@@ -16,7 +16,9 @@
 
 namespace sluice::proxy {
 
-using socket_type = boost::asio::generic::stream_protocol::socket;
+// Typed on the io_context executor rather than any_io_executor: smaller per connection.
+using socket_type = boost::asio::basic_stream_socket<boost::asio::generic::stream_protocol,
+                                                     boost::asio::io_context::executor_type>;
 using clock = std::chrono::steady_clock;
 
 class deadline_sweeper;

@@ -13,12 +13,6 @@ namespace {
 
 using namespace yaml;
 
-// Keys accepted and checked but whose behaviour is not built yet. Setting one earns a warning, so
-// nobody believes a feature protects them when it does not. Remove an entry when it lands.
-const unbuilt_key not_in_effect_yet[] = {
-    {"backends[].passive", "failing servers are not ejected", nullptr},
-};
-
 char lower(unsigned char c) { return static_cast<char>(std::tolower(c)); }
 char upper(unsigned char c) { return static_cast<char>(std::toupper(c)); }
 
@@ -329,7 +323,7 @@ loaded load_string(std::string_view yaml, const std::string& source_name)
         throw config_error({located(at, "YAML syntax: " + e.msg +
                                             "; check the indentation, colons and quotes")});
     }
-    reader r{source_name, not_in_effect_yet, {}, {}, {}};
+    reader r{source_name, {}, {}, {}};
     loaded result;
     result.config.source = source_name;
     result.config.admin.mark = {source_name, 0, 0, "admin"};

@@ -194,12 +194,6 @@ void check_servers(checker& c, const backend& b)
             c.warning(s.mark, "weight", "is 0: this server is never chosen");
         }
     }
-    const auto unlimited = [](const server& s) { return s.max_connections == 0; };
-    if (!b.servers.empty() && std::ranges::all_of(b.servers, unlimited)) {
-        c.warning(b.mark, "server_defaults.max_connections",
-                  "no limit: nothing is queued at the proxy; set max_connections to the app "
-                  "server's worker count");
-    }
 }
 
 void check_backends(checker& c, const root& config)

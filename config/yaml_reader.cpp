@@ -4,22 +4,6 @@
 #include <set>
 
 namespace sluice::config::yaml {
-namespace {
-
-// "backends[0].servers[1].weight" -> "backends[].servers[].weight"
-std::string without_indices(std::string_view path)
-{
-    std::string out;
-    bool in_brackets = false;
-    for (char c : path) {
-        if (c == '[') in_brackets = true;
-        if (c == ']') in_brackets = false;
-        if (!in_brackets || c == '[') out += c;
-    }
-    return out;
-}
-
-}  // namespace
 
 std::string quoted(std::string_view text)
 {
@@ -63,13 +47,7 @@ void reader::error(const node& at, const std::string& path, const std::string& w
 
 void reader::record(const node& key, const node& value, const std::string& path)
 {
-    const auto& where = marks[path] = mark(value.IsNull() ? key : value, path);
-    const auto generic = without_indices(path);
-    for (const auto& key : unbuilt) {
-        if (key.path != generic || (key.applies && !key.applies(value))) continue;
-        warnings.push_back(
-            located(where, "accepted, not in effect yet: " + std::string(key.consequence)));
-    }
+    marks[path] = mark(value.IsNull() ? key : value, path);
 }
 
 const std::string* reader::scalar(const node& n, const std::string& path,

@@ -23,13 +23,6 @@ namespace sluice::config::yaml {
 
 using node = YAML::Node;
 
-// A key accepted but whose behaviour is not built yet: setting it earns a warning.
-struct unbuilt_key {
-    std::string_view path;                // list indices dropped: "backends[].health"
-    std::string_view consequence;         // what the operator gets instead
-    bool (*applies)(const node& value);  // nullptr: any value
-};
-
 std::string quoted(std::string_view text);
 std::string joined(const std::vector<std::string>& words);  // "a, b, c"
 // For messages: "a list", "a map", "no value", or the quoted scalar.
@@ -37,7 +30,6 @@ std::string kind_of(const node& n);
 
 struct reader {
     std::string file;
-    std::span<const unbuilt_key> unbuilt;
     std::vector<std::string> errors, warnings;
     std::map<std::string, source_mark, std::less<>> marks;  // every key read, by path
 
@@ -46,7 +38,7 @@ struct reader {
     source_mark mark(const node& n, const std::string& path) const;
     void error(const node& at, const std::string& path, const std::string& what);
     bool declared(const std::string& path) const { return marks.contains(path); }
-    // Remembers where the key at `path` was written; warns when it is in `unbuilt`.
+    // Remembers where the key at `path` was written.
     void record(const node& key, const node& value, const std::string& path);
 
     // The scalar's text, or nullptr after reporting that `expected` was wanted instead.

@@ -63,9 +63,10 @@ asio::awaitable<void> tunnel(client_connection& c, upstream_connection& u, excha
     t.activity();
     co_await (pump(c.socket, c.buffer, u.socket, t, c.w) &&
               pump(u.socket, u.buffer, c.socket, t, c.w));
+    const bool idle_out = c.deadline.expired() || u.deadline.expired();
     c.deadline.disarm();
     u.deadline.disarm();
-    x.rec.reason = "upgraded";
+    x.rec.reason = idle_out ? "tunnel_timeout" : "upgraded";
     c.keep_alive = false;
 }
 

@@ -90,10 +90,6 @@ TEST(validator, each_rule_reports_at_the_key_that_breaks_it)
         {"weight 0", [](root& c) { first_server(c).weight = 0; },
          {"warning: t.yaml:14:74: backends[0].servers[0].weight: is 0: this server is never "
           "chosen"}},
-        {"no limit anywhere",
-         [](root& c) { for (auto& s : c.backends[0].servers) s.max_connections = 0; },
-         {"warning: t.yaml:10:5: backends[0].server_defaults.max_connections: no limit: nothing "
-          "is queued at the proxy; set max_connections to the app server's worker count"}},
         {"one limited server is enough", [](root& c) { first_server(c).max_connections = 0; }, {}},
         {"rise and fall", [](root& c) { checks(c).rise = checks(c).fall = 0; },
          {"error: t.yaml:12:7: backends[0].health.rise: is 0; expected at least 1 check in a row",

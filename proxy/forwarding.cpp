@@ -95,22 +95,37 @@ std::optional<std::chrono::milliseconds> parse_milliseconds(std::string_view tex
     return std::chrono::milliseconds(value);
 }
 
+// Printable and short: it goes into logs and to the backend as it is.
+bool usable_request_id(boost::beast::string_view id)
+{
+    return !id.empty() && id.size() <= 200 &&
+           std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
 }  // namespace
 
+// One pass over the fields: a lookup by name per check would walk the name index each time.
 head_problem check_request_head(const http::request_header<>& req)
 {
-    const auto cl = req.count(http::field::content_length);
-    const auto te = req.count(http::field::transfer_encoding);
+    unsigned cl = 0, te = 0;
+    boost::beast::string_view cl_value, te_value;
+    bool bad_id = false;
+    for (const auto& f : req) {
+        switch (f.name()) {
+        case http::field::content_length: ++cl, cl_value = f.value(); break;
+        case http::field::transfer_encoding: ++te, te_value = f.value(); break;
+        default:
+            if (boost::beast::iequals(f.name_string(), x_request_id))
+                bad_id = bad_id || !usable_request_id(f.value());
+        }
+    }
     if (cl > 0 && te > 0)
         return head_problem::content_length_and_transfer_encoding;
-    if (cl > 1 || (cl == 1 && req[http::field::content_length].find(',') != std::string_view::npos))
+    if (cl > 1 || (cl == 1 && cl_value.find(',') != boost::beast::string_view::npos))
         return head_problem::duplicate_content_length;
-    if (te > 0 && !final_coding_is_chunked(req[http::field::transfer_encoding]))
+    if (te > 0 && !final_coding_is_chunked(te_value))
         return head_problem::transfer_encoding_not_chunked;
-    auto id = req[x_request_id];
-    if (!id.empty() && client_request_id(req).empty())
-        return head_problem::bad_request_id;
-    return head_problem::none;
+    return bad_id ? head_problem::bad_request_id : head_problem::none;
 }
 
 bool has_obs_fold(std::string_view raw_head)
@@ -128,12 +143,7 @@ bool has_obs_fold(std::string_view raw_head)
 std::string_view client_request_id(const http::request_header<>& req)
 {
     auto id = req[x_request_id];
-    if (id.empty() || id.size() > 200)
-        return {};
-    const bool printable = std::all_of(id.begin(), id.end(), [](char c) {
-        return c > 0x20 && c < 0x7f;
-    });
-    return printable ? std::string_view(id.data(), id.size()) : std::string_view{};
+    return usable_request_id(id) ? std::string_view(id.data(), id.size()) : std::string_view{};
 }
 
 void prepare_upstream_request(http::request_header<>& req, const forward_context& ctx)

@@ -49,7 +49,7 @@ TEST(agent, drain_down_and_maint_take_a_server_out_until_the_agent_undoes_them)
         agent.say(s.say);
         ASSERT_TRUE(wait_state(proxy, "app1", s.state)) << proxy.stderr_text();
         EXPECT_TRUE(proxy.wait_stderr(s.logged)) << proxy.stderr_text();
-        EXPECT_EQ(proxy.metric(state_metric("app1", s.state)), 1);
+        EXPECT_EQ(proxy.wait_metric(state_metric("app1", s.state), 1), 1);
         EXPECT_EQ(spread(proxy.port(), 4), (counts{{"app2", 4}}));
         agent.say(s.undo);
         ASSERT_TRUE(wait_state(proxy, "app1", "up")) << proxy.stderr_text();

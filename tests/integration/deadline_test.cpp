@@ -95,7 +95,7 @@ TEST(deadline, a_passed_deadline_answers_504_and_closes_the_backend_connection)
     auto log = proxy.wait_access_log(1);
     ASSERT_EQ(log.size(), 1u);
     EXPECT_EQ(log[0]["reason"], "request_timeout") << log[0].text();
-    EXPECT_EQ(proxy.metric(R"(sluice_timeouts_total{kind="request"})"), 1);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_timeouts_total{kind="request"})", 1), 1);
     EXPECT_TRUE(eventually([&] { return app.abandoned_requests() == 1; }, 6s));
 }
 

@@ -27,9 +27,9 @@ TEST(health, fall_takes_a_failing_server_down_and_rise_brings_it_back)
     EXPECT_TRUE(proxy.wait_stderr(
         "server app/app1: up -> down (3 checks in a row, last failed: answered 500)"))
         << proxy.stderr_text();
-    EXPECT_EQ(proxy.metric(state_metric("app1", "down")), 1);
-    EXPECT_EQ(proxy.metric(state_metric("app1", "up")), 0);
-    EXPECT_EQ(proxy.metric(state_metric("app2", "up")), 1);
+    EXPECT_EQ(proxy.wait_metric(state_metric("app1", "down"), 1), 1);
+    EXPECT_EQ(proxy.wait_metric(state_metric("app1", "up"), 0), 0);
+    EXPECT_EQ(proxy.wait_metric(state_metric("app2", "up"), 1), 1);
     EXPECT_GE(proxy.metric(checks_metric("app1", "fail")).value_or(0), 3);
     const auto timed = R"(sluice_health_check_duration_seconds_count{backend="app"})";
     EXPECT_GE(proxy.metric(timed).value_or(0), 4);
@@ -44,8 +44,8 @@ TEST(health, fall_takes_a_failing_server_down_and_rise_brings_it_back)
     EXPECT_TRUE(
         proxy.wait_stderr("server app/app1: down -> up (2 checks in a row, last passed: 200)"))
         << proxy.stderr_text();
-    EXPECT_EQ(proxy.metric(state_metric("app1", "up")), 1);
-    EXPECT_EQ(proxy.metric(state_metric("app1", "down")), 0);
+    EXPECT_EQ(proxy.wait_metric(state_metric("app1", "up"), 1), 1);
+    EXPECT_EQ(proxy.wait_metric(state_metric("app1", "down"), 0), 0);
     auto after = spread(proxy.port(), 8);
     EXPECT_GE(after["app1"], 2);
     EXPECT_GE(after["app2"], 2);
@@ -64,8 +64,8 @@ TEST(health, busy_status_sends_new_requests_elsewhere_and_lets_in_flight_ones_fi
     ASSERT_TRUE(wait_state(proxy, "app1", "busy")) << proxy.stderr_text();
     EXPECT_TRUE(proxy.wait_stderr("server app/app1: up -> busy (check answered 503 (busy_status))"))
         << proxy.stderr_text();
-    EXPECT_EQ(proxy.metric(state_metric("app1", "busy")), 1);
-    EXPECT_EQ(proxy.metric(state_metric("app1", "up")), 0);
+    EXPECT_EQ(proxy.wait_metric(state_metric("app1", "busy"), 1), 1);
+    EXPECT_EQ(proxy.wait_metric(state_metric("app1", "up"), 0), 0);
     EXPECT_GE(proxy.metric(checks_metric("app1", "busy")).value_or(0), 1);
     EXPECT_EQ(http_get(proxy.admin_port(), "/readyz").status, 200);  // app2 is up
     EXPECT_EQ(spread(proxy.port(), 6), (counts{{"app2", 6}}));
@@ -118,7 +118,7 @@ TEST(health, checks_carry_the_configured_request_and_take_no_request_slot)
     const auto seen = app.health_requests().size();
     ASSERT_TRUE(eventually([&] { return app.health_requests().size() >= seen + 3; }));
     EXPECT_EQ(state_of(proxy, "app1"), "up");
-    EXPECT_EQ(proxy.metric(R"(sluice_server_in_flight{backend="app",server="app1"})"), 1);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_server_in_flight{backend="app",server="app1"})", 1), 1);
     EXPECT_EQ(app.app_requests(), 1u);
     for (const auto& check : app.health_requests()) {
         EXPECT_EQ(check.method, "HEAD");
@@ -155,7 +155,8 @@ TEST(health, with_every_server_down_requests_wait_for_the_queue_timeout_then_get
     ASSERT_EQ(log.size(), 1u);
     EXPECT_EQ(log[0]["reason"], "queue_timeout") << log[0].text();
     EXPECT_EQ(app.app_requests(), 0u);
-    EXPECT_EQ(proxy.metric(R"(sluice_queue_rejected_total{backend="app",reason="timeout"})"), 1);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_queue_rejected_total{backend="app",reason="timeout"})", 1),
+              1);
 
     app.set_health(200);
     ASSERT_TRUE(wait_state(proxy, "app1", "up")) << proxy.stderr_text();

@@ -169,7 +169,8 @@ TEST(queueing, full_queue_answers_503_at_once)
     EXPECT_LT(took, 2s) << "a full queue must refuse at once, not after timeouts.queue";
     EXPECT_TRUE(r.headers.contains("Retry-After"));
     EXPECT_NE(r.body.find("queue_full"), std::string::npos) << r.body;
-    EXPECT_EQ(proxy.metric(R"(sluice_queue_rejected_total{backend="app",reason="full"})"), 1);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_queue_rejected_total{backend="app",reason="full"})", 1),
+              1);
 
     g.open();
     for (auto& h : held)
@@ -198,7 +199,8 @@ TEST(queueing, queue_timeout_answers_503_with_retry_after)
     EXPECT_NE(second.body.find("queue_timeout"), std::string::npos) << second.body;
     EXPECT_GE(took, 250ms);
     EXPECT_LT(took, 5s);
-    EXPECT_EQ(proxy.metric(R"(sluice_queue_rejected_total{backend="app",reason="timeout"})"), 1);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_queue_rejected_total{backend="app",reason="timeout"})", 1),
+              1);
 
     g.open();
     EXPECT_EQ(first.wait().status, 200);
@@ -227,7 +229,8 @@ TEST(queueing, a_client_that_hangs_up_while_queued_leaves_the_queue_at_once)
     quitter.hang_up();
     EXPECT_TRUE(eventually([&] { return queue_length(proxy) == 0; }, 5s));
     EXPECT_LT(since(start), 2s) << "the queue kept a client that had gone";
-    EXPECT_EQ(proxy.metric(R"(sluice_queue_rejected_total{backend="app",reason="client_gone"})"), 1);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_queue_rejected_total{backend="app",reason="client_gone"})", 1),
+              1);
 
     g.open();
     EXPECT_EQ(first.wait().status, 200);
@@ -268,7 +271,7 @@ TEST(queueing, healthz_turns_busy_while_requests_queue_and_free_after_the_hold)
     auto to_busy = since(queued_at);
     EXPECT_EQ(healthz(proxy), std::pair(503, std::string("busy\n")));
     EXPECT_GE(to_busy, 400ms) << "turned busy before the hold";
-    EXPECT_EQ(proxy.metric(R"(sluice_busy)"), 1);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_busy)", 1), 1);
 
     g.open();
     EXPECT_EQ(first.wait().status, 200);
@@ -278,9 +281,9 @@ TEST(queueing, healthz_turns_busy_while_requests_queue_and_free_after_the_hold)
     auto to_free = since(drained_at);
     EXPECT_EQ(healthz(proxy), std::pair(200, std::string("free\n")));
     EXPECT_GE(to_free, 400ms) << "turned free before the hold";
-    EXPECT_EQ(proxy.metric(R"(sluice_busy)"), 0);
-    EXPECT_EQ(proxy.metric(R"(sluice_busy_transitions_total{to="busy"})"), 1);
-    EXPECT_EQ(proxy.metric(R"(sluice_busy_transitions_total{to="free"})"), 1);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_busy)", 0), 0);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_busy_transitions_total{to="busy"})", 1), 1);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_busy_transitions_total{to="free"})", 1), 1);
 }
 
 TEST(queueing, a_queue_shorter_than_the_hold_never_turns_healthz_busy)
@@ -314,7 +317,7 @@ TEST(queueing, a_queue_shorter_than_the_hold_never_turns_healthz_busy)
     ASSERT_LT(queue_lifetime, 400ms) << "the queue outlived the hold: the check proves nothing";
     EXPECT_EQ(statuses, std::set<int>{200}) << "a queue of " << queue_lifetime.count()
                                             << " ms flipped /healthz with a 500 ms hold";
-    EXPECT_EQ(proxy.metric(R"(sluice_busy_transitions_total{to="busy"})"), 0);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_busy_transitions_total{to="busy"})", 0), 0);
 }
 
 TEST(queueing, healthz_answers_fast_with_200_requests_queued)
@@ -442,10 +445,13 @@ TEST(queueing, metrics_name_every_family_and_count_every_request)
         auto sample = type == "histogram" ? name + "_bucket" : name;
         EXPECT_GT(sample_count(body, sample), 0u) << "no sample of " << name;
     }
-    EXPECT_EQ(proxy.metric(R"(sluice_queue_rejected_total{backend="app",reason="full"})"), 1);
-    EXPECT_EQ(proxy.metric(R"(sluice_queue_rejected_total{backend="app",reason="timeout"})"), 1);
-    EXPECT_EQ(proxy.metric(R"(sluice_timeouts_total{kind="queue"})"), 1);
-    EXPECT_EQ(proxy.metric(R"(sluice_requests_total{listener="web",backend="app",code="404"})"), 3);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_queue_rejected_total{backend="app",reason="full"})", 1),
+              1);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_queue_rejected_total{backend="app",reason="timeout"})", 1),
+              1);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_timeouts_total{kind="queue"})", 1), 1);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_requests_total{listener="web",backend="app",code="404"})", 3),
+              3);
 }
 
 // When every server of a backend is unreachable, requests queue until timeouts.queue: that needs

@@ -103,7 +103,7 @@ TEST(reload, a_broken_file_keeps_the_old_config_and_says_where)
         << proxy.stderr_text();
     EXPECT_NE(proxy.stderr_text().find("reloaded " + proxy.config_path()), std::string::npos);
     EXPECT_EQ(proxy.wait_metric(R"(sluice_config_reloads_total{result="success"})", 1), 1);
-    EXPECT_EQ(proxy.metric(R"(sluice_config_reloads_total{result="error"})"), 1);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_config_reloads_total{result="error"})", 1), 1);
     EXPECT_EQ(http_get(proxy.port()).status, 200);
 }
 
@@ -217,7 +217,7 @@ TEST(reload, ten_reloads_under_continuous_traffic_lose_nothing)
         for (const auto& f : l->failures())
             ADD_FAILURE() << "a request did not get a 200 from a backend: " << f;
     EXPECT_GE(total(), 1000u);
-    EXPECT_EQ(proxy.metric(R"(sluice_config_reloads_total{result="success"})"), 10);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_config_reloads_total{result="success"})", 10), 10);
     EXPECT_GT(one.request_count(), 0u);
     EXPECT_GT(two.request_count(), 0u);
 }

@@ -128,7 +128,8 @@ TEST_F(silent_servers, a_get_answered_by_nothing_is_retried_once_elsewhere_then_
     EXPECT_EQ(log[0]["reason"], "server_reset");
     EXPECT_EQ(a.request_count(), 1u);
     EXPECT_EQ(b.request_count(), 1u);
-    EXPECT_EQ(proxy.metric(R"(sluice_retries_total{backend="app",reason="empty_response"})"), 1);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_retries_total{backend="app",reason="empty_response"})", 1),
+              1);
 }
 
 }  // namespace

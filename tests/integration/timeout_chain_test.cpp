@@ -40,7 +40,7 @@ TEST(timeout_chain, a_routes_server_timeout_applies_to_that_route_only)
     auto log = proxy.wait_access_log(2);
     ASSERT_EQ(log.size(), 2u);
     EXPECT_EQ(log[0]["reason"], "server_timeout") << log[0].text();
-    EXPECT_EQ(proxy.metric(R"(sluice_timeouts_total{kind="server"})"), 1);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_timeouts_total{kind="server"})", 1), 1);
     EXPECT_TRUE(eventually([&] { return app.abandoned_requests() == 1; }, 3s))
         << "the backend connection of the 504 stayed open";
 }

@@ -126,7 +126,8 @@ TEST(uwsgi, a_uwsgi_backend_answering_garbage_answers_502_protocol_mismatch)
     EXPECT_EQ(log[0]["reason"], "protocol_mismatch") << log[0].text();
     EXPECT_TRUE(proxy.wait_stderr("answered \"garbage")) << proxy.stderr_text();
     EXPECT_NE(proxy.stderr_text().find("set `protocol: http`"), std::string::npos);
-    EXPECT_EQ(proxy.metric(R"(sluice_upstream_errors_total{backend="app",server="app1",kind="protocol"})"), 1);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_upstream_errors_total{backend="app",server="app1",kind="protocol"})", 1),
+              1);
 }
 
 }  // namespace

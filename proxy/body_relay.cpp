@@ -63,6 +63,22 @@ asio::awaitable<std::size_t> read_piece(http::parser<IsRequest, http::buffer_bod
     co_return buf.size - body.size;
 }
 
+// Writes all of `buffers` within `to`'s timeout; false after a failure noted in `r`.
+template <class Buffers>
+asio::awaitable<bool> write_piece(relay_side& to, const Buffers& buffers, relay_result& r)
+{
+    to.deadline.arm(to.timeout);
+    auto [ec, written] = co_await asio::async_write(to.socket, buffers, use_tuple);
+    to.deadline.disarm();
+    r.bytes_written += written;
+    if (ec) {
+        r.failed = relay_result::failure::write;
+        r.ec = ec;
+        r.timed_out = to.deadline.expired();
+    }
+    co_return !ec;
+}
+
 }  // namespace
 
 // The head goes out with the first piece of the body; a chunked body is framed here, one chunk
@@ -104,16 +120,8 @@ asio::awaitable<relay_result> relay_message(worker& w, http::parser<IsRequest, h
             asio::buffer("\r\n", size_len > 0 ? 2 : 0),
             asio::buffer("0\r\n\r\n", last && chunked ? 5 : 0)};
         if (asio::buffer_size(out) > 0) {
-            to.deadline.arm(to.timeout);
-            auto [ec, written] = co_await asio::async_write(to.socket, out, use_tuple);
-            to.deadline.disarm();
-            r.bytes_written += written;
-            if (ec) {
-                r.failed = relay_result::failure::write;
-                r.ec = ec;
-                r.timed_out = to.deadline.expired();
+            if (!co_await write_piece(to, out, r))
                 co_return r;
-            }
         }
         if (last)
             co_return r;
@@ -135,17 +143,8 @@ asio::awaitable<relay_result> relay_body_bytes(worker& w, request_parser& p, rel
         const auto n = co_await read_piece(p, from, buf, r);
         if (r.failed != relay_result::failure::none)
             co_return r;
-        to.deadline.arm(to.timeout);
-        auto [ec, written] = co_await asio::async_write(to.socket, asio::buffer(buf.get(), n),
-                                                        use_tuple);
-        to.deadline.disarm();
-        r.bytes_written += written;
-        if (ec) {
-            r.failed = relay_result::failure::write;
-            r.ec = ec;
-            r.timed_out = to.deadline.expired();
+        if (!co_await write_piece(to, asio::buffer(buf.get(), n), r))
             co_return r;
-        }
     }
     co_return r;
 }

@@ -171,7 +171,11 @@ asio::awaitable<void> serve_one(client_connection& c, bool& keep_going)
     c.deadline.disarm();
     if (head == head_result::closed)
         co_return;
-    if (head == head_result::ok && co_await admit_request(c, x)) {
+    // Not `ok && co_await ...`: GCC 12 mishandles co_await inside a short-circuit operator.
+    bool admitted = false;
+    if (head == head_result::ok)
+        admitted = co_await admit_request(c, x);
+    if (admitted) {
         c.keep_alive = x.request().keep_alive() && !c.w.draining;
         co_await forward(c, x);
     }

@@ -266,6 +266,14 @@ void backend_runtime::prune_pools(unsigned thread, clock::duration idle_timeout)
     }
 }
 
+void backend_runtime::close_pools()
+{
+    std::lock_guard lock(mutex_);
+    for (auto& record : servers_)
+        for (auto& pool : record->pools)
+            pool.clear();
+}
+
 void backend_runtime::deliver(std::vector<request_queue::grant> grants,
                               std::unique_lock<std::mutex>& lock)
 {

@@ -100,6 +100,8 @@ public:
     server_report report(std::size_t server) const;  // takes the lock: admin thread only
     // Closes pooled connections of this thread that idled past their time.
     void prune_pools(unsigned thread, clock::duration idle_timeout);
+    // At exit, once the event loops have stopped: every pooled connection, of every thread.
+    void close_pools();
 
 private:
     std::size_t add_server(const config::server& s, boost::asio::generic::stream_protocol::endpoint e);

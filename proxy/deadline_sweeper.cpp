@@ -23,6 +23,14 @@ void deadline_sweeper::stop()
     timer_.cancel();
 }
 
+void deadline_sweeper::close_all()
+{
+    for (deadline* d = head_; d; d = d->next_) {
+        boost::system::error_code ignored;
+        d->socket_.close(ignored);
+    }
+}
+
 void deadline_sweeper::link(deadline& d)
 {
     d.next_ = head_;

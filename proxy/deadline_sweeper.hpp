@@ -55,6 +55,9 @@ public:
     deadline_sweeper(boost::asio::io_context& io, clock::duration tick);
     void start();
     void stop();
+    // Closes the socket of every connection on this thread: at exit, so that each one unwinds
+    // (and unlinks itself) while the sweeper and the io_context still exist.
+    void close_all();
 
 private:
     friend class deadline;

@@ -199,6 +199,12 @@ void runtime::impl::stop()
         w->io.stop();
     for (auto& t : threads)
         t.join();
+    // Connections belong to the workers' io_contexts and sweepers, so they must go first:
+    // sessions unwind (and may return a connection to a pool), then the pools are emptied.
+    for (auto& w : workers)
+        w->shut_down();
+    for (const auto& b : current->backends)
+        b.runtime->close_pools();
 }
 
 runtime::runtime(config::root cfg, std::string config_path)

@@ -143,7 +143,8 @@ retry_decision consider_retry(client_connection& c, exchange& x, const attempt_s
 {
     const bool connect = st.end == attempt_end::connect_failed ||
                          st.end == attempt_end::connect_timeout;
-    if (!connect && st.end != attempt_end::empty_response)
+    // A connection closed by the proxy's own exit looks like an empty answer: not a retry.
+    if (c.w.stopping || (!connect && st.end != attempt_end::empty_response))
         return {};
     const attempt_failure failure{connect ? attempt_failure::kind::connect_failure
                                           : attempt_failure::kind::empty_response,

@@ -32,7 +32,21 @@ std::string_view without_port(std::string_view host)
     return host.substr(0, colon);
 }
 
-uwsgi_head_input head_input(const client_connection& c, exchange& x)
+// The ports are read per uwsgi request rather than kept per connection: only uwsgi needs them.
+// The caller keeps them alive while the head input (which holds views) is used.
+struct endpoint_ports {
+    std::string peer, local;
+};
+
+endpoint_ports ports_of(const client_connection& c)
+{
+    error_code ec;
+    auto peer = host_and_port(c.socket.remote_endpoint(ec), ec).second;
+    auto local = host_and_port(c.socket.local_endpoint(ec), ec).second;
+    return {std::move(peer), std::move(local)};
+}
+
+uwsgi_head_input head_input(const client_connection& c, exchange& x, const endpoint_ports& ports)
 {
     auto& req = x.request();
     uwsgi_head_input in;
@@ -41,14 +55,10 @@ uwsgi_head_input head_input(const client_connection& c, exchange& x)
     in.version = c.version >= 11 ? "HTTP/1.1" : "HTTP/1.0";
     for (const auto& field : req)
         in.headers.emplace_back(field.name_string(), field.value());
-    // Ports are read here rather than kept per connection: only uwsgi needs them.
-    error_code ec;
-    const auto peer_port = host_and_port(c.socket.remote_endpoint(ec), ec).second;
-    const auto local_port = host_and_port(c.socket.local_endpoint(ec), ec).second;
     in.remote_addr = c.client_ip;
-    in.remote_port = peer_port;
+    in.remote_port = ports.peer;
     in.server_name = without_port(req[http::field::host]);
-    in.server_port = local_port;
+    in.server_port = ports.local;
     in.server_protocol_scheme = "http";
     if (x.buffered_body)
         in.content_length = x.buffered_body->size();
@@ -91,7 +101,8 @@ asio::awaitable<attempt_state> send_uwsgi_request(client_connection& c, exchange
                                                   upstream_connection& u)
 {
     attempt_state st;
-    auto packet = encode_uwsgi_request(head_input(c, x));
+    const auto ports = ports_of(c);
+    auto packet = encode_uwsgi_request(head_input(c, x, ports));
     if (!packet.error.empty()) {
         c.keep_alive = false;
         co_await send_local_reply(c, x, http::status::request_header_fields_too_large,

@@ -25,6 +25,18 @@ std::string worker::next_request_id()
     return id;
 }
 
+void worker::shut_down()
+{
+    stopping = true;
+    draining = true;
+    sweeper.stop();
+    io.restart();
+    do
+        sweeper.close_all();
+    while (io.poll() > 0);
+    current.reset();
+}
+
 void worker::park(idle_link& l)
 {
     l.parked = true;

@@ -38,8 +38,14 @@ public:
 
     std::string next_request_id();
 
+    // After the thread has stopped: closes every connection and runs the loop until each has
+    // unwound, so nothing outlives the sweeper or the io_context it belongs to.
+    void shut_down();
+
     // Set by a drain (on this thread): every further response says Connection: close.
     bool draining = false;
+    // Set by shut_down: connections are being closed, nothing new starts.
+    bool stopping = false;
     void park(idle_link& l);
     void unpark(idle_link& l);
     // Cancels the wait of every parked connection; each then closes.

@@ -4,7 +4,7 @@ JOBS ?= 2
 PACKAGES := g++ cmake make libboost1.81-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev ccache \
             libgoogle-perftools-dev
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps build test demo bench sanitize clean
 
 all: build
 
@@ -22,6 +22,12 @@ test: build
 
 demo: build
 	./$(BUILD)/sluice demo
+
+# Every test again under AddressSanitizer and UndefinedBehaviorSanitizer (slow to build: not in CI).
+sanitize: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=ON
+	cmake --build build-asan -j$(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -E dashboards
 
 bench: build
 	../shared/bench/compare.sh --sluice $(BUILD)/sluice --repeat 3

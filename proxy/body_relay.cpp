@@ -44,7 +44,7 @@ void make_room(beast::flat_buffer& b, boost::optional<std::uint64_t> remaining)
 // Reads the next piece of p's body into `buf`; returns its size (0 is possible: framing only).
 // On failure `r` says so.
 template <bool IsRequest>
-asio::awaitable<std::size_t> read_piece(http::parser<IsRequest, http::buffer_body>& p,
+awaitable<std::size_t> read_piece(http::parser<IsRequest, http::buffer_body>& p,
                                         relay_side& from, relay_buffer& buf, relay_result& r)
 {
     auto& body = p.get().body();
@@ -65,7 +65,7 @@ asio::awaitable<std::size_t> read_piece(http::parser<IsRequest, http::buffer_bod
 
 // Writes all of `buffers` within `to`'s timeout; false after a failure noted in `r`.
 template <class Buffers>
-asio::awaitable<bool> write_piece(relay_side& to, const Buffers& buffers, relay_result& r)
+awaitable<bool> write_piece(relay_side& to, const Buffers& buffers, relay_result& r)
 {
     to.deadline.arm(to.timeout);
     auto [ec, written] = co_await asio::async_write(to.socket, buffers, use_tuple);
@@ -84,7 +84,7 @@ asio::awaitable<bool> write_piece(relay_side& to, const Buffers& buffers, relay_
 // The head goes out with the first piece of the body; a chunked body is framed here, one chunk
 // per piece, so trailers and chunk extensions do not cross the proxy (as with NGINX).
 template <bool IsRequest>
-asio::awaitable<relay_result> relay_message(worker& w, http::parser<IsRequest, http::buffer_body>& p,
+awaitable<relay_result> relay_message(worker& w, http::parser<IsRequest, http::buffer_body>& p,
                                             relay_side from, relay_side to,
                                             std::function<void()> on_read_done)
 {
@@ -128,12 +128,12 @@ asio::awaitable<relay_result> relay_message(worker& w, http::parser<IsRequest, h
     }
 }
 
-template asio::awaitable<relay_result> relay_message<true>(
+template awaitable<relay_result> relay_message<true>(
     worker&, http::parser<true, http::buffer_body>&, relay_side, relay_side, std::function<void()>);
-template asio::awaitable<relay_result> relay_message<false>(
+template awaitable<relay_result> relay_message<false>(
     worker&, http::parser<false, http::buffer_body>&, relay_side, relay_side, std::function<void()>);
 
-asio::awaitable<relay_result> relay_body_bytes(worker& w, request_parser& p, relay_side from,
+awaitable<relay_result> relay_body_bytes(worker& w, request_parser& p, relay_side from,
                                                relay_side to)
 {
     relay_result r;
@@ -149,7 +149,7 @@ asio::awaitable<relay_result> relay_body_bytes(worker& w, request_parser& p, rel
     co_return r;
 }
 
-asio::awaitable<relay_result> read_body(worker& w, request_parser& p, relay_side from,
+awaitable<relay_result> read_body(worker& w, request_parser& p, relay_side from,
                                         std::string& out, std::size_t limit)
 {
     relay_result r;

@@ -22,18 +22,18 @@ struct relay_result {
 };
 
 template <bool IsRequest>
-asio::awaitable<relay_result> relay_message(worker& w, http::parser<IsRequest, http::buffer_body>& p,
+awaitable<relay_result> relay_message(worker& w, http::parser<IsRequest, http::buffer_body>& p,
                                             relay_side from, relay_side to,
                                             std::function<void()> on_read_done);
 
 // The rest of a request body, de-chunked, written to `to` as plain bytes without any HTTP framing:
 // for uwsgi, where the CONTENT_LENGTH bytes of the body follow the packet.
-asio::awaitable<relay_result> relay_body_bytes(worker& w, request_parser& p, relay_side from,
+awaitable<relay_result> relay_body_bytes(worker& w, request_parser& p, relay_side from,
                                                relay_side to);
 
 // Reads the rest of a request body, de-chunked, into `out`. Past `limit` bytes it stops with
 // failure::read and http::error::buffer_overflow.
-asio::awaitable<relay_result> read_body(worker& w, request_parser& p, relay_side from,
+awaitable<relay_result> read_body(worker& w, request_parser& p, relay_side from,
                                         std::string& out, std::size_t limit);
 
 }  // namespace sluice::proxy

@@ -25,7 +25,7 @@ enum class head_result { ok, closed, failed };
 
 // Reads a request head by hand rather than with http::async_read_header, to see the raw bytes:
 // Beast silently joins obs-folded lines, which SPEC.md requires us to reject.
-asio::awaitable<head_result> read_head(client_connection& c, exchange& x)
+awaitable<head_result> read_head(client_connection& c, exchange& x)
 {
     const auto& limits = x.listener->config->limits;
     c.deadline.arm(x.timeouts.client_header);
@@ -106,7 +106,7 @@ bool begin_exchange(client_connection& c, exchange& x)
 }
 
 // Routing and the checks Beast leaves to us; false when a local reply ended the request.
-asio::awaitable<bool> admit_request(client_connection& c, exchange& x)
+awaitable<bool> admit_request(client_connection& c, exchange& x)
 {
     auto& req = x.request();
     x.rec.method = {req.method_string().data(), req.method_string().size()};
@@ -161,7 +161,7 @@ void record(client_connection& c, exchange& x)
         c.w.log->write(to_json_line(x.rec));
 }
 
-asio::awaitable<void> serve_one(client_connection& c, bool& keep_going)
+awaitable<void> serve_one(client_connection& c, bool& keep_going)
 {
     exchange x;
     keep_going = false;
@@ -189,7 +189,7 @@ void wait_idle(std::unique_ptr<client_connection> c);
 
 // Serves requests while they come back to back (pipelined or already buffered); between
 // requests the connection goes back to wait_idle.
-asio::awaitable<void> serve(std::unique_ptr<client_connection> c)
+awaitable<void> serve(std::unique_ptr<client_connection> c)
 {
     bool keep_going = true;
     while (keep_going) {

@@ -8,6 +8,7 @@
 // timeouts an operator sets in hundreds of milliseconds or more, and it keeps the hot path free
 // of timer-queue churn. Not thread-safe: a deadline is used only on its sweeper's thread.
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -20,6 +21,11 @@ namespace sluice::proxy {
 using socket_type = boost::asio::basic_stream_socket<boost::asio::generic::stream_protocol,
                                                      boost::asio::io_context::executor_type>;
 using clock = std::chrono::steady_clock;
+// Coroutines are typed on the io_context's executor too: no type-erased executor to copy and
+// call through at every suspension.
+using executor_type = boost::asio::io_context::executor_type;
+template <class T>
+using awaitable = boost::asio::awaitable<T, executor_type>;
 
 class deadline_sweeper;
 

@@ -2,7 +2,7 @@
 
 namespace sluice::proxy {
 
-asio::awaitable<void> send_local_reply(client_connection& c, exchange& x, http::status status,
+awaitable<void> send_local_reply(client_connection& c, exchange& x, http::status status,
                                        std::string_view reason, std::string_view message)
 {
     // The connection can carry another request only if this one was read to its end.

@@ -22,7 +22,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using boost::system::error_code;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable_t<executor_type>{});
 
 using request_parser = http::request_parser<http::buffer_body>;
 using response_parser = http::response_parser<http::buffer_body>;
@@ -70,15 +70,15 @@ double ms_since(clock::time_point t);
 
 // A response the proxy writes itself (400, 408, 413, 431, 502, 503, 504), with a short body
 // naming the reason; also finishes the access record.
-asio::awaitable<void> send_local_reply(client_connection& c, exchange& x, http::status status,
+awaitable<void> send_local_reply(client_connection& c, exchange& x, http::status status,
                                        std::string_view reason, std::string_view message);
 
 // Everything between a parsed request head and the end of its response: slot, backend
 // connection, request body out, response back.
-asio::awaitable<void> forward(client_connection& c, exchange& x);
+awaitable<void> forward(client_connection& c, exchange& x);
 
 // Copies bytes both ways until one side closes or nothing moves for `idle`.
-asio::awaitable<void> tunnel(client_connection& c, class upstream_connection& u, exchange& x,
+awaitable<void> tunnel(client_connection& c, class upstream_connection& u, exchange& x,
                              clock::duration idle);
 
 }  // namespace sluice::proxy

@@ -25,7 +25,7 @@ void watch_client(client_connection& c, const std::shared_ptr<slot_waiter>& wait
 
 }  // namespace
 
-asio::awaitable<slot_result> acquire_slot(client_connection& c, exchange& x,
+awaitable<slot_result> acquire_slot(client_connection& c, exchange& x,
                                           const std::function<void()>& on_queued)
 {
     auto admission = x.backend->admit(c.w.io);

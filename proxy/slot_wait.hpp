@@ -11,7 +11,7 @@ struct slot_result {
 };
 
 // `on_queued` runs when no slot is free at once and the request joins the queue.
-asio::awaitable<slot_result> acquire_slot(client_connection& c, exchange& x,
+awaitable<slot_result> acquire_slot(client_connection& c, exchange& x,
                                           const std::function<void()>& on_queued = {});
 
 // Holds a granted slot and gives it back exactly once.

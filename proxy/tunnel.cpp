@@ -21,7 +21,7 @@ struct tunnel_state {
     }
 };
 
-asio::awaitable<void> pump(socket_type& from, beast::flat_buffer& leftover, socket_type& to,
+awaitable<void> pump(socket_type& from, beast::flat_buffer& leftover, socket_type& to,
                            tunnel_state& t, worker& w)
 {
     if (leftover.size() > 0) {
@@ -55,7 +55,7 @@ asio::awaitable<void> pump(socket_type& from, beast::flat_buffer& leftover, sock
 
 }  // namespace
 
-asio::awaitable<void> tunnel(client_connection& c, upstream_connection& u, exchange& x,
+awaitable<void> tunnel(client_connection& c, upstream_connection& u, exchange& x,
                              clock::duration idle)
 {
     using namespace asio::experimental::awaitable_operators;

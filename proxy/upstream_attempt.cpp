@@ -41,7 +41,7 @@ op_limit limit_for(const exchange& x, clock::duration timeout)
     return x.deadline < own ? op_limit{x.deadline, true} : op_limit{own, false};
 }
 
-asio::awaitable<void> send_continue(client_connection& c, exchange& x)
+awaitable<void> send_continue(client_connection& c, exchange& x)
 {
     if (!x.expect_continue || x.parser->is_done())
         co_return;
@@ -52,7 +52,7 @@ asio::awaitable<void> send_continue(client_connection& c, exchange& x)
     c.deadline.disarm();
 }
 
-asio::awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_runtime& s,
+awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_runtime& s,
                                           std::unique_ptr<upstream_connection>& u)
 {
     attempt_state st;
@@ -69,7 +69,7 @@ asio::awaitable<attempt_state> connect_to(client_connection& c, exchange& x, ser
     co_return st;
 }
 
-asio::awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
+awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
                                                  upstream_connection& u)
 {
     attempt_state st;
@@ -93,7 +93,7 @@ asio::awaitable<attempt_state> send_http_request(client_connection& c, exchange&
     co_return st;
 }
 
-asio::awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
+awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
                                             std::optional<response_parser>& rp)
 {
     attempt_state st;

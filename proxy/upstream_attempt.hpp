@@ -42,25 +42,25 @@ op_limit limit_for(const exchange& x, clock::duration timeout);
 // it yet, and a slow upload must not end in a 504 the moment its last byte arrives.
 void pause_deadline_for_body(exchange& x, clock::time_point began, const relay_result& r);
 
-asio::awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_runtime& s,
+awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_runtime& s,
                                           std::unique_ptr<upstream_connection>& u);
-asio::awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
+awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
                                                  upstream_connection& u);
-asio::awaitable<attempt_state> send_uwsgi_request(client_connection& c, exchange& x,
+awaitable<attempt_state> send_uwsgi_request(client_connection& c, exchange& x,
                                                   upstream_connection& u);
-asio::awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
+awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
                                             std::optional<response_parser>& rp);
 
 // Before a uwsgi request whose body is chunked: reads the body whole (uwsgi needs its length
 // first). False when a local reply ended the request.
-asio::awaitable<bool> buffer_body_for_uwsgi(client_connection& c, exchange& x);
+awaitable<bool> buffer_body_for_uwsgi(client_connection& c, exchange& x);
 
 // The answer to a client whose request was not retried after `st`; logs the protocol hints.
-asio::awaitable<void> answer_failure(client_connection& c, exchange& x,
+awaitable<void> answer_failure(client_connection& c, exchange& x,
                                      const upstream_connection* u, const attempt_state& st);
-asio::awaitable<void> fail_request_body(client_connection& c, exchange& x, const relay_result& r);
+awaitable<void> fail_request_body(client_connection& c, exchange& x, const relay_result& r);
 // Sends "100 Continue" when the client waits for it before sending its body.
-asio::awaitable<void> send_continue(client_connection& c, exchange& x);
+awaitable<void> send_continue(client_connection& c, exchange& x);
 // Logs, at most once a minute per thread, that a pooled connection was found closed by its server.
 void note_stale_retry(client_connection& c, exchange& x);
 bool is_protocol_error(const error_code& ec);

@@ -15,11 +15,11 @@ upstream_connection::upstream_connection(asio::io_context& io, deadline_sweeper&
 {
 }
 
-asio::awaitable<boost::system::error_code> upstream_connection::connect(
+awaitable<boost::system::error_code> upstream_connection::connect(
     const asio::generic::stream_protocol::endpoint& to, clock::duration timeout)
 {
     deadline.arm(timeout);
-    auto [ec] = co_await socket.async_connect(to, asio::as_tuple(asio::use_awaitable));
+    auto [ec] = co_await socket.async_connect(to, asio::as_tuple(asio::use_awaitable_t<executor_type>{}));
     deadline.disarm();
     if (ec && deadline.expired())
         ec = asio::error::timed_out;

@@ -15,7 +15,7 @@ public:
     upstream_connection(boost::asio::io_context& io, deadline_sweeper& sweeper);
 
     // Connects within `timeout`. On failure the error says which: timed_out for the deadline.
-    boost::asio::awaitable<boost::system::error_code> connect(
+    awaitable<boost::system::error_code> connect(
         const boost::asio::generic::stream_protocol::endpoint& to, clock::duration timeout);
 
     // Without blocking: true when the server has closed or sent unsolicited bytes, so the

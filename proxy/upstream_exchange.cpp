@@ -19,7 +19,7 @@ namespace {
 bool is_uwsgi(const exchange& x) { return x.backend_config->protocol == config::protocol::uwsgi; }
 
 // A slot on some server, after queueing if need be; nullopt when a local reply ended the request.
-asio::awaitable<std::optional<std::size_t>> wait_for_slot(
+awaitable<std::optional<std::size_t>> wait_for_slot(
     client_connection& c, exchange& x, const std::function<void()>& on_queued = {})
 {
     const auto began = clock::now();
@@ -60,7 +60,7 @@ asio::awaitable<std::optional<std::size_t>> wait_for_slot(
 // cannot be granted at all), so the retry goes elsewhere; the old slot is released after. If the
 // request has to queue, the old slot goes back first: two retrying requests must not each hold
 // the slot the other waits for.
-asio::awaitable<bool> move_to_another_server(client_connection& c, exchange& x,
+awaitable<bool> move_to_another_server(client_connection& c, exchange& x,
                                              std::optional<slot_hold>& hold, std::size_t& server)
 {
     if (x.backend->active_servers().size() < 2)
@@ -76,7 +76,7 @@ asio::awaitable<bool> move_to_another_server(client_connection& c, exchange& x,
 // One attempt on `server`: a connection (pooled, else new), the request out, the response head in.
 // After a stale pooled connection, `may_reuse` is false: its pool-mates idled as long and are as
 // likely dead, so the free retry goes out on a new connection.
-asio::awaitable<attempt_state> attempt(client_connection& c, exchange& x, std::size_t server,
+awaitable<attempt_state> attempt(client_connection& c, exchange& x, std::size_t server,
                                        bool may_reuse, std::unique_ptr<upstream_connection>& u,
                                        std::optional<response_parser>& rp)
 {
@@ -160,7 +160,7 @@ retry_decision consider_retry(client_connection& c, exchange& x, const attempt_s
 }
 
 // The response from its head on; returns whether the server connection can be reused.
-asio::awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_connection& u,
+awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_connection& u,
                                      response_parser& rp, slot_hold& slot)
 {
     auto& res = rp.get();
@@ -198,7 +198,7 @@ asio::awaitable<bool> relay_response(client_connection& c, exchange& x, upstream
 
 }  // namespace
 
-asio::awaitable<void> forward(client_connection& c, exchange& x)
+awaitable<void> forward(client_connection& c, exchange& x)
 {
     if (!co_await buffer_body_for_uwsgi(c, x))
         co_return;

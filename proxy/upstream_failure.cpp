@@ -60,7 +60,7 @@ void log_mismatch(const exchange& x, const std::string& seen)
 
 }  // namespace
 
-asio::awaitable<void> answer_failure(client_connection& c, exchange& x,
+awaitable<void> answer_failure(client_connection& c, exchange& x,
                                      const upstream_connection* u, const attempt_state& st)
 {
     struct answer {
@@ -108,7 +108,7 @@ asio::awaitable<void> answer_failure(client_connection& c, exchange& x,
     co_await send_local_reply(c, x, a.status, a.reason, message);
 }
 
-asio::awaitable<void> fail_request_body(client_connection& c, exchange& x, const relay_result& r)
+awaitable<void> fail_request_body(client_connection& c, exchange& x, const relay_result& r)
 {
     c.keep_alive = false;
     if (r.ec == http::error::body_limit)

@@ -69,7 +69,7 @@ uwsgi_head_input head_input(const client_connection& c, exchange& x, const endpo
 
 }  // namespace
 
-asio::awaitable<bool> buffer_body_for_uwsgi(client_connection& c, exchange& x)
+awaitable<bool> buffer_body_for_uwsgi(client_connection& c, exchange& x)
 {
     if (x.backend_config->protocol != config::protocol::uwsgi || x.parser->is_done() ||
         x.parser->content_length())
@@ -97,7 +97,7 @@ asio::awaitable<bool> buffer_body_for_uwsgi(client_connection& c, exchange& x)
     co_return true;
 }
 
-asio::awaitable<attempt_state> send_uwsgi_request(client_connection& c, exchange& x,
+awaitable<attempt_state> send_uwsgi_request(client_connection& c, exchange& x,
                                                   upstream_connection& u)
 {
     attempt_state st;

@@ -20,7 +20,6 @@ public:
     void put(std::unique_ptr<upstream_connection> c, std::size_t max_idle);
     void prune(clock::duration idle_timeout);
     void clear() { idle_.clear(); }
-    std::size_t size() const { return idle_.size(); }
 
 private:
     std::deque<std::unique_ptr<upstream_connection>> idle_;  // most recently used at the back

@@ -44,7 +44,6 @@ public:
     }
     void disarm() { at_ = clock::time_point::max(); }
     bool expired() const { return expired_; }
-    clock::time_point at() const { return at_; }
 
 private:
     friend class deadline_sweeper;

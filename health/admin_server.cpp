@@ -11,15 +11,14 @@
 
 #include "health/admin_server.hpp"
 
+#include "health/socket_address.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/basic_socket_acceptor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -32,12 +31,9 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include <sys/stat.h>
 
 #include <array>
 #include <chrono>
-#include <cstring>
-#include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
@@ -99,22 +95,6 @@ std::string display(const config::endpoint& e)
     if (!e.text.empty()) return e.text;
     if (e.type == config::endpoint::kind::unix_socket) return "unix:" + e.path;
     return e.host + ":" + std::to_string(e.port);
-}
-
-// Blocking resolution is fine here: the admin server is built at start-up or reload.
-protocol::endpoint socket_address(const config::endpoint& e)
-{
-    if (e.type == config::endpoint::kind::unix_socket)
-        return asio::local::stream_protocol::endpoint(e.path);
-    boost::system::error_code ec;
-    auto address = asio::ip::make_address(e.host, ec);
-    if (!ec) return asio::ip::tcp::endpoint(address, e.port);
-    asio::io_context io;
-    auto results = asio::ip::tcp::resolver(io).resolve(e.host, std::to_string(e.port), ec);
-    if (ec || results.empty())
-        throw std::runtime_error("admin.bind: cannot resolve " + display(e) + ": " +
-                                 (ec ? ec.message() : std::string("no address")));
-    return results.begin()->endpoint();
 }
 
 // Errors that mean the peer sent something wrong and deserves an answer; every other read
@@ -180,7 +160,7 @@ struct admin_server::impl {
     bool stopped = false;  // admin thread only, once started
     std::string address;
     asio::io_context io{1};
-    asio::basic_socket_acceptor<protocol> acceptor{io};
+    acceptor_type acceptor{io};
     std::thread thread;
     bool stop_requested = false;  // owner's thread
 };
@@ -191,32 +171,19 @@ admin_server::impl::impl(const config::endpoint& e, admin_sources s) : sources(s
     bind(e);
 }
 
+// Blocking resolution is fine here: the admin server is built at start-up.
 void admin_server::impl::bind(const config::endpoint& e)
 {
-    auto endpoint = socket_address(e);
     boost::system::error_code ec;
-    bool is_unix = e.type == config::endpoint::kind::unix_socket;
-    struct stat st {};
-    // A socket file left by an earlier run would make bind fail; other files are not ours.
-    if (is_unix && ::stat(e.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
-        std::filesystem::remove(e.path, ec);
-    acceptor.open(endpoint.protocol(), ec);
-    if (!ec && !is_unix) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor.bind(endpoint, ec);
-    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    try {
+        ec = listen_on(acceptor, e);
+    } catch (const std::runtime_error& failure) {
+        throw std::runtime_error(std::string("admin.bind: ") + failure.what());
+    }
     if (ec)
         throw std::runtime_error("admin.bind: cannot listen on " + display(e) + ": " +
                                  ec.message() + "; is another process using it?");
-    if (is_unix) {
-        address = "unix:" + e.path;
-        return;
-    }
-    asio::ip::tcp::endpoint local;  // the generic endpoint holds a sockaddr_in or sockaddr_in6
-    auto bound = acceptor.local_endpoint();
-    std::memcpy(local.data(), bound.data(), bound.size());
-    auto host = local.address().to_string();
-    address = (local.address().is_v6() ? "[" + host + "]" : host) + ":" +
-              std::to_string(local.port());
+    address = describe(acceptor.local_endpoint());
 }
 
 asio::awaitable<void> admin_server::impl::accept_loop()

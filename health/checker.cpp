@@ -1,14 +1,13 @@
 #include "health/checker.hpp"
 
 #include "health/jitter.hpp"
+#include "health/socket_address.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -34,20 +33,14 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
+// A name that does not resolve fails the check (and is tried again next time), not the checker.
 std::optional<protocol::endpoint> resolve(const config::endpoint& e, std::uint16_t port)
 {
-    if (e.type == config::endpoint::kind::unix_socket)
-        return protocol::endpoint(asio::local::stream_protocol::endpoint(e.path));
-    error_code ec;
-    auto address = asio::ip::make_address(e.host, ec);
-    if (!ec)
-        return protocol::endpoint(asio::ip::tcp::endpoint(address, port));
-    asio::io_context io;
-    asio::ip::tcp::resolver resolver(io);
-    auto results = resolver.resolve(e.host, std::to_string(port), ec);
-    if (ec || results.empty())
+    try {
+        return to_socket_address(e, port);
+    } catch (const std::runtime_error&) {
         return std::nullopt;
-    return protocol::endpoint(results.begin()->endpoint());
+    }
 }
 
 // One probe's socket, closed by a timer when the probe takes longer than `timeout`.

@@ -1,7 +1,7 @@
 #include "proxy/backend_runtime.hpp"
 
 #include "proxy/event_log.hpp"
-#include "proxy/socket_address.hpp"
+#include "health/socket_address.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -35,7 +35,7 @@ void backend_runtime::reconcile(const config::backend& cfg)
 {
     std::vector<boost::asio::generic::stream_protocol::endpoint> endpoints;
     for (const auto& s : cfg.servers)
-        endpoints.push_back(to_socket_address(s.address));
+        endpoints.push_back(health::to_socket_address(s.address));
 
     std::unique_lock lock(mutex_);
     if (servers_.size() + cfg.servers.size() > max_server_records)

@@ -3,7 +3,7 @@
 #include "config/timeout_chain.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/session.hpp"
-#include "proxy/socket_address.hpp"
+#include "health/socket_address.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -231,7 +231,7 @@ client_connection::client_connection(worker& w, socket_type s,
 {
     idle.socket = &socket;
     error_code ec;
-    client_ip = host_and_port(socket.remote_endpoint(ec), ec).first;
+    client_ip = health::host_and_port(socket.remote_endpoint(ec), ec).first;
 }
 
 client_connection::~client_connection()

@@ -1,23 +1,20 @@
 #include "proxy/listener.hpp"
 
+#include "health/socket_address.hpp"
 #include "proxy/client_session.hpp"
 #include "proxy/event_log.hpp"
-#include "proxy/socket_address.hpp"
 #include "proxy/worker.hpp"
 
-#include <boost/asio/basic_socket_acceptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
-#include <filesystem>
 #include <stdexcept>
-#include <sys/stat.h>
 
 namespace sluice::proxy {
 
 namespace asio = boost::asio;
-using acceptor_type = asio::basic_socket_acceptor<asio::generic::stream_protocol>;
+using health::acceptor_type;
 
 struct listener::impl : connection_owner, std::enable_shared_from_this<impl> {
     impl(asio::io_context& io, const config::listener& cfg, std::vector<worker*> workers)
@@ -47,22 +44,7 @@ struct listener::impl : connection_owner, std::enable_shared_from_this<impl> {
 
 void listener::impl::bind(const config::listener& cfg)
 {
-    auto address = to_socket_address(cfg.bind);
-    boost::system::error_code ec;
-    if (cfg.bind.type == config::endpoint::kind::unix_socket) {
-        struct stat st {};
-        // A socket file left by an earlier run would make bind fail; other files are not ours.
-        if (::stat(cfg.bind.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
-            std::filesystem::remove(cfg.bind.path, ec);
-    }
-    acceptor.open(address.protocol(), ec);
-    if (!ec && cfg.bind.type == config::endpoint::kind::tcp)
-        acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec)
-        acceptor.bind(address, ec);
-    if (!ec)
-        acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec)
+    if (auto ec = health::listen_on(acceptor, cfg.bind))
         throw std::runtime_error("listeners." + cfg.name + ": cannot listen on " + cfg.bind.text +
                                  ": " + ec.message() +
                                  "; is another process using it, or is the address wrong?");
@@ -136,7 +118,7 @@ std::string listener::local_address() const
 {
     boost::system::error_code ec;
     auto ep = impl_->acceptor.local_endpoint(ec);
-    return ec ? std::string("?") : describe(ep);
+    return ec ? std::string("?") : health::describe(ep);
 }
 
 std::uint64_t listener::open_connections() const { return impl_->open.load(); }

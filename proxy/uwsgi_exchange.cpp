@@ -9,7 +9,7 @@
 // longer chunked body with 411 Length Required: the client can send it with Content-Length,
 // which streams in bounded memory whatever its size.
 #include "proxy/body_relay.hpp"
-#include "proxy/socket_address.hpp"
+#include "health/socket_address.hpp"
 #include "proxy/upstream_attempt.hpp"
 #include "proxy/uwsgi_request.hpp"
 
@@ -41,8 +41,8 @@ struct endpoint_ports {
 endpoint_ports ports_of(const client_connection& c)
 {
     error_code ec;
-    auto peer = host_and_port(c.socket.remote_endpoint(ec), ec).second;
-    auto local = host_and_port(c.socket.local_endpoint(ec), ec).second;
+    auto peer = health::host_and_port(c.socket.remote_endpoint(ec), ec).second;
+    auto local = health::host_and_port(c.socket.local_endpoint(ec), ec).second;
     return {std::move(peer), std::move(local)};
 }
 

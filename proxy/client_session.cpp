@@ -236,7 +236,6 @@ client_connection::client_connection(worker& w, socket_type s,
 
 client_connection::~client_connection()
 {
-    w.unpark(idle);
     error_code ignored;
     socket.shutdown(socket_type::shutdown_send, ignored);  // a FIN, not a reset, for the client
     socket.close(ignored);

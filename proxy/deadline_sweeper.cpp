@@ -2,13 +2,10 @@
 
 namespace sluice::proxy {
 
-deadline::deadline(deadline_sweeper& sweeper, socket_type& socket)
-    : sweeper_(sweeper), socket_(socket)
+deadline::deadline(deadline_sweeper& sweeper, socket_type& socket) : socket_(socket)
 {
-    sweeper_.link(*this);
+    sweeper.deadlines_.push_back(*this);
 }
-
-deadline::~deadline() { sweeper_.unlink(*this); }
 
 deadline_sweeper::deadline_sweeper(boost::asio::io_context& io, clock::duration tick)
     : timer_(io), tick_(tick)
@@ -25,40 +22,22 @@ void deadline_sweeper::stop()
 
 void deadline_sweeper::close_all()
 {
-    for (deadline* d = head_; d; d = d->next_) {
+    for (auto& d : deadlines_) {
         boost::system::error_code ignored;
-        d->socket_.close(ignored);
+        d.socket_.close(ignored);
     }
-}
-
-void deadline_sweeper::link(deadline& d)
-{
-    d.next_ = head_;
-    if (head_)
-        head_->prev_ = &d;
-    head_ = &d;
-}
-
-void deadline_sweeper::unlink(deadline& d)
-{
-    if (d.prev_)
-        d.prev_->next_ = d.next_;
-    else
-        head_ = d.next_;
-    if (d.next_)
-        d.next_->prev_ = d.prev_;
 }
 
 void deadline_sweeper::sweep()
 {
     const auto now = clock::now();
-    for (deadline* d = head_; d; d = d->next_) {
-        if (d->at_ > now)
+    for (auto& d : deadlines_) {
+        if (d.at_ > now)
             continue;
-        d->at_ = clock::time_point::max();
-        d->expired_ = true;
+        d.at_ = clock::time_point::max();
+        d.expired_ = true;
         boost::system::error_code ignored;
-        d->socket_.cancel(ignored);
+        d.socket_.cancel(ignored);
     }
 }
 

@@ -12,6 +12,7 @@
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list.hpp>
 
 #include <chrono>
 
@@ -29,10 +30,17 @@ using awaitable = boost::asio::awaitable<T, executor_type>;
 
 class deadline_sweeper;
 
-class deadline {
+// Unlinks itself when destroyed (and a sweeper destroyed first unlinks all of them), so neither
+// may outlive the other by accident.
+using auto_unlink_hook =
+    boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
+
+template <class T>
+using auto_unlink_list = boost::intrusive::list<T, boost::intrusive::constant_time_size<false>>;
+
+class deadline : public auto_unlink_hook {
 public:
     deadline(deadline_sweeper& sweeper, socket_type& socket);
-    ~deadline();
     deadline(const deadline&) = delete;
     deadline& operator=(const deadline&) = delete;
 
@@ -47,12 +55,9 @@ public:
 
 private:
     friend class deadline_sweeper;
-    deadline_sweeper& sweeper_;
     socket_type& socket_;
     clock::time_point at_ = clock::time_point::max();
     bool expired_ = false;
-    deadline* prev_ = nullptr;
-    deadline* next_ = nullptr;
 };
 
 class deadline_sweeper {
@@ -66,14 +71,12 @@ public:
 
 private:
     friend class deadline;
-    void link(deadline& d);
-    void unlink(deadline& d);
     void sweep();
     void schedule();
 
     boost::asio::steady_timer timer_;
     clock::duration tick_;
-    deadline* head_ = nullptr;
+    auto_unlink_list<deadline> deadlines_;
     bool stopped_ = false;
 };
 

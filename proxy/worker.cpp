@@ -37,34 +37,19 @@ void worker::shut_down()
     current.reset();
 }
 
-void worker::park(idle_link& l)
-{
-    l.parked = true;
-    l.prev = nullptr;
-    l.next = idle_head_;
-    if (idle_head_)
-        idle_head_->prev = &l;
-    idle_head_ = &l;
-}
+void worker::park(idle_link& l) { idle_.push_back(l); }
 
 void worker::unpark(idle_link& l)
 {
-    if (!l.parked)
-        return;
-    l.parked = false;
-    if (l.prev)
-        l.prev->next = l.next;
-    else
-        idle_head_ = l.next;
-    if (l.next)
-        l.next->prev = l.prev;
+    if (l.is_linked())
+        l.unlink();
 }
 
 void worker::close_idle()
 {
-    for (auto* l = idle_head_; l; l = l->next) {
+    for (auto& l : idle_) {
         boost::system::error_code ignored;
-        l->socket->cancel(ignored);
+        l.socket->cancel(ignored);
     }
 }
 

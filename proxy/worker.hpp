@@ -17,11 +17,8 @@
 namespace sluice::proxy {
 
 // A client connection between requests, listed so that a drain can close it at once.
-struct idle_link {
+struct idle_link : auto_unlink_hook {
     socket_type* socket = nullptr;
-    idle_link* prev = nullptr;
-    idle_link* next = nullptr;
-    bool parked = false;
 };
 
 class worker {
@@ -60,7 +57,7 @@ private:
     std::uint64_t id_prefix_;
     std::uint64_t id_counter_ = 0;
     std::vector<std::unique_ptr<char[]>> spare_buffers_;
-    idle_link* idle_head_ = nullptr;
+    auto_unlink_list<idle_link> idle_;
 };
 
 }  // namespace sluice::proxy

@@ -45,10 +45,13 @@ promtool test rules dashboards/alerts_test.yml || fail "promtool test rules dash
 echo "== dashboards/sluice.json"
 # Checks the dashboard and writes every panel query (template variables substituted) as a
 # recording rule, so that promtool can check the PromQL syntax below.
-python3 - dashboards/sluice.json dashboards/alerts.yml "$workdir/panel_queries.yml" <<'PY'
+PYTHONPATH="$repo_root/tests/dashboards" \
+    python3 - dashboards/sluice.json dashboards/alerts.yml "$workdir/panel_queries.yml" <<'PY'
 import json
 import re
 import sys
+
+from dashboard_queries import all_panels, substitute
 
 dashboard_path, alerts_path, rules_out = sys.argv[1:4]
 
@@ -90,15 +93,6 @@ def check_names(where, expr):
         errors.append(f"{where}: query uses no sluice_ metric: {expr}")
 
 
-def substitute(expr):
-    return (expr.replace("${datasource}", "")
-                .replace("$__rate_interval", "30s")
-                .replace("$__interval", "30s")
-                .replace("$__range", "1h")
-                .replace("$backend", ".*")
-                .replace("$listener", ".*"))
-
-
 try:
     with open(dashboard_path) as f:
         dash = json.load(f)
@@ -129,12 +123,6 @@ for name in ("backend", "listener"):
         check_names(f"variable '{name}'", q)
     if v.get("datasource", {}).get("uid") != "${datasource}":
         errors.append(f"variable '{name}' should use the ${{datasource}} datasource")
-
-
-def all_panels(panels):
-    for p in panels:
-        yield p
-        yield from all_panels(p.get("panels", []))
 
 
 ids = set()

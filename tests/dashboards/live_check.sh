@@ -330,7 +330,8 @@ grep -q '^404$' "$work/codes.txt" || fail "no 404 response through sluice"
 grep -q '^5[0-9][0-9]$' "$work/codes.txt" || fail "no 5xx response through sluice (dead and slow backends)"
 
 # ---------------------------------------------------------------- every panel query
-ALLOW_MISSING="$ALLOW_MISSING" python3 - "$repo_root/dashboards/sluice.json" "$prom" "$work/metrics.txt" <<'PY' || fail "dashboard queries failed against live data (see above)"
+ALLOW_MISSING="$ALLOW_MISSING" PYTHONPATH="$repo_root/tests/dashboards" \
+    python3 - "$repo_root/dashboards/sluice.json" "$prom" "$work/metrics.txt" <<'PY' || fail "dashboard queries failed against live data (see above)"
 import json
 import math
 import os
@@ -338,6 +339,8 @@ import re
 import sys
 import urllib.parse
 import urllib.request
+
+from dashboard_queries import all_panels, substitute
 
 dash_path, prom, metrics_path = sys.argv[1:4]
 metrics = open(metrics_path).read()
@@ -358,15 +361,6 @@ def get(path, **params):
             return json.load(e)
         except ValueError:
             return {"status": "error", "error": f"HTTP {e.code}"}
-
-
-def substitute(expr):
-    return (expr.replace("${datasource}", "")
-                .replace("$__rate_interval", "30s")
-                .replace("$__interval", "30s")
-                .replace("$__range", "1h")
-                .replace("$backend", ".*")
-                .replace("$listener", ".*"))
 
 
 dash = json.load(open(dash_path))
@@ -390,13 +384,7 @@ for var in dash["templating"]["list"]:
         failures.append(f"variable backend: expected app, dead, retry, slow in {values}")
 
 
-def panels(ps):
-    for p in ps:
-        yield p
-        yield from panels(p.get("panels", []))
-
-
-for p in panels(dash["panels"]):
+for p in all_panels(dash["panels"]):
     if p.get("type") == "row":
         continue
     title = p["title"]

@@ -30,19 +30,19 @@ void append_json_string(std::string& out, std::string_view s)
     out += '"';
 }
 
-namespace {
-
-void append_time(std::string& out, std::int64_t unix_ms)
+std::string utc_timestamp(std::int64_t unix_ms)
 {
     std::time_t secs = unix_ms / 1000;
     std::tm tm{};
     gmtime_r(&secs, &tm);
-    char buf[40];
-    int n = std::snprintf(buf, sizeof buf, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"",
+    char buf[64];  // room for any year gmtime_r can give
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
                           tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                           tm.tm_sec, static_cast<int>(unix_ms % 1000));
-    out.append(buf, static_cast<std::size_t>(n));
+    return std::string(buf, static_cast<std::size_t>(n));
 }
+
+namespace {
 
 void append_number(std::string& out, double v)
 {
@@ -72,7 +72,7 @@ std::string to_json_line(const access_record& r)
     std::string out;
     out.reserve(384);
     out += '{';
-    field(out, "time"), append_time(out, r.time_unix_ms);
+    field(out, "time"), append_json_string(out, utc_timestamp(r.time_unix_ms));
     field(out, "request_id"), append_json_string(out, r.request_id);
     field(out, "client"), append_json_string(out, r.client);
     field(out, "listener"), append_json_string(out, r.listener);

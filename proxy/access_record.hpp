@@ -25,6 +25,9 @@ struct access_record {
     std::string_view reason;  // "" when the backend answered normally
 };
 
+// "2026-11-25T18:37:10.123Z": the time format of both logs.
+std::string utc_timestamp(std::int64_t unix_ms);
+
 // One JSON object and a newline.
 std::string to_json_line(const access_record& r);
 

@@ -1,6 +1,7 @@
 #include "proxy/client_session.hpp"
 
 #include "config/timeout_chain.hpp"
+#include "proxy/event_log.hpp"
 #include "proxy/forwarding.hpp"
 #include "proxy/session.hpp"
 #include "health/socket_address.hpp"
@@ -14,12 +15,6 @@
 namespace sluice::proxy {
 
 namespace {
-
-std::int64_t unix_ms_now()
-{
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 enum class head_result { ok, closed, failed };
 

@@ -54,35 +54,42 @@ try:
 Ctrl-C stops everything.
 )";
 
+// The two demo app servers on their own thread: stopped and joined however run_demo ends.
+struct demo_apps {
+    demo_apps()
+    {
+        app1.start();
+        app2.start();
+        thread = std::thread([this] { io.run(); });
+    }
+    ~demo_apps()
+    {
+        app1.stop();
+        app2.stop();
+        guard.reset();
+        thread.join();
+    }
+
+    boost::asio::io_context io{1};
+    demo_app app1{io, {.name = "demo1", .port = 8001, .workers = 2}};
+    demo_app app2{io, {.name = "demo2", .port = 8002, .workers = 2}};
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{
+        io.get_executor()};
+    std::thread thread;
+};
+
 }  // namespace
 
 int run_demo()
 {
-    boost::asio::io_context apps_io{1};
-    demo_app app1(apps_io, {.name = "demo1", .port = 8001, .workers = 2});
-    demo_app app2(apps_io, {.name = "demo2", .port = 8002, .workers = 2});
-    app1.start();
-    app2.start();
-    auto guard = boost::asio::make_work_guard(apps_io);
-    std::thread apps_thread([&] { apps_io.run(); });
-
-    auto cfg = config::load_string(demo_yaml, "<demo>");
-    int code = 1;
-    try {
+    int code;
+    {
+        demo_apps apps;
+        auto cfg = config::load_string(demo_yaml, "<demo>");
         runtime rt(std::move(cfg.config), "");
         std::cout << try_this << std::flush;
         code = rt.run();
-    } catch (...) {
-        app1.stop();
-        app2.stop();
-        guard.reset();
-        apps_thread.join();
-        throw;
     }
-    app1.stop();
-    app2.stop();
-    guard.reset();
-    apps_thread.join();
     flush_event_log();
     return code;
 }

@@ -94,7 +94,6 @@ bool begin_exchange(client_connection& c, exchange& x)
         std::min<std::uint64_t>(x.listener->config->limits.max_header, UINT32_MAX)));
     x.parser->body_limit(x.listener->config->limits.max_body);
     x.start = clock::now();
-    x.rec.time_unix_ms = unix_ms_now();
     x.rec.client = c.client_ip.empty() ? std::string_view("unix") : c.client_ip;
     x.rec.listener = x.listener->config->name;
     return true;
@@ -152,8 +151,11 @@ void record(client_connection& c, exchange& x)
     if (x.asked_for_slot)
         sample.queue_wait_seconds = x.rec.queue_ms / 1000.0;
     c.w.metrics.record(sample);
-    if (c.w.log)
+    if (c.w.log) {
+        // Read here rather than at the start: only a logged request pays for the wall clock.
+        x.rec.time_unix_ms = unix_ms_now() - static_cast<std::int64_t>(x.rec.total_ms);
         c.w.log->write(to_json_line(x.rec));
+    }
 }
 
 awaitable<void> serve_one(client_connection& c, bool& keep_going)

@@ -9,7 +9,7 @@ constexpr auto recently_used = std::chrono::milliseconds(250);
 std::unique_ptr<upstream_connection> connection_pool::take(clock::duration idle_timeout,
                                                           bool verify)
 {
-    const auto now = clock::now();
+    const auto now = coarse_now();
     // Most recently used first: it is the least likely to have been closed by the server.
     while (!idle_.empty()) {
         auto c = std::move(idle_.back());
@@ -25,7 +25,7 @@ void connection_pool::put(std::unique_ptr<upstream_connection> c, std::size_t ma
 {
     if (idle_.size() >= max_idle)
         return;
-    c->idle_since = clock::now();
+    c->idle_since = coarse_now();
     if (c->buffer.size() == 0)
         c->buffer.shrink_to_fit();  // an idle connection keeps no relay-sized buffer
     idle_.push_back(std::move(c));
@@ -33,7 +33,7 @@ void connection_pool::put(std::unique_ptr<upstream_connection> c, std::size_t ma
 
 void connection_pool::prune(clock::duration idle_timeout)
 {
-    const auto now = clock::now();
+    const auto now = coarse_now();
     while (!idle_.empty() && now - idle_.front()->idle_since >= idle_timeout)
         idle_.pop_front();
 }

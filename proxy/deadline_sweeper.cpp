@@ -30,7 +30,7 @@ void deadline_sweeper::close_all()
 
 void deadline_sweeper::sweep()
 {
-    const auto now = clock::now();
+    const auto now = coarse_now();
     for (auto& d : deadlines_) {
         if (d.at_ > now)
             continue;

@@ -35,6 +35,7 @@ awaitable<slot_result> acquire_slot(client_connection& c, exchange& x,
         co_return slot_result{slot_result::kind::queue_full, 0};
     if (on_queued)
         on_queued();
+    const auto queued_at = clock::now();
 
     auto waiter = admission.waiter;
     auto gone = std::make_shared<bool>(false);
@@ -52,7 +53,7 @@ awaitable<slot_result> acquire_slot(client_connection& c, exchange& x,
         if (waiter->refused) {
             error_code ignored;
             c.socket.cancel(ignored);
-            co_return slot_result{slot_result::kind::refused, 0};
+            co_return slot_result{slot_result::kind::refused, 0, clock::now() - queued_at};
         }
         const bool timed_out = clock::now() >= deadline;
         if (!timed_out && !*gone)
@@ -61,14 +62,15 @@ awaitable<slot_result> acquire_slot(client_connection& c, exchange& x,
             error_code ignored;
             c.socket.cancel(ignored);
             co_return slot_result{*gone ? slot_result::kind::client_gone
-                                        : slot_result::kind::queue_timeout, 0};
+                                        : slot_result::kind::queue_timeout,
+                                  0, clock::now() - queued_at};
         }
         // Too late to leave: a grant is already posted to this thread. Take it.
         waiter->wake.expires_at(clock::time_point::max());
     }
     error_code ignored;
     c.socket.cancel(ignored);  // ends watch_client's wait
-    co_return slot_result{slot_result::kind::granted, *waiter->granted};
+    co_return slot_result{slot_result::kind::granted, *waiter->granted, clock::now() - queued_at};
 }
 
 }  // namespace sluice::proxy

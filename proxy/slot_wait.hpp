@@ -8,6 +8,7 @@ namespace sluice::proxy {
 struct slot_result {
     enum class kind { granted, queue_full, queue_timeout, client_gone, refused } outcome;
     std::size_t server;
+    clock::duration waited{};  // in the queue; zero when a slot was free at once
 };
 
 // `on_queued` runs when no slot is free at once and the request joins the queue.

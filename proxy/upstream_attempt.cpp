@@ -32,12 +32,12 @@ bool is_protocol_error(const error_code& ec)
 void pause_deadline_for_body(exchange& x, clock::time_point began, const relay_result& r)
 {
     if (r.bytes_read > 0 && x.deadline != clock::time_point::max())
-        x.deadline += clock::now() - began;
+        x.deadline += coarse_now() - began;
 }
 
 op_limit limit_for(const exchange& x, clock::duration timeout)
 {
-    const auto own = clock::now() + timeout;
+    const auto own = coarse_now() + timeout;
     return x.deadline < own ? op_limit{x.deadline, true} : op_limit{own, false};
 }
 
@@ -74,7 +74,7 @@ awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
 {
     attempt_state st;
     co_await send_continue(c, x);
-    const auto began = clock::now();
+    const auto began = coarse_now();
     auto sent = co_await relay_message<true>(
         c.w, *x.parser, {c.socket, &c.buffer, c.deadline, x.timeouts.client_idle},
         {u.socket, nullptr, u.deadline, x.timeouts.server}, nullptr);

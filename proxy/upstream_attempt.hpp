@@ -39,7 +39,8 @@ op_limit limit_for(const exchange& x, clock::duration timeout);
 
 // Time spent receiving the client's body (the relay that began at `began`) does not count
 // against the request deadline: bytes are moving, so nobody in front of the proxy is waiting on
-// it yet, and a slow upload must not end in a 504 the moment its last byte arrives.
+// it yet, and a slow upload must not end in a 504 the moment its last byte arrives. `began` is
+// read with coarse_now(), as deadlines are.
 void pause_deadline_for_body(exchange& x, clock::time_point began, const relay_result& r);
 
 awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_runtime& s,

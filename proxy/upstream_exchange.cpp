@@ -22,9 +22,8 @@ bool is_uwsgi(const exchange& x) { return x.backend_config->protocol == config::
 awaitable<std::optional<std::size_t>> wait_for_slot(
     client_connection& c, exchange& x, const std::function<void()>& on_queued = {})
 {
-    const auto began = clock::now();
     auto slot = co_await acquire_slot(c, x, on_queued);
-    x.rec.queue_ms += ms_since(began);
+    x.rec.queue_ms += std::chrono::duration<double, std::milli>(slot.waited).count();
     x.asked_for_slot = true;
     using kind = slot_result::kind;
     switch (slot.outcome) {
@@ -82,7 +81,7 @@ awaitable<attempt_state> attempt(client_connection& c, exchange& x, std::size_t 
 {
     auto& s = x.backend->server(server);
     x.rec.server = s.name;
-    if (clock::now() >= x.deadline)
+    if (coarse_now() >= x.deadline)
         co_return attempt_state{attempt_end::request_timeout};
     if (may_reuse && !is_uwsgi(x))
         u = s.pools[c.w.index].take(x.backend_config->keepalive.idle_timeout,

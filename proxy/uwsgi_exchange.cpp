@@ -76,7 +76,7 @@ awaitable<bool> buffer_body_for_uwsgi(client_connection& c, exchange& x)
         co_return true;
     co_await send_continue(c, x);
     std::string body;
-    const auto began = clock::now();
+    const auto began = coarse_now();
     auto r = co_await read_body(c.w, *x.parser,
                                 {c.socket, &c.buffer, c.deadline, x.timeouts.client_idle}, body,
                                 max_buffered_body);
@@ -127,7 +127,7 @@ awaitable<attempt_state> send_uwsgi_request(client_connection& c, exchange& x,
     if (x.parser->is_done())
         co_return st;
     co_await send_continue(c, x);
-    const auto began = clock::now();
+    const auto began = coarse_now();
     auto sent = co_await relay_body_bytes(
         c.w, *x.parser, {c.socket, &c.buffer, c.deadline, x.timeouts.client_idle},
         {u.socket, nullptr, u.deadline, x.timeouts.server});

@@ -25,7 +25,9 @@ class worker {
 public:
     worker(unsigned index, access_log* log, health::metrics_shard& metrics);
 
-    boost::asio::io_context io{1};
+    // One thread, and each socket used only by it (sockets are handed over by post): Asio may
+    // skip its per-socket locks. Posting and timers from other threads stay safe.
+    boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     const unsigned index;
     deadline_sweeper sweeper;
     access_log* const log;

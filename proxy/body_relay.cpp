@@ -41,15 +41,45 @@ void make_room(beast::flat_buffer& b, boost::optional<std::uint64_t> remaining)
         b.reserve(b.size() + want);
 }
 
-// Reads the next piece of p's body into `buf`; returns its size (0 is possible: framing only).
-// On failure `r` says so.
+// Parses body bytes already in the reading side's buffer (read with the head or with the last
+// piece) into [data, data + size), without I/O or a suspension: the common case for a small
+// message, whose body comes in the same segment as its head. Returns the bytes of body produced.
 template <bool IsRequest>
-awaitable<std::size_t> read_piece(http::parser<IsRequest, http::buffer_body>& p,
-                                        relay_side& from, relay_buffer& buf, relay_result& r)
+std::size_t parse_buffered(http::parser<IsRequest, http::buffer_body>& p, beast::flat_buffer& in,
+                           char* data, std::size_t size, relay_result& r)
 {
     auto& body = p.get().body();
-    body.data = buf.get();
-    body.size = buf.size;
+    body.data = data;
+    body.size = size;
+    while (in.size() > 0 && !p.is_done() && body.size > 0) {
+        error_code ec;
+        const auto used = p.put(in.data(), ec);
+        in.consume(used);
+        r.bytes_read += used;
+        if (ec == http::error::need_more || (!ec && used == 0))
+            break;
+        if (ec && ec != http::error::need_buffer) {
+            r.failed = relay_result::failure::read;
+            r.ec = ec;
+            break;
+        }
+    }
+    return size - body.size;
+}
+
+// Reads the next piece of p's body into [data, data + size); returns its size (0 is possible:
+// framing only). On failure `r` says so.
+template <bool IsRequest>
+awaitable<std::size_t> read_piece(http::parser<IsRequest, http::buffer_body>& p,
+                                        relay_side& from, char* data, std::size_t size,
+                                        relay_result& r)
+{
+    const auto parsed = parse_buffered(p, *from.buffer, data, size, r);
+    if (parsed > 0 || p.is_done() || r.failed != relay_result::failure::none)
+        co_return parsed;
+    auto& body = p.get().body();
+    body.data = data;
+    body.size = size;
     from.deadline.arm(from.timeout);
     auto [ec, n] = co_await http::async_read_some(from.socket, *from.buffer, p, use_tuple);
     from.deadline.disarm();
@@ -60,7 +90,7 @@ awaitable<std::size_t> read_piece(http::parser<IsRequest, http::buffer_body>& p,
         r.timed_out = from.deadline.expired();
         co_return 0;
     }
-    co_return buf.size - body.size;
+    co_return size - body.size;
 }
 
 // Writes all of `buffers` within `to`'s timeout; false after a failure noted in `r`.
@@ -81,6 +111,33 @@ awaitable<bool> write_piece(relay_side& to, const Buffers& buffers, relay_result
 
 }  // namespace
 
+// Bodies up to this size travel whole, read into the head's own buffer right after the head and
+// sent with it in one contiguous write: send(2) rather than a scattered sendmsg(2), and no relay
+// buffer. Small enough that holding one back until its last byte costs nothing noticeable.
+constexpr std::uint64_t whole_message_limit = 16 * 1024;
+
+template <bool IsRequest>
+awaitable<relay_result> relay_whole(http::parser<IsRequest, http::buffer_body>& p,
+                                    relay_side& from, relay_side& to, std::string& out,
+                                    std::uint64_t body_size, std::function<void()>& on_read_done)
+{
+    relay_result r;
+    auto filled = out.size();
+    out.resize(filled + body_size);
+    if (!p.is_done() && from.buffer->size() < body_size)
+        make_room(*from.buffer, body_size);
+    while (!p.is_done()) {
+        filled += co_await read_piece(p, from, out.data() + filled, out.size() - filled, r);
+        if (r.failed != relay_result::failure::none)
+            co_return r;
+    }
+    out.resize(filled);
+    if (on_read_done)
+        on_read_done();
+    co_await write_piece(to, asio::buffer(out), r);
+    co_return r;
+}
+
 // The head goes out with the first piece of the body; a chunked body is framed here, one chunk
 // per piece, so trailers and chunk extensions do not cross the proxy (as with NGINX).
 template <bool IsRequest>
@@ -88,22 +145,26 @@ awaitable<relay_result> relay_message(worker& w, http::parser<IsRequest, http::b
                                             relay_side from, relay_side to,
                                             std::function<void()> on_read_done)
 {
-    relay_result r;
-    std::string head;
-    head.reserve(512);
-    write_head(p.get().base(), head);
     const bool chunked = !p.is_done() && p.get().chunked();  // as rewritten, not as received
+    const auto remaining = p.is_done() ? std::uint64_t{0} : p.content_length_remaining().value_or(
+                                                                whole_message_limit + 1);
+    const bool whole = !chunked && remaining <= whole_message_limit;
+    std::string head;
+    head.reserve(512 + (whole ? remaining : 0));
+    write_head(p.get().base(), head);
+    if (whole)
+        co_return co_await relay_whole(p, from, to, head, remaining, on_read_done);
+    relay_result r;
     relay_buffer buf{w};
-    if (auto remaining = p.content_length_remaining(); remaining && *remaining > 0)
-        buf.size = static_cast<std::size_t>(std::min<std::uint64_t>(*remaining, buf.size));
+    if (auto left = p.content_length_remaining(); left && *left > 0)
+        buf.size = static_cast<std::size_t>(std::min<std::uint64_t>(*left, buf.size));
     // Beast sizes each read by the buffer's spare capacity: without room, a body moves in
     // 512-byte reads. The session shrinks the buffer again once the connection goes idle.
-    if (!p.is_done())
-        make_room(*from.buffer, p.content_length_remaining());
+    make_room(*from.buffer, p.content_length_remaining());
     for (bool first = true;; first = false) {
         std::size_t n = 0;
         if (!p.is_done()) {
-            n = co_await read_piece(p, from, buf, r);
+            n = co_await read_piece(p, from, buf.get(), buf.size, r);
             if (r.failed != relay_result::failure::none)
                 co_return r;
         }
@@ -140,7 +201,7 @@ awaitable<relay_result> relay_body_bytes(worker& w, request_parser& p, relay_sid
     relay_buffer buf{w};
     make_room(*from.buffer, p.content_length_remaining());
     while (!p.is_done()) {
-        const auto n = co_await read_piece(p, from, buf, r);
+        const auto n = co_await read_piece(p, from, buf.get(), buf.size, r);
         if (r.failed != relay_result::failure::none)
             co_return r;
         if (!co_await write_piece(to, asio::buffer(buf.get(), n), r))
@@ -155,7 +216,7 @@ awaitable<relay_result> read_body(worker& w, request_parser& p, relay_side from,
     relay_result r;
     relay_buffer buf{w};
     while (!p.is_done()) {
-        const auto n = co_await read_piece(p, from, buf, r);
+        const auto n = co_await read_piece(p, from, buf.get(), buf.size, r);
         if (r.failed != relay_result::failure::none)
             co_return r;
         if (out.size() + n > limit) {

@@ -182,31 +182,67 @@ awaitable<void> serve_one(client_connection& c, bool& keep_going)
     keep_going = c.keep_alive && head == head_result::ok;
 }
 
-void wait_idle(std::unique_ptr<client_connection> c);
+void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle);
 
-// Serves requests while they come back to back (pipelined or already buffered); between
-// requests the connection goes back to wait_idle.
+// How long a connection in steady use waits for its next request with a read before it falls
+// back to the light wait.
+constexpr clock::duration hot_period = std::chrono::seconds(1);
+
+enum class hot_wait { data, quiet, closed };
+
+// Waits for the next request with a read into the connection's buffer, in this coroutine: no
+// epoll_ctl and no new coroutine per request, which the light wait costs. Holds the buffer and
+// the coroutine meanwhile, so only connections in steady use wait this way, and for at most
+// hot_period: `quiet` then says to fall back to the light wait.
+awaitable<hot_wait> wait_hot(client_connection& c, clock::duration idle)
+{
+    const auto hot = std::min(idle, hot_period);
+    c.deadline.arm(hot);
+    c.w.park(c.idle);
+    auto space = c.buffer.prepare(std::max<std::size_t>(4096, c.buffer.capacity()));
+    auto [ec, n] = co_await c.socket.async_read_some(space, use_tuple);
+    c.w.unpark(c.idle);
+    c.deadline.disarm();
+    c.buffer.commit(n);
+    if (!ec)
+        co_return hot_wait::data;
+    const bool quiet = c.deadline.expired() && hot < idle && !c.w.draining;
+    co_return quiet ? hot_wait::quiet : hot_wait::closed;
+}
+
+// Serves requests while they come; between requests a connection that has served more than
+// one waits hot, any other (and one that has gone quiet) goes back to the light wait_idle.
 awaitable<void> serve(std::unique_ptr<client_connection> c)
 {
     bool keep_going = true;
     while (keep_going) {
         co_await serve_one(*c, keep_going);
-        if (keep_going && c->buffer.size() == 0) {
-            wait_idle(std::move(c));
-            co_return;
+        ++c->served;
+        if (!keep_going || c->buffer.size() > 0)
+            continue;
+        clock::duration idle = c->w.current->config.timeouts.client_idle;
+        if (c->served > 1 && !c->w.draining) {
+            const auto waited = co_await wait_hot(*c, idle);
+            if (waited == hot_wait::data)
+                continue;
+            if (waited == hot_wait::closed)
+                co_return;
+            idle -= hot_period;
         }
+        wait_idle(std::move(c), idle);
+        co_return;
     }
 }
 
 // An idle keep-alive connection holds no coroutine and no buffer: only its socket, a pending
 // wait and this small handler, so thousands of idle clients cost little memory. The first byte
 // of the next request starts a coroutine again.
-void wait_idle(std::unique_ptr<client_connection> c)
+void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle)
 {
     if (c->w.draining)
         return;
     c->buffer.shrink_to_fit();
-    c->deadline.arm(c->w.current->config.timeouts.client_idle);
+    c->deadline.arm(idle);
     c->w.park(c->idle);
     auto& socket = c->socket;
     socket.async_wait(socket_type::wait_read, [c = std::move(c)](error_code ec) mutable {
@@ -251,7 +287,7 @@ void start_client_session(worker& w, socket_type socket, std::shared_ptr<connect
         socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     }
     auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(owner));
-    wait_idle(std::move(c));
+    wait_idle(std::move(c), w.current->config.timeouts.client_idle);
 }
 
 }  // namespace sluice::proxy

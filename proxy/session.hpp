@@ -39,6 +39,7 @@ struct client_connection {
     std::string client_ip;  // "" for unix-socket clients
     bool keep_alive = true;
     unsigned version = 11;  // of the request being served
+    unsigned served = 0;    // requests on this connection so far
     idle_link idle;
 };
 

@@ -87,6 +87,41 @@ TEST(timeouts, idle_keep_alive_client_connection_is_closed_after_client_idle)
     EXPECT_LT(since(start), 3s);
 }
 
+// A connection that has served more than one request waits for the next with a read for up to a
+// second, then falls back to the light wait: neither may stretch client_idle, and a request
+// after the switch is served on the same connection.
+TEST(timeouts, connection_in_steady_use_keeps_client_idle_across_the_switch_to_the_light_wait)
+{
+    scripted_backend app;
+    sluice_process proxy{config_for(app).timeout("client_idle", "2s")};
+    connection reused{proxy.port()};
+    ASSERT_EQ(reused.send({}).status, 200);
+    ASSERT_EQ(reused.send({}).status, 200);
+    std::this_thread::sleep_for(1300ms);
+    EXPECT_EQ(reused.send({}).status, 200) << "the request after the switch";
+
+    connection idle{proxy.port()};
+    ASSERT_EQ(idle.send({}).status, 200);
+    ASSERT_EQ(idle.send({}).status, 200);
+    auto start = steady::now();
+    EXPECT_TRUE(idle.wait_closed(5s));
+    EXPECT_GE(since(start), 1500ms);
+    EXPECT_LT(since(start), 2900ms) << "the hot wait's second was added to client_idle";
+}
+
+TEST(timeouts, connection_in_steady_use_is_closed_after_a_short_client_idle)
+{
+    scripted_backend app;
+    sluice_process proxy{config_for(app).timeout("client_header", "200ms").timeout("client_idle", "400ms")};
+    connection client{proxy.port()};
+    ASSERT_EQ(client.send({}).status, 200);
+    ASSERT_EQ(client.send({}).status, 200);
+    auto start = steady::now();
+    EXPECT_TRUE(client.wait_closed(5s));
+    EXPECT_GE(since(start), 300ms);
+    EXPECT_LT(since(start), 3s);
+}
+
 TEST(timeouts, connect_to_a_closed_port_answers_502)
 {
     proxy_config cfg;

@@ -31,6 +31,13 @@ struct relay_buffer {
     }
 };
 
+// The buffer a message's head is serialized into, the worker's to reuse.
+struct text_buffer {
+    worker& w;
+    std::string text = w.take_text_buffer();
+    ~text_buffer() { w.give_back(std::move(text)); }
+};
+
 // A body already read with its head needs no room; a large or unknown one gets relay-sized reads.
 void make_room(beast::flat_buffer& b, boost::optional<std::uint64_t> remaining)
 {
@@ -149,7 +156,8 @@ awaitable<relay_result> relay_message(worker& w, http::parser<IsRequest, http::b
     const auto remaining = p.is_done() ? std::uint64_t{0} : p.content_length_remaining().value_or(
                                                                 whole_message_limit + 1);
     const bool whole = !chunked && remaining <= whole_message_limit;
-    std::string head;
+    text_buffer buffer{w};
+    auto& head = buffer.text;
     head.reserve(512 + (whole ? remaining : 0));
     write_head(p.get().base(), head);
     if (whole)

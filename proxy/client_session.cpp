@@ -114,7 +114,13 @@ awaitable<bool> admit_request(client_connection& c, exchange& x)
         co_return false;
     }
     auto id = client_request_id(req);
-    x.request_id = id.empty() ? c.w.next_request_id() : std::string(id);
+    std::array<char, 16> generated;
+    if (id.empty()) {
+        generated = c.w.next_request_id();
+        id = {generated.data(), generated.size()};
+    }
+    x.request_id = {x.request_id_text.data(), id.size()};
+    std::copy(id.begin(), id.end(), x.request_id_text.begin());
     x.rec.request_id = x.request_id;
     request_head_view head{req.method_string(), req[http::field::host], req.target()};
     const auto* route = x.listener->router.match(head);

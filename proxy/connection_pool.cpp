@@ -4,6 +4,7 @@ namespace sluice::proxy {
 
 namespace {
 constexpr auto recently_used = std::chrono::milliseconds(250);
+constexpr std::size_t kept_buffer_capacity = 16 * 1024;
 }
 
 std::unique_ptr<upstream_connection> connection_pool::take(clock::duration idle_timeout,
@@ -26,8 +27,10 @@ void connection_pool::put(std::unique_ptr<upstream_connection> c, std::size_t ma
     if (idle_.size() >= max_idle)
         return;
     c->idle_since = coarse_now();
-    if (c->buffer.size() == 0)
-        c->buffer.shrink_to_fit();  // an idle connection keeps no relay-sized buffer
+    // An idle connection keeps no relay-sized buffer; a head-sized one is kept, so the next
+    // response on it needs no allocation.
+    if (c->buffer.size() == 0 && c->buffer.capacity() > kept_buffer_capacity)
+        c->buffer.shrink_to_fit();
     idle_.push_back(std::move(c));
 }
 

@@ -98,7 +98,7 @@ std::optional<std::chrono::milliseconds> parse_milliseconds(std::string_view tex
 // Printable and short: it goes into logs and to the backend as it is.
 bool usable_request_id(boost::beast::string_view id)
 {
-    return !id.empty() && id.size() <= 200 &&
+    return !id.empty() && id.size() <= max_request_id &&
            std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7f; });
 }
 

@@ -34,6 +34,9 @@ bool has_obs_fold(std::string_view raw_head);
 // The request's X-Request-Id when it is usable (printable, short), else "".
 std::string_view client_request_id(const http::request_header<>& req);
 
+// The longest X-Request-Id kept from a client; a longer one is replaced.
+constexpr std::size_t max_request_id = 200;
+
 // Makes `req` ready for the backend: strips hop-by-hop headers, sets HTTP/1.1 keep-alive (or the
 // upgrade), X-Forwarded-For/-Proto, Via and X-Request-Id.
 void prepare_upstream_request(http::request_header<>& req, const forward_context& ctx);

@@ -4,6 +4,7 @@
 
 #include "proxy/access_record.hpp"
 #include "proxy/client_session.hpp"
+#include "proxy/forwarding.hpp"
 #include "proxy/snapshot.hpp"
 #include "proxy/worker.hpp"
 
@@ -13,6 +14,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
+#include <array>
 #include <functional>
 #include <optional>
 
@@ -56,7 +58,9 @@ struct exchange {
     // The overall deadline (timeouts.request, derived from the chain when 0, shortened by the
     // client's deadline header): it bounds every wait for the server until its response head.
     clock::time_point deadline = clock::time_point::max();
-    std::string request_id;
+    // The client's X-Request-Id or a generated one, held here: no allocation per request.
+    std::array<char, max_request_id> request_id_text;
+    std::string_view request_id;
     // A chunked body read whole before its uwsgi packet, which must carry its length.
     std::optional<std::string> buffered_body;
     bool expect_continue = false;

@@ -11,7 +11,7 @@ worker::worker(unsigned index, access_log* log, health::metrics_shard& metrics)
     id_prefix_ = (id_prefix_ << 32) ^ std::random_device{}();
 }
 
-std::string worker::next_request_id()
+std::array<char, 16> worker::next_request_id()
 {
     // splitmix64 of a per-thread counter: unique per process run, cheap, not guessable in order.
     std::uint64_t z = id_prefix_ + (++id_counter_) * 0x9e3779b97f4a7c15ull;
@@ -19,7 +19,7 @@ std::string worker::next_request_id()
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     z ^= z >> 31;
     static constexpr char hex[] = "0123456789abcdef";
-    std::string id(16, '0');
+    std::array<char, 16> id;
     for (int i = 15; i >= 0; --i, z >>= 4)
         id[static_cast<std::size_t>(i)] = hex[z & 0xf];
     return id;
@@ -66,6 +66,24 @@ void worker::give_back(std::unique_ptr<char[]> buffer)
 {
     if (spare_buffers_.size() < 16)
         spare_buffers_.push_back(std::move(buffer));
+}
+
+std::string worker::take_text_buffer()
+{
+    if (spare_texts_.empty())
+        return {};
+    auto t = std::move(spare_texts_.back());
+    spare_texts_.pop_back();
+    t.clear();
+    return t;
+}
+
+void worker::give_back(std::string text)
+{
+    // A text grown past what a head and a small body need goes: one huge head must not pin
+    // its memory for good.
+    if (spare_texts_.size() < 64 && text.capacity() <= 32 * 1024)
+        spare_texts_.push_back(std::move(text));
 }
 
 }  // namespace sluice::proxy

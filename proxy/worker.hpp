@@ -10,6 +10,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,7 +36,8 @@ public:
     clock::time_point last_stale_warning{};  // rate-limits the misaligned keep-alive hint
     std::shared_ptr<const snapshot> current;  // replaced by a reload (posted to this thread)
 
-    std::string next_request_id();
+    // 16 hex digits, unique per process run.
+    std::array<char, 16> next_request_id();
 
     // After the thread has stopped: closes every connection and runs the loop until each has
     // unwound, so nothing outlives the sweeper or the io_context it belongs to.
@@ -54,11 +56,15 @@ public:
     static constexpr std::size_t relay_buffer_size = 64 * 1024;
     std::unique_ptr<char[]> take_relay_buffer();
     void give_back(std::unique_ptr<char[]> buffer);
+    // Buffers for serialized message heads (and small bodies), reused the same way.
+    std::string take_text_buffer();
+    void give_back(std::string text);
 
 private:
     std::uint64_t id_prefix_;
     std::uint64_t id_counter_ = 0;
     std::vector<std::unique_ptr<char[]>> spare_buffers_;
+    std::vector<std::string> spare_texts_;
     auto_unlink_list<idle_link> idle_;
 };
 

@@ -52,7 +52,7 @@ void make_room(beast::flat_buffer& b, boost::optional<std::uint64_t> remaining)
 // piece) into [data, data + size), without I/O or a suspension: the common case for a small
 // message, whose body comes in the same segment as its head. Returns the bytes of body produced.
 template <bool IsRequest>
-std::size_t parse_buffered(http::parser<IsRequest, http::buffer_body>& p, beast::flat_buffer& in,
+std::size_t parse_buffered(relay_parser<IsRequest>& p, beast::flat_buffer& in,
                            char* data, std::size_t size, relay_result& r)
 {
     auto& body = p.get().body();
@@ -77,7 +77,7 @@ std::size_t parse_buffered(http::parser<IsRequest, http::buffer_body>& p, beast:
 // Reads the next piece of p's body into [data, data + size); returns its size (0 is possible:
 // framing only). On failure `r` says so.
 template <bool IsRequest>
-awaitable<std::size_t> read_piece(http::parser<IsRequest, http::buffer_body>& p,
+awaitable<std::size_t> read_piece(relay_parser<IsRequest>& p,
                                         relay_side& from, char* data, std::size_t size,
                                         relay_result& r)
 {
@@ -124,7 +124,7 @@ awaitable<bool> write_piece(relay_side& to, const Buffers& buffers, relay_result
 constexpr std::uint64_t whole_message_limit = 16 * 1024;
 
 template <bool IsRequest>
-awaitable<relay_result> relay_whole(http::parser<IsRequest, http::buffer_body>& p,
+awaitable<relay_result> relay_whole(relay_parser<IsRequest>& p,
                                     relay_side& from, relay_side& to, std::string& out,
                                     std::uint64_t body_size, std::function<void()>& on_read_done)
 {
@@ -148,7 +148,7 @@ awaitable<relay_result> relay_whole(http::parser<IsRequest, http::buffer_body>& 
 // The head goes out with the first piece of the body; a chunked body is framed here, one chunk
 // per piece, so trailers and chunk extensions do not cross the proxy (as with NGINX).
 template <bool IsRequest>
-awaitable<relay_result> relay_message(worker& w, http::parser<IsRequest, http::buffer_body>& p,
+awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p,
                                             relay_side from, relay_side to,
                                             std::function<void()> on_read_done)
 {
@@ -198,9 +198,9 @@ awaitable<relay_result> relay_message(worker& w, http::parser<IsRequest, http::b
 }
 
 template awaitable<relay_result> relay_message<true>(
-    worker&, http::parser<true, http::buffer_body>&, relay_side, relay_side, std::function<void()>);
+    worker&, request_parser&, relay_side, relay_side, std::function<void()>);
 template awaitable<relay_result> relay_message<false>(
-    worker&, http::parser<false, http::buffer_body>&, relay_side, relay_side, std::function<void()>);
+    worker&, response_parser&, relay_side, relay_side, std::function<void()>);
 
 awaitable<relay_result> relay_body_bytes(worker& w, request_parser& p, relay_side from,
                                                relay_side to)

@@ -22,7 +22,7 @@ struct relay_result {
 };
 
 template <bool IsRequest>
-awaitable<relay_result> relay_message(worker& w, http::parser<IsRequest, http::buffer_body>& p,
+awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p,
                                             relay_side from, relay_side to,
                                             std::function<void()> on_read_done);
 

@@ -89,7 +89,8 @@ bool begin_exchange(client_connection& c, exchange& x)
     if (!x.listener)
         return false;
     x.timeouts = x.snap->config.timeouts;
-    x.parser.emplace();
+    x.parser.emplace(std::piecewise_construct, std::make_tuple(),
+                     std::make_tuple(header_allocator(&x.arena)));
     x.parser->header_limit(static_cast<std::uint32_t>(
         std::min<std::uint64_t>(x.listener->config->limits.max_header, UINT32_MAX)));
     x.parser->body_limit(x.listener->config->limits.max_body);

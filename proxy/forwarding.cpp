@@ -24,7 +24,7 @@ bool final_coding_is_chunked(std::string_view te)
     return boost::beast::iequals(last, "chunked");
 }
 
-bool is_hop_by_hop(const http::fields::value_type& f, bool keep_upgrade)
+bool is_hop_by_hop(const fields::value_type& f, bool keep_upgrade)
 {
     switch (f.name()) {
     case http::field::connection: case http::field::keep_alive: case http::field::te:
@@ -40,7 +40,7 @@ bool is_hop_by_hop(const http::fields::value_type& f, bool keep_upgrade)
 // Headers named in Connection are hop-by-hop too, whatever they are. One pass over the fields
 // finds what to strip; the common message has nothing to strip but Connection itself, so this
 // avoids a lookup by name per hop-by-hop header.
-void strip_hop_by_hop(http::fields& f, bool keep_upgrade)
+void strip_hop_by_hop(fields& f, bool keep_upgrade)
 {
     std::vector<std::string> listed;
     bool any = false;
@@ -68,7 +68,7 @@ void strip_hop_by_hop(http::fields& f, bool keep_upgrade)
 }
 
 template <class Name>
-void append_list(http::fields& f, Name name, std::string_view value)
+void append_list(fields& f, Name name, std::string_view value)
 {
     auto it = f.find(name);
     if (it == f.end()) {
@@ -105,7 +105,7 @@ bool usable_request_id(boost::beast::string_view id)
 }  // namespace
 
 // One pass over the fields: a lookup by name per check would walk the name index each time.
-head_problem check_request_head(const http::request_header<>& req)
+head_problem check_request_head(const request_head& req)
 {
     unsigned cl = 0, te = 0;
     boost::beast::string_view cl_value, te_value;
@@ -140,13 +140,13 @@ bool has_obs_fold(std::string_view raw_head)
     return false;
 }
 
-std::string_view client_request_id(const http::request_header<>& req)
+std::string_view client_request_id(const request_head& req)
 {
     auto id = req[x_request_id];
     return usable_request_id(id) ? std::string_view(id.data(), id.size()) : std::string_view{};
 }
 
-void prepare_upstream_request(http::request_header<>& req, const forward_context& ctx)
+void prepare_upstream_request(request_head& req, const forward_context& ctx)
 {
     strip_hop_by_hop(req, ctx.upgrade);
     req.version(11);
@@ -160,7 +160,7 @@ void prepare_upstream_request(http::request_header<>& req, const forward_context
     req.set(x_request_id, ctx.request_id);
 }
 
-void prepare_client_response(http::response_header<>& res, unsigned client_version,
+void prepare_client_response(response_head& res, unsigned client_version,
                              bool keep_alive, bool upgrade)
 {
     const bool chunked = final_coding_is_chunked(res[http::field::transfer_encoding]);
@@ -193,7 +193,7 @@ bool is_idempotent(http::verb method)
     }
 }
 
-std::chrono::milliseconds request_budget(const http::request_header<>& req,
+std::chrono::milliseconds request_budget(const request_head& req,
                                          std::string_view header,
                                          std::chrono::milliseconds configured)
 {
@@ -207,7 +207,7 @@ std::chrono::milliseconds request_budget(const http::request_header<>& req,
     return budget;
 }
 
-void set_deadline_header(http::request_header<>& req, std::string_view header,
+void set_deadline_header(request_head& req, std::string_view header,
                          std::chrono::milliseconds remaining)
 {
     req.set(header, std::to_string(std::max<std::int64_t>(remaining.count(), 0)));

@@ -4,16 +4,13 @@
 // (Content-Length, Transfer-Encoding) is kept, because the serializer re-frames the body as it
 // streams it through.
 
-#include <boost/beast/http/fields.hpp>
-#include <boost/beast/http/message.hpp>
+#include "proxy/message_types.hpp"
 
 #include <chrono>
 #include <string>
 #include <string_view>
 
 namespace sluice::proxy {
-
-namespace http = boost::beast::http;
 
 struct forward_context {
     std::string_view client_ip;   // "" for a unix-socket client
@@ -25,25 +22,25 @@ struct forward_context {
 enum class head_problem { none, content_length_and_transfer_encoding, duplicate_content_length,
                           transfer_encoding_not_chunked, bad_request_id };
 
-head_problem check_request_head(const http::request_header<>& req);
+head_problem check_request_head(const request_head& req);
 
 // True when `raw_head` (the bytes of a request head up to and including the blank line)
 // continues a header line on the next one (obs-fold, RFC 9112 5.2), which a proxy must reject.
 bool has_obs_fold(std::string_view raw_head);
 
 // The request's X-Request-Id when it is usable (printable, short), else "".
-std::string_view client_request_id(const http::request_header<>& req);
+std::string_view client_request_id(const request_head& req);
 
 // The longest X-Request-Id kept from a client; a longer one is replaced.
 constexpr std::size_t max_request_id = 200;
 
 // Makes `req` ready for the backend: strips hop-by-hop headers, sets HTTP/1.1 keep-alive (or the
 // upgrade), X-Forwarded-For/-Proto, Via and X-Request-Id.
-void prepare_upstream_request(http::request_header<>& req, const forward_context& ctx);
+void prepare_upstream_request(request_head& req, const forward_context& ctx);
 
 // Makes `res` ready for the client: strips hop-by-hop headers, sets keep-alive or close, and
 // falls back from chunked to close-delimited for HTTP/1.0 clients.
-void prepare_client_response(http::response_header<>& res, unsigned client_version,
+void prepare_client_response(response_head& res, unsigned client_version,
                              bool keep_alive, bool upgrade);
 
 bool is_idempotent(http::verb method);
@@ -52,13 +49,13 @@ bool is_idempotent(http::verb method);
 // A request's budget is `configured`, shortened by the smallest well-formed value (digits only)
 // of that header from the client, never lengthened: a client may ask for less time, not more.
 // With the header off, the client's header is the app's business and the budget is `configured`.
-std::chrono::milliseconds request_budget(const http::request_header<>& req,
+std::chrono::milliseconds request_budget(const request_head& req,
                                          std::string_view header,
                                          std::chrono::milliseconds configured);
 
 // Replaces the client's value with what is left of the budget when the request is sent (after
 // its queue wait), rounded down and never below 0.
-void set_deadline_header(http::request_header<>& req, std::string_view header,
+void set_deadline_header(request_head& req, std::string_view header,
                          std::chrono::milliseconds remaining);
 
 }  // namespace sluice::proxy

@@ -15,7 +15,7 @@ void append_version(std::string& out, unsigned version)
 }
 
 // Sized once, then copied: cheaper than growing the string field by field.
-void append_fields(std::string& out, const http::fields& f)
+void append_fields(std::string& out, const fields& f)
 {
     std::size_t size = out.size() + 2;
     for (const auto& field : f)
@@ -38,7 +38,7 @@ void append_fields(std::string& out, const http::fields& f)
 
 }  // namespace
 
-void write_head(const http::request_header<>& h, std::string& out)
+void write_head(const request_head& h, std::string& out)
 {
     append(out, h.method_string());
     out += ' ';
@@ -49,7 +49,7 @@ void write_head(const http::request_header<>& h, std::string& out)
     append_fields(out, h);
 }
 
-void write_head(const http::response_header<>& h, std::string& out)
+void write_head(const response_head& h, std::string& out)
 {
     append_version(out, h.version());
     char code[8];

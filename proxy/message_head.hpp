@@ -4,15 +4,13 @@
 // serializer builds a buffer sequence with an entry per field, which costs more to walk than the
 // head costs to copy.)
 
-#include <boost/beast/http/message.hpp>
+#include "proxy/message_types.hpp"
 
 #include <string>
 
 namespace sluice::proxy {
 
-namespace http = boost::beast::http;
-
-void write_head(const http::request_header<>& h, std::string& out);
-void write_head(const http::response_header<>& h, std::string& out);
+void write_head(const request_head& h, std::string& out);
+void write_head(const response_head& h, std::string& out);
 
 }  // namespace sluice::proxy

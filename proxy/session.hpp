@@ -16,6 +16,7 @@
 
 #include <array>
 #include <functional>
+#include <memory_resource>
 #include <optional>
 
 namespace sluice::proxy {
@@ -26,8 +27,10 @@ namespace http = beast::http;
 using boost::system::error_code;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable_t<executor_type>{});
 
-using request_parser = http::request_parser<http::buffer_body>;
-using response_parser = http::response_parser<http::buffer_body>;
+template <bool IsRequest>
+using relay_parser = http::parser<IsRequest, http::buffer_body, header_allocator>;
+using request_parser = relay_parser<true>;
+using response_parser = relay_parser<false>;
 
 struct client_connection {
     client_connection(worker& w, socket_type s, std::shared_ptr<connection_owner> owner);
@@ -52,6 +55,11 @@ struct exchange {
     backend_runtime* backend = nullptr;
     const config::backend* backend_config = nullptr;  // of this request's snapshot
     config::timeouts timeouts;
+    // Where the header lines of the request and of its response live (message_types.hpp); a
+    // head too big for the inline part spills to the heap. Declared before the parser, which
+    // must go first.
+    std::array<std::byte, 4096> arena_space;
+    std::pmr::monotonic_buffer_resource arena{arena_space.data(), arena_space.size()};
     std::optional<request_parser> parser;
     access_record rec;
     clock::time_point start;
@@ -68,7 +76,7 @@ struct exchange {
     bool asked_for_slot = false;  // its queue wait counts in sluice_queue_wait_seconds
     bool left_queue = false;      // the client left while it waited for a slot
 
-    http::request<http::buffer_body>& request() { return parser->get(); }
+    request_parser::value_type& request() { return parser->get(); }
 };
 
 double ms_since(clock::time_point t);

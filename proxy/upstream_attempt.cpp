@@ -99,7 +99,8 @@ awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
     attempt_state st;
     const auto sent_at = clock::now();
     for (bool interim_seen = false;; interim_seen = true) {
-        rp.emplace();
+        rp.emplace(std::piecewise_construct, std::make_tuple(),
+                   std::make_tuple(header_allocator(&x.arena)));
         rp->body_limit(boost::none);
         rp->header_limit(256 * 1024);
         if (x.request().method() == http::verb::head)

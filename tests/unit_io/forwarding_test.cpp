@@ -9,9 +9,9 @@ using namespace std::chrono_literals;
 using ms = std::chrono::milliseconds;
 constexpr std::string_view header = "X-Request-Timeout-Ms";
 
-http::request_header<> request_with(std::vector<std::string> values)
+request_head request_with(std::vector<std::string> values)
 {
-    http::request_header<> req;
+    request_head req;
     req.method(http::verb::get);
     req.target("/");
     for (const auto& v : values)

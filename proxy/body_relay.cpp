@@ -116,27 +116,33 @@ awaitable<bool> write_piece(relay_side& to, const Buffers& buffers, relay_result
     co_return !ec;
 }
 
-}  // namespace
-
 // Bodies up to this size travel whole, read into the head's own buffer right after the head and
 // sent with it in one contiguous write: send(2) rather than a scattered sendmsg(2), and no relay
 // buffer. Small enough that holding one back until its last byte costs nothing noticeable.
 constexpr std::uint64_t whole_message_limit = 16 * 1024;
 
 template <bool IsRequest>
-awaitable<relay_result> relay_whole(relay_parser<IsRequest>& p,
-                                    relay_side& from, relay_side& to, std::string& out,
-                                    std::uint64_t body_size, std::function<void()>& on_read_done)
+awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p, relay_side from,
+                                    relay_side to, std::uint64_t body_size,
+                                    std::function<void()> on_read_done)
 {
     relay_result r;
+    text_buffer buffer{w};
+    auto& out = buffer.text;
+    out.reserve(512 + body_size);
+    write_head(p.get().base(), out);
     auto filled = out.size();
     out.resize(filled + body_size);
     if (!p.is_done() && from.buffer->size() < body_size)
         make_room(*from.buffer, body_size);
     while (!p.is_done()) {
-        filled += co_await read_piece(p, from, out.data() + filled, out.size() - filled, r);
+        // A body that came with its head is parsed in place: no read_piece coroutine for it.
+        auto n = parse_buffered(p, *from.buffer, out.data() + filled, out.size() - filled, r);
+        if (n == 0 && !p.is_done() && r.failed == relay_result::failure::none)
+            n = co_await read_piece(p, from, out.data() + filled, out.size() - filled, r);
         if (r.failed != relay_result::failure::none)
             co_return r;
+        filled += n;
     }
     out.resize(filled);
     if (on_read_done)
@@ -148,20 +154,13 @@ awaitable<relay_result> relay_whole(relay_parser<IsRequest>& p,
 // The head goes out with the first piece of the body; a chunked body is framed here, one chunk
 // per piece, so trailers and chunk extensions do not cross the proxy (as with NGINX).
 template <bool IsRequest>
-awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p,
-                                            relay_side from, relay_side to,
-                                            std::function<void()> on_read_done)
+awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p, relay_side from,
+                                       relay_side to, std::function<void()> on_read_done)
 {
-    const bool chunked = !p.is_done() && p.get().chunked();  // as rewritten, not as received
-    const auto remaining = p.is_done() ? std::uint64_t{0} : p.content_length_remaining().value_or(
-                                                                whole_message_limit + 1);
-    const bool whole = !chunked && remaining <= whole_message_limit;
+    const bool chunked = p.get().chunked();  // as rewritten, not as received
     text_buffer buffer{w};
     auto& head = buffer.text;
-    head.reserve(512 + (whole ? remaining : 0));
     write_head(p.get().base(), head);
-    if (whole)
-        co_return co_await relay_whole(p, from, to, head, remaining, on_read_done);
     relay_result r;
     relay_buffer buf{w};
     if (auto left = p.content_length_remaining(); left && *left > 0)
@@ -195,6 +194,21 @@ awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p,
         if (last)
             co_return r;
     }
+}
+
+}  // namespace
+
+// Not a coroutine itself: it picks one, and the caller awaits that one's frame only.
+template <bool IsRequest>
+awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p, relay_side from,
+                                      relay_side to, std::function<void()> on_read_done)
+{
+    const bool chunked = !p.is_done() && p.get().chunked();
+    const auto remaining = p.is_done() ? std::uint64_t{0} : p.content_length_remaining().value_or(
+                                                                whole_message_limit + 1);
+    if (!chunked && remaining <= whole_message_limit)
+        return relay_whole(w, p, from, to, remaining, std::move(on_read_done));
+    return relay_streamed(w, p, from, to, std::move(on_read_done));
 }
 
 template awaitable<relay_result> relay_message<true>(

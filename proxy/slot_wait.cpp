@@ -26,9 +26,9 @@ void watch_client(client_connection& c, const std::shared_ptr<slot_waiter>& wait
 }  // namespace
 
 awaitable<slot_result> acquire_slot(client_connection& c, exchange& x,
-                                          const std::function<void()>& on_queued)
+                                    backend_runtime::admission admission,
+                                    const std::function<void()>& on_queued)
 {
-    auto admission = x.backend->admit(c.w.io);
     if (admission.result == request_queue::outcome::granted)
         co_return slot_result{slot_result::kind::granted, admission.server};
     if (admission.result == request_queue::outcome::rejected_full)

@@ -11,9 +11,11 @@ struct slot_result {
     clock::duration waited{};  // in the queue; zero when a slot was free at once
 };
 
-// `on_queued` runs when no slot is free at once and the request joins the queue.
+// After backend_runtime::admit() found no free slot: the queue's answer (full), or the wait in
+// it. `on_queued` runs when the request joins the queue.
 awaitable<slot_result> acquire_slot(client_connection& c, exchange& x,
-                                          const std::function<void()>& on_queued = {});
+                                    backend_runtime::admission admission,
+                                    const std::function<void()>& on_queued = {});
 
 // Holds a granted slot and gives it back exactly once.
 class slot_hold {

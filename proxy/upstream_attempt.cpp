@@ -43,7 +43,7 @@ op_limit limit_for(const exchange& x, clock::duration timeout)
 
 awaitable<void> send_continue(client_connection& c, exchange& x)
 {
-    if (!x.expect_continue || x.parser->is_done())
+    if (!continue_due(x))
         co_return;
     static constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
     x.expect_continue = false;
@@ -73,7 +73,8 @@ awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
                                                  upstream_connection& u)
 {
     attempt_state st;
-    co_await send_continue(c, x);
+    if (continue_due(x))
+        co_await send_continue(c, x);
     const auto began = coarse_now();
     auto sent = co_await relay_message<true>(
         c.w, *x.parser, {c.socket, &c.buffer, c.deadline, x.timeouts.client_idle},

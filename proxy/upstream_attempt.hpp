@@ -62,6 +62,7 @@ awaitable<void> answer_failure(client_connection& c, exchange& x,
 awaitable<void> fail_request_body(client_connection& c, exchange& x, const relay_result& r);
 // Sends "100 Continue" when the client waits for it before sending its body.
 awaitable<void> send_continue(client_connection& c, exchange& x);
+inline bool continue_due(const exchange& x) { return x.expect_continue && !x.parser->is_done(); }
 // Logs, at most once a minute per thread, that a pooled connection was found closed by its server.
 void note_stale_retry(client_connection& c, exchange& x);
 bool is_protocol_error(const error_code& ec);

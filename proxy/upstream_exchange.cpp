@@ -18,13 +18,21 @@ namespace {
 
 bool is_uwsgi(const exchange& x) { return x.backend_config->protocol == config::protocol::uwsgi; }
 
-// A slot on some server, after queueing if need be; nullopt when a local reply ended the request.
-awaitable<std::optional<std::size_t>> wait_for_slot(
-    client_connection& c, exchange& x, const std::function<void()>& on_queued = {})
+// Asks the backend for a slot; a free one comes at once, without a suspension.
+backend_runtime::admission ask_for_slot(client_connection& c, exchange& x)
 {
-    auto slot = co_await acquire_slot(c, x, on_queued);
-    x.rec.queue_ms += std::chrono::duration<double, std::milli>(slot.waited).count();
     x.asked_for_slot = true;
+    return x.backend->admit(c.w.io);
+}
+
+// A slot on some server after `admission` granted none at once; nullopt when a local reply
+// ended the request.
+awaitable<std::optional<std::size_t>> wait_for_slot(
+    client_connection& c, exchange& x, backend_runtime::admission admission,
+    const std::function<void()>& on_queued = {})
+{
+    auto slot = co_await acquire_slot(c, x, std::move(admission), on_queued);
+    x.rec.queue_ms += std::chrono::duration<double, std::milli>(slot.waited).count();
     using kind = slot_result::kind;
     switch (slot.outcome) {
     case kind::granted:
@@ -64,7 +72,10 @@ awaitable<bool> move_to_another_server(client_connection& c, exchange& x,
 {
     if (x.backend->active_servers().size() < 2)
         co_return true;
-    auto next = co_await wait_for_slot(c, x, [&hold] { hold.reset(); });
+    auto admission = ask_for_slot(c, x);
+    std::optional<std::size_t> next = admission.server;
+    if (admission.result != request_queue::outcome::granted)
+        next = co_await wait_for_slot(c, x, std::move(admission), [&hold] { hold.reset(); });
     if (!next)
         co_return false;
     hold.emplace(*x.backend, *next);
@@ -199,9 +210,15 @@ awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_conne
 
 awaitable<void> forward(client_connection& c, exchange& x)
 {
-    if (!co_await buffer_body_for_uwsgi(c, x))
-        co_return;
-    auto server = co_await wait_for_slot(c, x);
+    // Checked here, not only inside: a coroutine call costs a frame even when it does nothing.
+    if (is_uwsgi(x)) {
+        if (!co_await buffer_body_for_uwsgi(c, x))
+            co_return;
+    }
+    auto admission = ask_for_slot(c, x);
+    std::optional<std::size_t> server = admission.server;
+    if (admission.result != request_queue::outcome::granted)
+        server = co_await wait_for_slot(c, x, std::move(admission));
     if (!server)
         co_return;
     std::optional<slot_hold> hold;

@@ -23,6 +23,17 @@ auto& slot(Map& m, const Key& k)
     return it->second;
 }
 
+template <class Map, class Memo, class Key>
+auto& memo_slot(Map& m, Memo& last, const Key& k)
+{
+    if (last.value && last.key == k)
+        return *last.value;
+    auto& value = slot(m, k);
+    last.key = typename Map::key_type(k);
+    last.value = &value;
+    return value;
+}
+
 struct termination {
     std::string_view upstream_error;  // "" = none
     std::string_view timeout;
@@ -136,10 +147,12 @@ void metrics_shard::record(const request_sample& s)
     const auto t = classify(s);
     const auto& bounds = latency_buckets();
     std::lock_guard lock(mutex_);
-    ++slot(requests_, std::tuple{s.listener, s.backend, code});
-    slot(durations_, std::tuple{s.listener, s.backend}).observe(s.total_seconds, bounds);
+    ++memo_slot(requests_, last_request_, std::tuple{s.listener, s.backend, code});
+    memo_slot(durations_, last_duration_, std::tuple{s.listener, s.backend})
+        .observe(s.total_seconds, bounds);
     if (s.queue_wait_seconds)
-        slot(queue_waits_, s.backend).observe(*s.queue_wait_seconds, bounds);
+        memo_slot(queue_waits_, last_queue_wait_, s.backend)
+            .observe(*s.queue_wait_seconds, bounds);
     if (!t.queue_rejection.empty())
         ++slot(queue_rejected_, std::tuple{s.backend, t.queue_rejection});
     if (!t.upstream_error.empty())

@@ -44,6 +44,25 @@ TEST(metrics, shards_are_summed_at_scrape)
     EXPECT_EQ(value_of(text, R"(sluice_timeouts_total{kind="queue"})"), 1);
 }
 
+// A shard remembers the last slot it counted into: alternating labels must not count into it.
+TEST(metrics, one_shard_counts_alternating_labels_apart)
+{
+    metrics m;
+    auto& s = m.add_shard();
+    s.record({"web", "app", "app1", 200, 0.002, 0.0, "", false});
+    s.record({"web", "api", "api1", 200, 0.002, 0.0, "", false});
+    s.record({"web", "app", "app1", 503, 0.002, std::nullopt, "", false});
+    s.record({"web", "app", "app1", 200, 0.002, 0.0, "", false});
+    const auto text = m.scrape(one_backend());
+    EXPECT_EQ(value_of(text, R"(sluice_requests_total{listener="web",backend="app",code="200"})"), 2);
+    EXPECT_EQ(value_of(text, R"(sluice_requests_total{listener="web",backend="api",code="200"})"), 1);
+    EXPECT_EQ(value_of(text, R"(sluice_requests_total{listener="web",backend="app",code="503"})"), 1);
+    EXPECT_EQ(value_of(text, R"(sluice_request_duration_seconds_count{listener="web",backend="app"})"), 3);
+    EXPECT_EQ(value_of(text, R"(sluice_request_duration_seconds_count{listener="web",backend="api"})"), 1);
+    EXPECT_EQ(value_of(text, R"(sluice_queue_wait_seconds_count{backend="app"})"), 2);
+    EXPECT_EQ(value_of(text, R"(sluice_queue_wait_seconds_count{backend="api"})"), 1);
+}
+
 TEST(metrics, reasons_feed_the_error_and_timeout_counters)
 {
     struct row {

@@ -122,15 +122,15 @@ awaitable<bool> write_piece(relay_side& to, const Buffers& buffers, relay_result
 constexpr std::uint64_t whole_message_limit = 16 * 1024;
 
 template <bool IsRequest>
-awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p, relay_side from,
-                                    relay_side to, std::uint64_t body_size,
-                                    std::function<void()> on_read_done)
+awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p,
+                                    const head_edits& edits, relay_side from, relay_side to,
+                                    std::uint64_t body_size, std::function<void()> on_read_done)
 {
     relay_result r;
     text_buffer buffer{w};
     auto& out = buffer.text;
     out.reserve(512 + body_size);
-    write_head(p.get().base(), out);
+    write_head(p.get().base(), edits, out);
     auto filled = out.size();
     out.resize(filled + body_size);
     if (!p.is_done() && from.buffer->size() < body_size)
@@ -154,13 +154,14 @@ awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p, relay
 // The head goes out with the first piece of the body; a chunked body is framed here, one chunk
 // per piece, so trailers and chunk extensions do not cross the proxy (as with NGINX).
 template <bool IsRequest>
-awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p, relay_side from,
-                                       relay_side to, std::function<void()> on_read_done)
+awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p,
+                                       const head_edits& edits, relay_side from, relay_side to,
+                                       std::function<void()> on_read_done)
 {
     const bool chunked = p.get().chunked();  // as rewritten, not as received
     text_buffer buffer{w};
     auto& head = buffer.text;
-    write_head(p.get().base(), head);
+    write_head(p.get().base(), edits, head);
     relay_result r;
     relay_buffer buf{w};
     if (auto left = p.content_length_remaining(); left && *left > 0)
@@ -200,21 +201,23 @@ awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p, re
 
 // Not a coroutine itself: it picks one, and the caller awaits that one's frame only.
 template <bool IsRequest>
-awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p, relay_side from,
-                                      relay_side to, std::function<void()> on_read_done)
+awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p,
+                                      const head_edits& edits, relay_side from, relay_side to,
+                                      std::function<void()> on_read_done)
 {
     const bool chunked = !p.is_done() && p.get().chunked();
     const auto remaining = p.is_done() ? std::uint64_t{0} : p.content_length_remaining().value_or(
                                                                 whole_message_limit + 1);
     if (!chunked && remaining <= whole_message_limit)
-        return relay_whole(w, p, from, to, remaining, std::move(on_read_done));
-    return relay_streamed(w, p, from, to, std::move(on_read_done));
+        return relay_whole(w, p, edits, from, to, remaining, std::move(on_read_done));
+    return relay_streamed(w, p, edits, from, to, std::move(on_read_done));
 }
 
 template awaitable<relay_result> relay_message<true>(
-    worker&, request_parser&, relay_side, relay_side, std::function<void()>);
+    worker&, request_parser&, const head_edits&, relay_side, relay_side, std::function<void()>);
 template awaitable<relay_result> relay_message<false>(
-    worker&, response_parser&, relay_side, relay_side, std::function<void()>);
+    worker&, response_parser&, const head_edits&, relay_side, relay_side,
+    std::function<void()>);
 
 awaitable<relay_result> relay_body_bytes(worker& w, request_parser& p, relay_side from,
                                                relay_side to)

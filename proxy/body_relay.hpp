@@ -23,8 +23,8 @@ struct relay_result {
 
 template <bool IsRequest>
 awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p,
-                                            relay_side from, relay_side to,
-                                            std::function<void()> on_read_done);
+                                      const head_edits& edits, relay_side from, relay_side to,
+                                      std::function<void()> on_read_done);
 
 // The rest of a request body, de-chunked, written to `to` as plain bytes without any HTTP framing:
 // for uwsgi, where the CONTENT_LENGTH bytes of the body follow the packet.

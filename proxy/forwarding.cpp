@@ -3,6 +3,7 @@
 #include <boost/beast/http/rfc7230.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 #include <vector>
 
@@ -14,6 +15,8 @@ constexpr std::string_view via_token = "1.1 sluice";
 constexpr std::string_view x_forwarded_for = "X-Forwarded-For";
 constexpr std::string_view x_forwarded_proto = "X-Forwarded-Proto";
 constexpr std::string_view x_request_id = "X-Request-Id";
+constexpr std::string_view via = "Via";
+constexpr std::string_view connection = "Connection";
 
 // RFC 9112 6.3: a request body is chunked only when chunked is the final transfer coding.
 bool final_coding_is_chunked(std::string_view te)
@@ -24,33 +27,18 @@ bool final_coding_is_chunked(std::string_view te)
     return boost::beast::iequals(last, "chunked");
 }
 
-bool is_hop_by_hop(const fields::value_type& f, bool keep_upgrade)
-{
-    switch (f.name()) {
-    case http::field::connection: case http::field::keep_alive: case http::field::te:
-    case http::field::trailer: case http::field::proxy_connection:
-        return true;
-    case http::field::upgrade:
-        return !keep_upgrade;
-    default:
-        return false;
-    }
-}
-
-// Headers named in Connection are hop-by-hop too, whatever they are. One pass over the fields
-// finds what to strip; the common message has nothing to strip but Connection itself, so this
-// avoids a lookup by name per hop-by-hop header.
-void strip_hop_by_hop(fields& f, bool keep_upgrade)
+// Headers named in Connection are hop-by-hop too, whatever they are. The standard hop-by-hop
+// headers are left out by the edits as the head is written; these few are erased here.
+void erase_connection_listed(fields& f, bool keep_upgrade)
 {
     std::vector<std::string> listed;
-    bool any = false;
     for (const auto& field : f) {
-        if (!is_hop_by_hop(field, keep_upgrade))
-            continue;
-        any = true;
         if (field.name() != http::field::connection)
             continue;
-        for (auto token : http::token_list{field.value()}) {
+        const auto value = field.value();
+        if (boost::beast::iequals(value, "keep-alive") || boost::beast::iequals(value, "close"))
+            continue;  // the usual value, and nothing listed in it
+        for (auto token : http::token_list{value}) {
             const bool framing = boost::beast::iequals(token, "transfer-encoding") ||
                                  boost::beast::iequals(token, "content-length");
             const bool kept = keep_upgrade && boost::beast::iequals(token, "upgrade");
@@ -59,26 +47,8 @@ void strip_hop_by_hop(fields& f, bool keep_upgrade)
                 listed.emplace_back(token);
         }
     }
-    if (!any)
-        return;
-    for (auto it = f.begin(); it != f.end();)
-        it = is_hop_by_hop(*it, keep_upgrade) ? f.erase(it) : std::next(it);
     for (const auto& name : listed)
         f.erase(name);
-}
-
-template <class Name>
-void append_list(fields& f, Name name, std::string_view value)
-{
-    auto it = f.find(name);
-    if (it == f.end()) {
-        f.set(name, value);
-        return;
-    }
-    std::string joined(it->value());
-    joined += ", ";
-    joined += value;
-    f.set(name, joined);
 }
 
 // A plain count of milliseconds; more than 12 digits (30 years) is not a deadline.
@@ -146,29 +116,31 @@ std::string_view client_request_id(const request_head& req)
     return usable_request_id(id) ? std::string_view(id.data(), id.size()) : std::string_view{};
 }
 
-void prepare_upstream_request(request_head& req, const forward_context& ctx)
+void prepare_upstream_request(request_head& req, const forward_context& ctx, head_edits& edits)
 {
-    strip_hop_by_hop(req, ctx.upgrade);
+    erase_connection_listed(req, ctx.upgrade);
+    edits.keep_upgrade = ctx.upgrade;
     req.version(11);
     if (ctx.upgrade)
-        req.set(http::field::connection, "upgrade");
+        edits.set(connection, "upgrade");
     if (!ctx.client_ip.empty())
-        append_list(req, x_forwarded_for, ctx.client_ip);
+        edits.append(req, x_forwarded_for, ctx.client_ip);
     if (req.find(x_forwarded_proto) == req.end())
-        req.set(x_forwarded_proto, "http");
-    append_list(req, http::field::via, via_token);
-    req.set(x_request_id, ctx.request_id);
+        edits.set(x_forwarded_proto, "http");
+    edits.append(req, via, via_token);
+    edits.set(x_request_id, ctx.request_id);
 }
 
-void prepare_client_response(response_head& res, unsigned client_version,
-                             bool keep_alive, bool upgrade)
+bool prepare_client_response(response_head& res, unsigned client_version, bool keep_alive,
+                             bool upgrade, head_edits& edits)
 {
     const bool chunked = final_coding_is_chunked(res[http::field::transfer_encoding]);
-    strip_hop_by_hop(res, upgrade);
-    append_list(res, http::field::via, via_token);
+    erase_connection_listed(res, upgrade);
+    edits.keep_upgrade = upgrade;
+    edits.append(res, via, via_token);
     if (upgrade) {
-        res.set(http::field::connection, "upgrade");
-        return;
+        edits.set(connection, "upgrade");
+        return keep_alive;
     }
     if (client_version < 11 && chunked) {
         // HTTP/1.0 has no chunked coding: the end of the body is the end of the connection.
@@ -177,9 +149,10 @@ void prepare_client_response(response_head& res, unsigned client_version,
     }
     res.version(11);
     if (!keep_alive)
-        res.set(http::field::connection, "close");
+        edits.set(connection, "close");
     else if (client_version < 11)
-        res.set(http::field::connection, "keep-alive");  // 1.0 closes unless told otherwise
+        edits.set(connection, "keep-alive");  // 1.0 closes unless told otherwise
+    return keep_alive;
 }
 
 bool is_idempotent(http::verb method)
@@ -207,10 +180,13 @@ std::chrono::milliseconds request_budget(const request_head& req,
     return budget;
 }
 
-void set_deadline_header(request_head& req, std::string_view header,
+void set_deadline_header(head_edits& edits, std::string_view header,
                          std::chrono::milliseconds remaining)
 {
-    req.set(header, std::to_string(std::max<std::int64_t>(remaining.count(), 0)));
+    char text[24];
+    auto [end, ec] = std::to_chars(text, text + sizeof text,
+                                   std::max<std::int64_t>(remaining.count(), 0));
+    edits.set(header, std::string_view(text, static_cast<std::size_t>(end - text)));
 }
 
 }  // namespace sluice::proxy

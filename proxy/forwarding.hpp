@@ -4,6 +4,7 @@
 // (Content-Length, Transfer-Encoding) is kept, because the serializer re-frames the body as it
 // streams it through.
 
+#include "proxy/head_edits.hpp"
 #include "proxy/message_types.hpp"
 
 #include <chrono>
@@ -34,14 +35,15 @@ std::string_view client_request_id(const request_head& req);
 // The longest X-Request-Id kept from a client; a longer one is replaced.
 constexpr std::size_t max_request_id = 200;
 
-// Makes `req` ready for the backend: strips hop-by-hop headers, sets HTTP/1.1 keep-alive (or the
-// upgrade), X-Forwarded-For/-Proto, Via and X-Request-Id.
-void prepare_upstream_request(request_head& req, const forward_context& ctx);
+// Makes `req` ready for the backend, mostly through `edits`: strips hop-by-hop headers, sets
+// HTTP/1.1 keep-alive (or the upgrade), X-Forwarded-For/-Proto, Via and X-Request-Id.
+void prepare_upstream_request(request_head& req, const forward_context& ctx, head_edits& edits);
 
-// Makes `res` ready for the client: strips hop-by-hop headers, sets keep-alive or close, and
-// falls back from chunked to close-delimited for HTTP/1.0 clients.
-void prepare_client_response(response_head& res, unsigned client_version,
-                             bool keep_alive, bool upgrade);
+// Makes `res` ready for the client, mostly through `edits`: strips hop-by-hop headers, sets
+// keep-alive or close, and falls back from chunked to close-delimited for HTTP/1.0 clients.
+// Returns whether the client connection stays open after this response.
+bool prepare_client_response(response_head& res, unsigned client_version, bool keep_alive,
+                             bool upgrade, head_edits& edits);
 
 bool is_idempotent(http::verb method);
 
@@ -55,7 +57,7 @@ std::chrono::milliseconds request_budget(const request_head& req,
 
 // Replaces the client's value with what is left of the budget when the request is sent (after
 // its queue wait), rounded down and never below 0.
-void set_deadline_header(request_head& req, std::string_view header,
+void set_deadline_header(head_edits& edits, std::string_view header,
                          std::chrono::milliseconds remaining);
 
 }  // namespace sluice::proxy

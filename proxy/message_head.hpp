@@ -4,13 +4,15 @@
 // serializer builds a buffer sequence with an entry per field, which costs more to walk than the
 // head costs to copy.)
 
+#include "proxy/head_edits.hpp"
 #include "proxy/message_types.hpp"
 
 #include <string>
 
 namespace sluice::proxy {
 
-void write_head(const request_head& h, std::string& out);
-void write_head(const response_head& h, std::string& out);
+// The fields `edits` leaves out are not written; its lines follow the others.
+void write_head(const request_head& h, const head_edits& edits, std::string& out);
+void write_head(const response_head& h, const head_edits& edits, std::string& out);
 
 }  // namespace sluice::proxy

@@ -61,6 +61,7 @@ struct exchange {
     std::array<std::byte, 4096> arena_space;
     std::pmr::monotonic_buffer_resource arena{arena_space.data(), arena_space.size()};
     std::optional<request_parser> parser;
+    head_edits upstream_edits{header_allocator(&arena)};  // the request's, for the backend
     access_record rec;
     clock::time_point start;
     // The overall deadline (timeouts.request, derived from the chain when 0, shortened by the

@@ -104,7 +104,7 @@ awaitable<attempt_state> attempt(client_connection& c, exchange& x, std::size_t 
             co_return st;
     }
     if (const auto& name = x.backend_config->deadline_header; !name.empty())
-        set_deadline_header(x.request().base(), name,
+        set_deadline_header(x.upstream_edits, name,
                             std::chrono::duration_cast<std::chrono::milliseconds>(
                                 x.deadline - clock::now()));
     // Two statements, not `co_await (a ? b : c)`, which GCC miscompiles.
@@ -184,11 +184,11 @@ awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_conne
     } else if (rp.need_eof()) {
         c.keep_alive = false;
     }
-    c.keep_alive = c.keep_alive && !c.w.draining;
-    prepare_client_response(res.base(), c.version, c.keep_alive, upgraded);
-    c.keep_alive = c.keep_alive && res.keep_alive();
+    head_edits edits{header_allocator(&x.arena)};
+    c.keep_alive = prepare_client_response(res.base(), c.version,
+                                           c.keep_alive && !c.w.draining, upgraded, edits);
     auto r = co_await relay_message<false>(
-        c.w, rp, {u.socket, &u.buffer, u.deadline, x.timeouts.server},
+        c.w, rp, edits, {u.socket, &u.buffer, u.deadline, x.timeouts.server},
         {c.socket, nullptr, c.deadline, x.timeouts.client_idle}, [&slot] { slot.release(); });
     x.rec.bytes_out += r.bytes_written;
     if (r.failed == relay_result::failure::read) {
@@ -223,7 +223,8 @@ awaitable<void> forward(client_connection& c, exchange& x)
         co_return;
     std::optional<slot_hold> hold;
     hold.emplace(*x.backend, *server);
-    prepare_upstream_request(x.request().base(), {c.client_ip, x.request_id, x.upgrade});
+    prepare_upstream_request(x.request().base(), {c.client_ip, x.request_id, x.upgrade},
+                             x.upstream_edits);
     std::unique_ptr<upstream_connection> u;
     std::optional<response_parser> rp;
     retry_budget budget;

@@ -54,7 +54,11 @@ uwsgi_head_input head_input(const client_connection& c, exchange& x, const endpo
     in.target = req.target();
     in.version = c.version >= 11 ? "HTTP/1.1" : "HTTP/1.0";
     for (const auto& field : req)
-        in.headers.emplace_back(field.name_string(), field.value());
+        if (!x.upstream_edits.leaves_out(field))
+            in.headers.emplace_back(field.name_string(), field.value());
+    x.upstream_edits.for_each([&in](std::string_view name, std::string_view value) {
+        in.headers.emplace_back(name, value);
+    });
     in.remote_addr = c.client_ip;
     in.remote_port = ports.peer;
     in.server_name = without_port(req[http::field::host]);

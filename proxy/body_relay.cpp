@@ -3,6 +3,7 @@
 #include "proxy/message_head.hpp"
 
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 
 #include <array>
 #include <cstdio>
@@ -100,12 +101,20 @@ awaitable<std::size_t> read_piece(relay_parser<IsRequest>& p,
     co_return size - body.size;
 }
 
-// Writes all of `buffers` within `to`'s timeout; false after a failure noted in `r`.
+// Writes all of `buffers` within `to`'s timeout; false after a failure noted in `r`. One
+// write_some is the usual whole story; async_write's composed operation is only for the rest.
 template <class Buffers>
 awaitable<bool> write_piece(relay_side& to, const Buffers& buffers, relay_result& r)
 {
     to.deadline.arm(to.timeout);
-    auto [ec, written] = co_await asio::async_write(to.socket, buffers, use_tuple);
+    auto [ec, written] = co_await to.socket.async_write_some(buffers, use_tuple);
+    if (!ec && written < asio::buffer_size(buffers)) {
+        beast::buffers_suffix<Buffers> rest(buffers);
+        rest.consume(written);
+        auto [rest_ec, rest_written] = co_await asio::async_write(to.socket, rest, use_tuple);
+        ec = rest_ec;
+        written += rest_written;
+    }
     to.deadline.disarm();
     r.bytes_written += written;
     if (ec) {

@@ -20,6 +20,34 @@ attempt_end failed_read_end(const upstream_connection& u, const response_parser&
     return is_protocol_error(ec) ? attempt_end::not_http : attempt_end::reset;
 }
 
+// Reads until `rp` has the whole response head, with the errors Beast's async_read_header gives,
+// but without its two layers of composed operations around each read.
+awaitable<error_code> read_response_head(upstream_connection& u, response_parser& rp)
+{
+    for (;;) {
+        if (u.buffer.size() > 0) {
+            error_code ec;
+            u.buffer.consume(rp.put(u.buffer.data(), ec));
+            if (rp.is_header_done())
+                co_return error_code{};
+            if (ec != http::error::need_more)
+                co_return ec;
+        }
+        const auto spare = u.buffer.capacity() - u.buffer.size();
+        auto space = u.buffer.prepare(std::max<std::size_t>(512, std::min<std::size_t>(spare, 65536)));
+        auto [ec, n] = co_await u.socket.async_read_some(space, use_tuple);
+        u.buffer.commit(n);
+        if (ec == asio::error::eof) {
+            if (!rp.got_some())
+                co_return http::error::end_of_stream;
+            rp.put_eof(ec);
+            co_return ec;
+        }
+        if (ec)
+            co_return ec;
+    }
+}
+
 }  // namespace
 
 bool is_protocol_error(const error_code& ec)
@@ -108,7 +136,7 @@ awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
             rp->skip(true);
         const auto limit = limit_for(x, x.timeouts.server);
         u.deadline.arm_at(limit.at);
-        auto [ec, n] = co_await http::async_read_header(u.socket, u.buffer, *rp, use_tuple);
+        auto ec = co_await read_response_head(u, *rp);
         u.deadline.disarm();
         if (ec) {
             st.ec = ec;

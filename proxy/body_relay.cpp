@@ -164,10 +164,9 @@ awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p,
 // per piece, so trailers and chunk extensions do not cross the proxy (as with NGINX).
 template <bool IsRequest>
 awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p,
-                                       const head_edits& edits, relay_side from, relay_side to,
-                                       std::function<void()> on_read_done)
+                                       const head_edits& edits, bool chunked, relay_side from,
+                                       relay_side to, std::function<void()> on_read_done)
 {
-    const bool chunked = p.get().chunked();  // as rewritten, not as received
     text_buffer buffer{w};
     auto& head = buffer.text;
     write_head(p.get().base(), edits, head);
@@ -211,21 +210,22 @@ awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p,
 // Not a coroutine itself: it picks one, and the caller awaits that one's frame only.
 template <bool IsRequest>
 awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p,
-                                      const head_edits& edits, relay_side from, relay_side to,
-                                      std::function<void()> on_read_done)
+                                      const head_edits& edits, bool chunked, relay_side from,
+                                      relay_side to, std::function<void()> on_read_done)
 {
-    const bool chunked = !p.is_done() && p.get().chunked();
+    chunked = chunked && !p.is_done();
     const auto remaining = p.is_done() ? std::uint64_t{0} : p.content_length_remaining().value_or(
                                                                 whole_message_limit + 1);
     if (!chunked && remaining <= whole_message_limit)
         return relay_whole(w, p, edits, from, to, remaining, std::move(on_read_done));
-    return relay_streamed(w, p, edits, from, to, std::move(on_read_done));
+    return relay_streamed(w, p, edits, chunked, from, to, std::move(on_read_done));
 }
 
 template awaitable<relay_result> relay_message<true>(
-    worker&, request_parser&, const head_edits&, relay_side, relay_side, std::function<void()>);
+    worker&, request_parser&, const head_edits&, bool, relay_side, relay_side,
+    std::function<void()>);
 template awaitable<relay_result> relay_message<false>(
-    worker&, response_parser&, const head_edits&, relay_side, relay_side,
+    worker&, response_parser&, const head_edits&, bool, relay_side, relay_side,
     std::function<void()>);
 
 awaitable<relay_result> relay_body_bytes(worker& w, request_parser& p, relay_side from,

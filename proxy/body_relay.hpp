@@ -21,10 +21,12 @@ struct relay_result {
     std::uint64_t bytes_read = 0, bytes_written = 0;
 };
 
+// Relays p's message: its head as `edits` changes it, then its body, framed in chunks when
+// `chunked` (the body as it leaves, which the caller may have changed from how it came).
 template <bool IsRequest>
 awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p,
-                                      const head_edits& edits, relay_side from, relay_side to,
-                                      std::function<void()> on_read_done);
+                                      const head_edits& edits, bool chunked, relay_side from,
+                                      relay_side to, std::function<void()> on_read_done);
 
 // The rest of a request body, de-chunked, written to `to` as plain bytes without any HTTP framing:
 // for uwsgi, where the CONTENT_LENGTH bytes of the body follow the packet.

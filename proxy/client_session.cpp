@@ -107,14 +107,15 @@ awaitable<bool> admit_request(client_connection& c, exchange& x)
     x.rec.method = {req.method_string().data(), req.method_string().size()};
     x.rec.path = {req.target().data(), req.target().size()};
     c.version = req.version();
-    if (auto problem = check_request_head(req); problem != head_problem::none) {
+    const auto facts = inspect_request_head(req);
+    if (facts.problem != head_problem::none) {
         co_await send_local_reply(c, x, http::status::bad_request, "bad_request",
-                                  problem == head_problem::bad_request_id
+                                  facts.problem == head_problem::bad_request_id
                                       ? "unusable X-Request-Id"
                                       : "conflicting or invalid message framing");
         co_return false;
     }
-    auto id = client_request_id(req);
+    auto id = facts.request_id;
     std::array<char, 16> generated;
     if (id.empty()) {
         generated = c.w.next_request_id();
@@ -123,7 +124,7 @@ awaitable<bool> admit_request(client_connection& c, exchange& x)
     x.request_id = {x.request_id_text.data(), id.size()};
     std::copy(id.begin(), id.end(), x.request_id_text.begin());
     x.rec.request_id = x.request_id;
-    request_head_view head{req.method_string(), req[http::field::host], req.target()};
+    request_head_view head{req.method_string(), facts.host, req.target()};
     const auto* route = x.listener->router.match(head);
     const backend_view* view = x.listener->default_backend;
     if (route) {
@@ -142,7 +143,7 @@ awaitable<bool> admit_request(client_connection& c, exchange& x)
                                   "request body larger than the listener's limits.max_body");
         co_return false;
     }
-    x.expect_continue = beast::iequals(req[http::field::expect], "100-continue");
+    x.expect_continue = beast::iequals(facts.expect, "100-continue");
     if (x.expect_continue)
         req.erase(http::field::expect);
     x.upgrade = x.parser->upgrade();
@@ -180,7 +181,7 @@ awaitable<void> serve_one(client_connection& c, bool& keep_going)
     if (head == head_result::ok)
         admitted = co_await admit_request(c, x);
     if (admitted) {
-        c.keep_alive = x.request().keep_alive() && !c.w.draining;
+        c.keep_alive = x.parser->keep_alive() && !c.w.draining;  // the parser's flag: no lookup
         co_await forward(c, x);
     }
     if (x.rec.status == 0)

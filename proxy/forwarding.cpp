@@ -74,28 +74,44 @@ bool usable_request_id(boost::beast::string_view id)
 
 }  // namespace
 
-// One pass over the fields: a lookup by name per check would walk the name index each time.
-head_problem check_request_head(const request_head& req)
+request_facts inspect_request_head(const request_head& req)
 {
+    request_facts facts;
     unsigned cl = 0, te = 0;
     boost::beast::string_view cl_value, te_value;
     bool bad_id = false;
     for (const auto& f : req) {
+        const auto value = f.value();
         switch (f.name()) {
-        case http::field::content_length: ++cl, cl_value = f.value(); break;
-        case http::field::transfer_encoding: ++te, te_value = f.value(); break;
+        case http::field::content_length: ++cl, cl_value = value; break;
+        case http::field::transfer_encoding: ++te, te_value = value; break;
+        case http::field::host:
+            if (facts.host.empty())
+                facts.host = {value.data(), value.size()};
+            break;
+        case http::field::expect:
+            if (facts.expect.empty())
+                facts.expect = {value.data(), value.size()};
+            break;
         default:
-            if (boost::beast::iequals(f.name_string(), x_request_id))
-                bad_id = bad_id || !usable_request_id(f.value());
+            if (!boost::beast::iequals(f.name_string(), x_request_id))
+                break;
+            bad_id = bad_id || !usable_request_id(value);
+            if (facts.request_id.empty())
+                facts.request_id = {value.data(), value.size()};
         }
     }
+    if (bad_id)
+        facts.request_id = {};
     if (cl > 0 && te > 0)
-        return head_problem::content_length_and_transfer_encoding;
-    if (cl > 1 || (cl == 1 && cl_value.find(',') != boost::beast::string_view::npos))
-        return head_problem::duplicate_content_length;
-    if (te > 0 && !final_coding_is_chunked(te_value))
-        return head_problem::transfer_encoding_not_chunked;
-    return bad_id ? head_problem::bad_request_id : head_problem::none;
+        facts.problem = head_problem::content_length_and_transfer_encoding;
+    else if (cl > 1 || (cl == 1 && cl_value.find(',') != boost::beast::string_view::npos))
+        facts.problem = head_problem::duplicate_content_length;
+    else if (te > 0 && !final_coding_is_chunked(te_value))
+        facts.problem = head_problem::transfer_encoding_not_chunked;
+    else if (bad_id)
+        facts.problem = head_problem::bad_request_id;
+    return facts;
 }
 
 bool has_obs_fold(std::string_view raw_head)
@@ -108,12 +124,6 @@ bool has_obs_fold(std::string_view raw_head)
             return true;
     }
     return false;
-}
-
-std::string_view client_request_id(const request_head& req)
-{
-    auto id = req[x_request_id];
-    return usable_request_id(id) ? std::string_view(id.data(), id.size()) : std::string_view{};
 }
 
 void prepare_upstream_request(request_head& req, const forward_context& ctx, head_edits& edits)
@@ -132,9 +142,8 @@ void prepare_upstream_request(request_head& req, const forward_context& ctx, hea
 }
 
 bool prepare_client_response(response_head& res, unsigned client_version, bool keep_alive,
-                             bool upgrade, head_edits& edits)
+                             bool upgrade, bool chunked, head_edits& edits)
 {
-    const bool chunked = final_coding_is_chunked(res[http::field::transfer_encoding]);
     erase_connection_listed(res, upgrade);
     edits.keep_upgrade = upgrade;
     edits.append(res, via, via_token);

@@ -23,14 +23,20 @@ struct forward_context {
 enum class head_problem { none, content_length_and_transfer_encoding, duplicate_content_length,
                           transfer_encoding_not_chunked, bad_request_id };
 
-head_problem check_request_head(const request_head& req);
+// What the proxy needs from a request head, found in one pass over its fields: a lookup by name
+// walks Beast's name index, one case-insensitive compare per step.
+struct request_facts {
+    head_problem problem = head_problem::none;
+    std::string_view host;
+    std::string_view expect;
+    std::string_view request_id;  // the client's X-Request-Id when usable (printable, short)
+};
+
+request_facts inspect_request_head(const request_head& req);
 
 // True when `raw_head` (the bytes of a request head up to and including the blank line)
 // continues a header line on the next one (obs-fold, RFC 9112 5.2), which a proxy must reject.
 bool has_obs_fold(std::string_view raw_head);
-
-// The request's X-Request-Id when it is usable (printable, short), else "".
-std::string_view client_request_id(const request_head& req);
 
 // The longest X-Request-Id kept from a client; a longer one is replaced.
 constexpr std::size_t max_request_id = 200;
@@ -41,9 +47,10 @@ void prepare_upstream_request(request_head& req, const forward_context& ctx, hea
 
 // Makes `res` ready for the client, mostly through `edits`: strips hop-by-hop headers, sets
 // keep-alive or close, and falls back from chunked to close-delimited for HTTP/1.0 clients.
-// Returns whether the client connection stays open after this response.
+// `chunked`: the body is chunked (as the parser saw it, or made so by the caller). Returns
+// whether the client connection stays open after this response.
 bool prepare_client_response(response_head& res, unsigned client_version, bool keep_alive,
-                             bool upgrade, head_edits& edits);
+                             bool upgrade, bool chunked, head_edits& edits);
 
 bool is_idempotent(http::verb method);
 

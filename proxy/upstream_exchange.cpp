@@ -176,19 +176,22 @@ awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_conne
     auto& res = rp.get();
     x.rec.status = res.result_int();
     const bool upgraded = x.upgrade && res.result() == http::status::switching_protocols;
-    bool server_keep_alive = res.keep_alive() && !upgraded && !is_uwsgi(x);
-    if (!upgraded && !res.has_content_length() && !res.chunked() && rp.need_eof() &&
-        c.version >= 11) {
+    // The parser's flags rather than the fields': no lookups by name.
+    bool server_keep_alive = rp.keep_alive() && !upgraded && !is_uwsgi(x);
+    bool chunked = rp.chunked();
+    if (!upgraded && !rp.content_length() && !chunked && rp.need_eof() && c.version >= 11) {
         res.chunked(true);  // the server closes to end the body; the client keeps its connection
+        chunked = true;
         server_keep_alive = false;
     } else if (rp.need_eof()) {
         c.keep_alive = false;
     }
     head_edits edits{header_allocator(&x.arena)};
-    c.keep_alive = prepare_client_response(res.base(), c.version,
-                                           c.keep_alive && !c.w.draining, upgraded, edits);
+    c.keep_alive = prepare_client_response(res.base(), c.version, c.keep_alive && !c.w.draining,
+                                           upgraded, chunked, edits);
+    const bool chunked_out = chunked && c.version >= 11;  // 1.0 clients get it close-delimited
     auto r = co_await relay_message<false>(
-        c.w, rp, edits, {u.socket, &u.buffer, u.deadline, x.timeouts.server},
+        c.w, rp, edits, chunked_out, {u.socket, &u.buffer, u.deadline, x.timeouts.server},
         {c.socket, nullptr, c.deadline, x.timeouts.client_idle}, [&slot] { slot.release(); });
     x.rec.bytes_out += r.bytes_written;
     if (r.failed == relay_result::failure::read) {

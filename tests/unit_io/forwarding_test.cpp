@@ -138,7 +138,7 @@ TEST(forwarding, response_to_http_1_1_stays_chunked_and_open)
 {
     auto res = chunked_response();
     head_edits edits;
-    EXPECT_TRUE(prepare_client_response(res, 11, true, false, edits));
+    EXPECT_TRUE(prepare_client_response(res, 11, true, false, true, edits));
     std::string out;
     write_head(res, edits, out);
     EXPECT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << out;
@@ -151,7 +151,7 @@ TEST(forwarding, chunked_response_to_http_1_0_is_close_delimited)
 {
     auto res = chunked_response();
     head_edits edits;
-    EXPECT_FALSE(prepare_client_response(res, 10, true, false, edits));
+    EXPECT_FALSE(prepare_client_response(res, 10, true, false, true, edits));
     EXPECT_EQ(res.count(http::field::transfer_encoding), 0u) << "the relay must not frame chunks";
     std::string out;
     write_head(res, edits, out);
@@ -163,7 +163,7 @@ TEST(forwarding, http_1_0_client_kept_alive_is_told_so)
 {
     response_head res;
     head_edits edits;
-    EXPECT_TRUE(prepare_client_response(res, 10, true, false, edits));
+    EXPECT_TRUE(prepare_client_response(res, 10, true, false, false, edits));
     std::string out;
     write_head(res, edits, out);
     EXPECT_EQ(count_of(out, "Connection: keep-alive\r\n"), 1u) << out;

@@ -101,28 +101,48 @@ awaitable<std::size_t> read_piece(relay_parser<IsRequest>& p,
     co_return size - body.size;
 }
 
-// Writes all of `buffers` within `to`'s timeout; false after a failure noted in `r`. One
-// write_some is the usual whole story; async_write's composed operation is only for the rest.
+// Writes what the socket takes at once, without a suspension: sockets are non-blocking
+// (start_client_session, upstream_connection::connect), and a small message usually goes whole.
 template <class Buffers>
-awaitable<bool> write_piece(relay_side& to, const Buffers& buffers, relay_result& r)
+std::size_t write_now(relay_side& to, const Buffers& buffers, relay_result& r)
 {
-    to.deadline.arm(to.timeout);
-    auto [ec, written] = co_await to.socket.async_write_some(buffers, use_tuple);
-    if (!ec && written < asio::buffer_size(buffers)) {
-        beast::buffers_suffix<Buffers> rest(buffers);
-        rest.consume(written);
-        auto [rest_ec, rest_written] = co_await asio::async_write(to.socket, rest, use_tuple);
-        ec = rest_ec;
-        written += rest_written;
+    error_code ec;
+    const auto written = to.socket.write_some(buffers, ec);
+    if (ec && ec != asio::error::would_block) {
+        r.failed = relay_result::failure::write;
+        r.ec = ec;
+        return 0;
     }
-    to.deadline.disarm();
     r.bytes_written += written;
+    return written;
+}
+
+// Writes the rest of `buffers` after their first `written` bytes, within `to`'s timeout.
+template <class Buffers>
+awaitable<void> write_rest(relay_side& to, const Buffers& buffers, std::size_t written,
+                           relay_result& r)
+{
+    beast::buffers_suffix<Buffers> rest(buffers);
+    rest.consume(written);
+    to.deadline.arm(to.timeout);
+    auto [ec, n] = co_await asio::async_write(to.socket, rest, use_tuple);
+    to.deadline.disarm();
+    r.bytes_written += n;
     if (ec) {
         r.failed = relay_result::failure::write;
         r.ec = ec;
         r.timed_out = to.deadline.expired();
     }
-    co_return !ec;
+}
+
+// Writes all of `buffers`; false after a failure noted in `r`.
+template <class Buffers>
+awaitable<bool> write_piece(relay_side& to, const Buffers& buffers, relay_result& r)
+{
+    const auto written = write_now(to, buffers, r);
+    if (r.failed == relay_result::failure::none && written < asio::buffer_size(buffers))
+        co_await write_rest(to, buffers, written, r);
+    co_return r.failed == relay_result::failure::none;
 }
 
 // Bodies up to this size travel whole, read into the head's own buffer right after the head and
@@ -156,7 +176,10 @@ awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p,
     out.resize(filled);
     if (on_read_done)
         on_read_done();
-    co_await write_piece(to, asio::buffer(out), r);
+    // write_piece's steps, inline: the whole message usually leaves here without a coroutine call.
+    const auto written = write_now(to, asio::buffer(out), r);
+    if (r.failed == relay_result::failure::none && written < out.size())
+        co_await write_rest(to, asio::buffer(out), written, r);
     co_return r;
 }
 

@@ -290,10 +290,10 @@ double ms_since(clock::time_point t)
 
 void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner)
 {
-    if (socket.local_endpoint().protocol().family() != AF_UNIX) {
-        error_code ignored;
+    error_code ignored;
+    socket.non_blocking(true, ignored);  // for the relay's write_now
+    if (socket.local_endpoint().protocol().family() != AF_UNIX)
         socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-    }
     auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(owner));
     wait_idle(std::move(c), w.current->config.timeouts.client_idle);
 }

@@ -21,12 +21,18 @@ bool is_hop_by_hop(http::field name, bool keep_upgrade)
     }
 }
 
+// Sizes first, inline: most names differ in length, and iequals is a call into Beast.
+bool same_name(std::string_view a, std::string_view b)
+{
+    return a.size() == b.size() && boost::beast::iequals(a, b);
+}
+
 }  // namespace
 
 void head_edits::set(std::string_view name, std::string_view value)
 {
     for (std::size_t i = 0; i < values_.size(); ++i) {
-        if (boost::beast::iequals(names_[i], name)) {
+        if (same_name(names_[i], name)) {
             values_[i].assign(value);
             return;
         }
@@ -41,7 +47,7 @@ void head_edits::append(const fields& f, std::string_view name, std::string_view
 {
     std::pmr::string joined(values_.get_allocator());
     for (const auto& field : f) {
-        if (!boost::beast::iequals(field.name_string(), name))
+        if (!same_name(field.name_string(), name))
             continue;
         joined.append(field.value().data(), field.value().size());
         joined += ", ";
@@ -58,9 +64,8 @@ bool head_edits::leaves_out(const fields::value_type& f) const
 {
     if (is_hop_by_hop(f.name(), keep_upgrade))
         return true;
-    // iequals compares lengths first: most fields differ from every name set here at once.
     for (std::size_t i = 0; i < values_.size(); ++i)
-        if (boost::beast::iequals(f.name_string(), names_[i]))
+        if (same_name(f.name_string(), names_[i]))
             return true;
     return false;
 }

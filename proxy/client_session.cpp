@@ -290,11 +290,13 @@ double ms_since(clock::time_point t)
 
 void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner)
 {
-    error_code ignored;
-    socket.non_blocking(true, ignored);  // for the relay's write_now
-    if (socket.local_endpoint().protocol().family() != AF_UNIX)
-        socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(owner));
+    error_code ec;
+    c->socket.non_blocking(true, ec);  // the relay's write_now must never block the thread
+    if (ec)
+        return;  // closes the connection, and tells the listener
+    if (c->socket.local_endpoint(ec).protocol().family() != AF_UNIX)
+        c->socket.set_option(asio::ip::tcp::no_delay(true), ec);
     wait_idle(std::move(c), w.current->config.timeouts.client_idle);
 }
 

@@ -30,7 +30,7 @@ using executor_type = boost::asio::io_context::executor_type;
 template <class T>
 using awaitable = boost::asio::awaitable<T, executor_type>;
 
-// The steady clock read at the kernel's tick (1-4 ms) instead of to the nanosecond: several times
+// The steady clock read at the kernel's tick (1-10 ms) instead of to the nanosecond: several times
 // cheaper (a request reads the clock a dozen times), and as good for deadlines swept every tick
 // and for idle ages. Linux's CLOCK_MONOTONIC_COARSE shares the origin of CLOCK_MONOTONIC, which
 // steady_clock reads, so the two compare. Durations that are reported use clock::now().

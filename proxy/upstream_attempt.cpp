@@ -28,10 +28,10 @@ awaitable<error_code> read_response_head(upstream_connection& u, response_parser
         if (u.buffer.size() > 0) {
             error_code ec;
             u.buffer.consume(rp.put(u.buffer.data(), ec));
+            if (ec && ec != http::error::need_more)
+                co_return ec;
             if (rp.is_header_done())
                 co_return error_code{};
-            if (ec != http::error::need_more)
-                co_return ec;
         }
         const auto spare = u.buffer.capacity() - u.buffer.size();
         auto space = u.buffer.prepare(std::max<std::size_t>(512, std::min<std::size_t>(spare, 65536)));
@@ -128,8 +128,10 @@ awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
     attempt_state st;
     const auto sent_at = clock::now();
     for (bool interim_seen = false;; interim_seen = true) {
-        rp.emplace(std::piecewise_construct, std::make_tuple(),
-                   std::make_tuple(header_allocator(&x.arena)));
+        // After a 1xx the heads come from the heap, freed with each parser: the arena frees
+        // nothing before the request ends, and a server may send any number of 1xx heads.
+        const auto alloc = interim_seen ? header_allocator() : header_allocator(&x.arena);
+        rp.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(alloc));
         rp->body_limit(boost::none);
         rp->header_limit(256 * 1024);
         if (x.request().method() == http::verb::head)

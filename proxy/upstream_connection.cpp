@@ -23,11 +23,11 @@ awaitable<boost::system::error_code> upstream_connection::connect(
     deadline.disarm();
     if (ec && deadline.expired())
         ec = asio::error::timed_out;
-    if (!ec) {
+    if (!ec)
+        socket.non_blocking(true, ec);  // the relay's write_now must never block the thread
+    if (!ec && to.protocol().family() != AF_UNIX) {
         boost::system::error_code ignored;
-        socket.non_blocking(true, ignored);  // for the relay's write_now
-        if (to.protocol().family() != AF_UNIX)
-            socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+        socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     }
     co_return ec;
 }

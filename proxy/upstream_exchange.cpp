@@ -195,8 +195,17 @@ awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_conne
         {c.socket, nullptr, c.deadline, x.timeouts.client_idle}, [&slot] { slot.release(); });
     x.rec.bytes_out += r.bytes_written;
     if (r.failed == relay_result::failure::read) {
-        x.rec.reason = r.timed_out ? "server_timeout" : "server_reset";
         c.keep_alive = false;
+        if (r.bytes_written == 0) {
+            // A small body travels whole, so nothing has reached the client yet: it gets an
+            // answer rather than a silent close.
+            co_await send_local_reply(
+                c, x, r.timed_out ? http::status::gateway_timeout : http::status::bad_gateway,
+                r.timed_out ? "server_timeout" : "server_reset",
+                "the server stopped in the middle of its response");
+            co_return false;
+        }
+        x.rec.reason = r.timed_out ? "server_timeout" : "server_reset";
         co_return false;
     }
     if (r.failed == relay_result::failure::write) {

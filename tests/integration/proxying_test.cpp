@@ -174,6 +174,21 @@ TEST(proxying, backend_sees_forwarding_headers_and_a_request_id)
     EXPECT_EQ(chain, "10.1.2.3, 127.0.0.1");
 }
 
+// A small body is sent with its head once it is whole: a server that stops in the middle of one
+// leaves the client with a 502, not with a connection closed on it without a word.
+TEST(proxying, small_response_cut_short_by_the_server_answers_502)
+{
+    scripted_backend app{{.raw_reply = "HTTP/1.1 200 OK\r\nContent-Length: 8000\r\n\r\n" +
+                                       std::string(3000, 'x')}};
+    sluice_process proxy{config_for(app)};
+    auto r = http_get(proxy.port(), "/");
+    EXPECT_EQ(r.status, 502) << r.error;
+    auto log = proxy.wait_access_log(1);
+    ASSERT_EQ(log.size(), 1u) << proxy.stderr_text();
+    EXPECT_EQ(log[0]["reason"], "server_reset") << log[0].text();
+    EXPECT_EQ(log[0]["status"], "502") << log[0].text();
+}
+
 TEST(proxying, hop_by_hop_headers_are_stripped_both_ways)
 {
     scripted_backend app{{.handler = [](const recorded_request&) {

@@ -266,6 +266,18 @@ void backend_runtime::prune_pools(unsigned thread, clock::duration idle_timeout)
     }
 }
 
+void backend_runtime::clear_pools(unsigned thread)
+{
+    std::vector<server_runtime*> records;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& r : servers_)
+            records.push_back(r.get());
+    }
+    for (auto* record : records)
+        record->pools[thread].clear();  // this thread's own pool: no lock
+}
+
 void backend_runtime::close_pools()
 {
     std::lock_guard lock(mutex_);

@@ -100,6 +100,11 @@ public:
     server_report report(std::size_t server) const;  // takes the lock: admin thread only
     // Closes pooled connections of this thread that idled past their time.
     void prune_pools(unsigned thread, clock::duration idle_timeout);
+    // A reload dropped this backend: each thread closes its own pooled connections to it
+    // (clear_pools), and no connection goes back into a pool after that (retired).
+    void retire() { retired_.store(true); }
+    bool retired() const { return retired_.load(std::memory_order_relaxed); }
+    void clear_pools(unsigned thread);
     // At exit, once the event loops have stopped: every pooled connection, of every thread.
     void close_pools();
 
@@ -127,6 +132,7 @@ private:
     request_queue::ticket next_ticket_ = 1;
     std::atomic<std::size_t> queue_length_{0};
     std::atomic<std::size_t> free_slots_{0};
+    std::atomic<bool> retired_{false};
 };
 
 }  // namespace sluice::proxy

@@ -5,6 +5,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+
 namespace sluice::proxy {
 
 namespace {
@@ -107,14 +109,28 @@ std::uint64_t runtime::impl::open_connections() const
 }
 
 // Each worker takes the new snapshot for its next requests; requests under way keep theirs.
+// A backend the new config drops has its pooled connections closed by the thread that owns
+// each of them: whichever thread drops the last reference to the backend must find none left.
 void runtime::impl::publish_snapshot(std::shared_ptr<const snapshot> next)
 {
+    std::vector<std::shared_ptr<backend_runtime>> dropped;
     {
         std::lock_guard lock(state_mutex);
+        if (current)
+            for (const auto& b : current->backends)
+                if (std::none_of(next->backends.begin(), next->backends.end(),
+                                 [&](const backend_view& n) { return n.runtime == b.runtime; }))
+                    dropped.push_back(b.runtime);
         current = next;
     }
+    for (const auto& b : dropped)
+        b->retire();
     for (auto& w : workers)
-        asio::post(w->io, [&w = *w, next] { w.current = next; });
+        asio::post(w->io, [&w = *w, next, dropped] {
+            for (const auto& b : dropped)
+                b->clear_pools(w.index);
+            w.current = next;
+        });
 }
 
 // Idle pooled connections past idle_timeout are closed every second, so they hold no descriptor

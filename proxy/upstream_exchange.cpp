@@ -259,7 +259,9 @@ awaitable<void> forward(client_connection& c, exchange& x)
     ++u->requests;
     auto& pool = x.backend->server(*server).pools[c.w.index];
     const auto max_idle = x.backend_config->keepalive.max_idle;
-    if (co_await relay_response(c, x, *u, *rp, *hold) && max_idle > 0)
+    // Not `co_await ... && ...`: GCC 12 mishandles co_await inside a short-circuit operator.
+    const bool reusable = co_await relay_response(c, x, *u, *rp, *hold);
+    if (reusable && max_idle > 0 && !x.backend->retired())
         pool.put(std::move(u), max_idle);
 }
 

@@ -253,7 +253,11 @@ TEST(reload, a_server_that_keeps_its_name_keeps_its_slot_and_in_flight_request)
     EXPECT_TRUE(eventually([&] { return status_field(proxy, "app1", "in_flight") == 0; }));
 }
 
-TEST(reload, pooled_connections_to_a_server_that_left_are_closed)
+// The reload renames the backend or keeps it: either its server or the whole backend leaves,
+// and with it the pooled connection (closed by the thread that owns it).
+class pooled_after_reload : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(pooled_after_reload, connections_to_a_server_that_left_are_closed)
 {
     scripted_backend gone{{.keepalive_timeout = 30s}}, stays;
     const std::vector<std::string> pool{"keepalive: { idle_timeout: 20s }",
@@ -262,7 +266,7 @@ TEST(reload, pooled_connections_to_a_server_that_left_are_closed)
     ASSERT_EQ(http_get(proxy.port()).status, 200);
     ASSERT_EQ(gone.open_connections(), 1u);
 
-    ASSERT_EQ(reload(proxy, proxy_config{}.backend("app", {stays.address()}, pool).yaml()),
+    ASSERT_EQ(reload(proxy, proxy_config{}.backend(GetParam(), {stays.address()}, pool).yaml()),
               outcome::reloaded)
         << proxy.stderr_text();
     EXPECT_TRUE(eventually([&] { return gone.open_connections() == 0; }, 5s))
@@ -270,6 +274,8 @@ TEST(reload, pooled_connections_to_a_server_that_left_are_closed)
     EXPECT_EQ(http_get(proxy.port()).status, 200);
     EXPECT_EQ(stays.request_count(), 1u);
 }
+
+INSTANTIATE_TEST_SUITE_P(reload, pooled_after_reload, ::testing::Values("app", "renamed"));
 
 TEST(reload, a_changed_thread_count_is_said_to_need_a_restart)
 {

@@ -34,6 +34,9 @@ struct listener::impl : connection_owner, std::enable_shared_from_this<impl> {
     asio::steady_timer retry;
     std::string name_;
     std::string bind_text;
+    // Read once after bind: the admin thread asks for it while the accept thread may be closing
+    // the acceptor.
+    std::string local_address;
     std::atomic<std::uint64_t> max_connections;
     std::vector<worker*> workers;
     std::size_t next_worker = 0;
@@ -48,6 +51,9 @@ void listener::impl::bind(const config::listener& cfg)
         throw std::runtime_error("listeners." + cfg.name + ": cannot listen on " + cfg.bind.text +
                                  ": " + ec.message() +
                                  "; is another process using it, or is the address wrong?");
+    boost::system::error_code ec;
+    auto ep = acceptor.local_endpoint(ec);
+    local_address = ec ? std::string("?") : health::describe(ep);
 }
 
 void listener::impl::accept()
@@ -56,6 +62,10 @@ void listener::impl::accept()
         return;
     accepting = true;
     worker& target = *workers[next_worker++ % workers.size()];
+    // The accepted socket is registered with the target's reactor here, on the accept thread;
+    // every use of it happens on the target's thread, after the post below. The target's epoll
+    // can report it before that post runs, but only after the registration's epoll_ctl, whose
+    // kernel locks order it (ThreadSanitizer cannot see that and reports the pair).
     acceptor.async_accept(target.io, [self = shared_from_this(), &target](
                                          boost::system::error_code ec, socket_type socket) {
         self->on_accepted(ec, std::move(socket), target);
@@ -114,12 +124,7 @@ void listener::stop()
     });
 }
 
-std::string listener::local_address() const
-{
-    boost::system::error_code ec;
-    auto ep = impl_->acceptor.local_endpoint(ec);
-    return ec ? std::string("?") : health::describe(ep);
-}
+std::string listener::local_address() const { return impl_->local_address; }
 
 std::uint64_t listener::open_connections() const { return impl_->open.load(); }
 

@@ -248,17 +248,20 @@ backend_runtime::server_report backend_runtime::report(std::size_t server) const
             queue_.server(server).weight};
 }
 
-void backend_runtime::prune_pools(unsigned thread, clock::duration idle_timeout)
+std::vector<std::pair<server_runtime*, bool>> backend_runtime::records_and_retired() const
 {
     std::vector<std::pair<server_runtime*, bool>> records;
-    {
-        std::lock_guard lock(mutex_);
-        for (const auto& r : servers_)
-            records.emplace_back(r.get(), r->retired);
-    }
-    // A thread touches only its own pool: no lock needed past here. A server that left the
-    // config keeps none of its idle connections.
-    for (auto [record, retired] : records) {
+    std::lock_guard lock(mutex_);
+    for (const auto& r : servers_)
+        records.emplace_back(r.get(), r->retired);
+    return records;
+}
+
+// A thread touches only its own pool: no lock needed past the copy of the records.
+void backend_runtime::prune_pools(unsigned thread, clock::duration idle_timeout)
+{
+    // A server that left the config keeps none of its idle connections.
+    for (auto [record, retired] : records_and_retired()) {
         if (retired)
             record->pools[thread].clear();
         else
@@ -268,14 +271,8 @@ void backend_runtime::prune_pools(unsigned thread, clock::duration idle_timeout)
 
 void backend_runtime::clear_pools(unsigned thread)
 {
-    std::vector<server_runtime*> records;
-    {
-        std::lock_guard lock(mutex_);
-        for (const auto& r : servers_)
-            records.push_back(r.get());
-    }
-    for (auto* record : records)
-        record->pools[thread].clear();  // this thread's own pool: no lock
+    for (const auto& entry : records_and_retired())
+        entry.first->pools[thread].clear();
 }
 
 void backend_runtime::close_pools()

@@ -117,6 +117,8 @@ private:
     template <class Event>
     void handle(std::size_t server, Event&& event);
     bool ejection_allowed() const;  // under the lock: passive.max_ejected across the backend
+    // Every server record with its `retired` flag, copied under the lock for a pool walk.
+    std::vector<std::pair<server_runtime*, bool>> records_and_retired() const;
 
     // Reserved up front and never reallocated, so event loops index it without the lock while a
     // reload appends. Records of departed servers count too; past this, restart.

@@ -82,12 +82,11 @@ awaitable<std::size_t> read_piece(relay_parser<IsRequest>& p,
                                         relay_side& from, char* data, std::size_t size,
                                         relay_result& r)
 {
+    // parse_buffered also points the body at [data, data + size) for the read below.
     const auto parsed = parse_buffered(p, *from.buffer, data, size, r);
     if (parsed > 0 || p.is_done() || r.failed != relay_result::failure::none)
         co_return parsed;
-    auto& body = p.get().body();
-    body.data = data;
-    body.size = size;
+    const auto& body = p.get().body();
     from.deadline.arm(from.timeout);
     auto [ec, n] = co_await http::async_read_some(from.socket, *from.buffer, p, use_tuple);
     from.deadline.disarm();
@@ -162,7 +161,7 @@ awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p,
     write_head(p.get().base(), edits, out);
     auto filled = out.size();
     out.resize(filled + body_size);
-    if (!p.is_done() && from.buffer->size() < body_size)
+    if (!p.is_done())
         make_room(*from.buffer, body_size);
     while (!p.is_done()) {
         // A body that came with its head is parsed in place: no read_piece coroutine for it.

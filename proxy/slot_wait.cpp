@@ -29,8 +29,6 @@ awaitable<slot_result> acquire_slot(client_connection& c, exchange& x,
                                     backend_runtime::admission admission,
                                     const std::function<void()>& on_queued)
 {
-    if (admission.result == request_queue::outcome::granted)
-        co_return slot_result{slot_result::kind::granted, admission.server};
     if (admission.result == request_queue::outcome::rejected_full)
         co_return slot_result{slot_result::kind::queue_full, 0};
     if (on_queued)

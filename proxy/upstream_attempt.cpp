@@ -105,7 +105,8 @@ awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
         co_await send_continue(c, x);
     const auto began = coarse_now();
     auto sent = co_await relay_message<true>(
-        c.w, *x.parser, x.upstream_edits, x.parser->chunked(), {c.socket, &c.buffer, c.deadline, x.timeouts.client_idle},
+        c.w, *x.parser, x.upstream_edits, x.parser->chunked(),
+        {c.socket, &c.buffer, c.deadline, x.timeouts.client_idle},
         {u.socket, nullptr, u.deadline, x.timeouts.server}, nullptr);
     x.rec.bytes_in += sent.bytes_read;
     st.body_sent = sent.bytes_read > 0;

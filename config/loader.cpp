@@ -139,6 +139,19 @@ const field<keepalive> keepalive_fields[] = {
     {"idle_timeout", [](auto& r, auto& n, auto& p, auto& k) { r.time(n, p, k.idle_timeout); }},
 };
 
+bool read_switch(reader& r, const node& n, const std::string& path, bool& out)
+{
+    return r.choice(n, path, out, {{"on", true}, {"off", false}, {"true", true}, {"false", false}});
+}
+
+const field<buffering> buffering_fields[] = {
+    {"request", [](auto& r, auto& n, auto& p, auto& b) { read_switch(r, n, p, b.request); }},
+    {"response", [](auto& r, auto& n, auto& p, auto& b) { read_switch(r, n, p, b.response); }},
+    {"memory", [](auto& r, auto& n, auto& p, auto& b) { r.size(n, p, b.memory); }},
+    {"spool_dir", [](auto& r, auto& n, auto& p, auto& b) { r.text(n, p, b.spool_dir); }},
+    {"max_spool", [](auto& r, auto& n, auto& p, auto& b) { r.size(n, p, b.max_spool); }},
+};
+
 const field<backend> queue_fields[] = {
     {"max_length", [](auto& r, auto& n, auto& p, auto& b) { r.whole(n, p, b.queue_max_length); }},
 };
@@ -172,6 +185,8 @@ const field<backend> backend_fields[] = {
     {"passive",
      [](auto& r, auto& n, auto& p, auto& b) { read_map(r, n, p, passive_fields, b.passive); }},
     {"slow_start", [](auto& r, auto& n, auto& p, auto& b) { r.time(n, p, b.slow_start); }},
+    {"buffering",
+     [](auto& r, auto& n, auto& p, auto& b) { read_map(r, n, p, buffering_fields, b.buffering); }},
     {"deadline_header",
      [](auto& r, auto& n, auto& p, auto& b) { r.text(n, p, b.deadline_header); }},
 };
@@ -206,6 +221,16 @@ void resolve_idle_timeout(reader& r, backend& b)
     b.keepalive.idle_timeout = shortest * 4 / 5;
 }
 
+// Buffering protects workers: undeclared, each direction is on when a server has a worker count.
+void resolve_buffering(reader& r, backend& b)
+{
+    const bool workers = std::ranges::any_of(b.servers, [](const server& s) {
+        return s.max_connections > 0;
+    });
+    if (!r.declared(b.mark.path + ".buffering.request")) b.buffering.request = workers;
+    if (!r.declared(b.mark.path + ".buffering.response")) b.buffering.response = workers;
+}
+
 void read_backend(reader& r, const node& n, const std::string& path, backend& b)
 {
     read_map(r, n, path, backend_fields, b);
@@ -221,6 +246,7 @@ void read_backend(reader& r, const node& n, const std::string& path, backend& b)
     }
     for (auto& s : b.servers) inherit_defaults(r, defaults, defaults_path, s);
     resolve_idle_timeout(r, b);
+    resolve_buffering(r, b);
 }
 
 void read_access_log(reader& r, const node& n, const std::string& path, root& c)

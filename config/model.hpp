@@ -45,6 +45,8 @@ struct timeouts {
     duration upstream_idle = 60s;  // idle timeout of the LB in front; 0 = none
     duration client_header = 10s;
     duration client_idle = 75s;
+    duration client_body = 60s;  // longest pause between two pieces of a request body
+    duration client_send = 60s;  // longest stall writing a response to a client
     duration queue = 30s;
     duration connect = 3s;
     duration server = 55s;
@@ -55,8 +57,8 @@ struct timeouts {
 
 // A route's `timeouts:` block: only the keys it names override the global ones.
 struct timeout_overrides {
-    std::optional<duration> upstream_idle, client_header, client_idle, queue, connect, server,
-        request, tunnel, drain;
+    std::optional<duration> upstream_idle, client_header, client_idle, client_body, client_send,
+        queue, connect, server, request, tunnel, drain;
 };
 
 // Global timeouts with a route's overrides applied.
@@ -73,6 +75,8 @@ inline constexpr timeout_field timeout_fields[] = {
     {"upstream_idle", &timeouts::upstream_idle, &timeout_overrides::upstream_idle},
     {"client_header", &timeouts::client_header, &timeout_overrides::client_header},
     {"client_idle", &timeouts::client_idle, &timeout_overrides::client_idle},
+    {"client_body", &timeouts::client_body, &timeout_overrides::client_body},
+    {"client_send", &timeouts::client_send, &timeout_overrides::client_send},
     {"queue", &timeouts::queue, &timeout_overrides::queue},
     {"connect", &timeouts::connect, &timeout_overrides::connect},
     {"server", &timeouts::server, &timeout_overrides::server},
@@ -165,6 +169,18 @@ struct keepalive {
     bool idle_timeout_declared = false;
 };
 
+// A sync worker must not wait on a slow client: with buffering, a request body is read whole
+// before the request asks for a slot, and a response is read as fast as the server sends it, the
+// slot freed at its last byte. The loader resolves request and response: undeclared, they are on
+// when any server has max_connections (a worker count to protect).
+struct buffering {
+    bool request = false;
+    bool response = false;
+    std::uint64_t memory = 1024 * 1024;  // per request and direction; beyond it, a spool file
+    std::string spool_dir;               // "" = $TMPDIR or /tmp
+    std::uint64_t max_spool = 1024ull * 1024 * 1024;  // beyond: 413, or a response streamed
+};
+
 struct backend {
     std::string name;
     enum protocol protocol = protocol::http;
@@ -176,6 +192,7 @@ struct backend {
     std::optional<struct health> health;  // absent: no active checks, servers stay up
     struct passive passive;
     duration slow_start = 0s;
+    struct buffering buffering;
     std::string deadline_header = "X-Request-Timeout-Ms";  // "" = off
     source_mark mark;
 };

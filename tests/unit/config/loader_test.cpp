@@ -243,6 +243,33 @@ TEST(loader, undeclared_pool_idle_timeout_is_80_percent_of_the_shortest_server_k
     EXPECT_EQ(assumed.config.backends[0].keepalive.idle_timeout, 1600ms);
 }
 
+TEST(loader, buffering_is_on_by_default_only_where_a_server_has_a_worker_count)
+{
+    const auto workers = load_string(minimal, "t.yaml").config.backends[0].buffering;
+    EXPECT_TRUE(workers.request);
+    EXPECT_TRUE(workers.response);
+    EXPECT_EQ(workers.memory, 1024u * 1024);
+
+    const auto unlimited =
+        load_string(with_servers("", "      - { address: 127.0.0.1:8000 }\n"), "t.yaml");
+    EXPECT_FALSE(unlimited.config.backends[0].buffering.request);
+    EXPECT_FALSE(unlimited.config.backends[0].buffering.response);
+
+    const auto declared = load_string(
+        with_servers("    buffering: { response: off, memory: 64k, max_spool: 10m }\n",
+                     "      - { address: 127.0.0.1:8000, max_connections: 2 }\n"),
+        "t.yaml");
+    const auto& b = declared.config.backends[0].buffering;
+    EXPECT_TRUE(b.request);
+    EXPECT_FALSE(b.response);
+    EXPECT_EQ(b.memory, 64u * 1024);
+    EXPECT_EQ(b.max_spool, 10u * 1024 * 1024);
+    EXPECT_EQ(errors_of(with_servers("    buffering: { request: maybe }\n",
+                                     "      - { address: 127.0.0.1:8000 }\n"))
+                  .size(),
+              1u);
+}
+
 TEST(loader, a_server_key_wins_over_server_defaults)
 {
     const auto result = load_string(

@@ -43,8 +43,10 @@ TEST(summary, lists_listeners_routes_servers_and_timeouts)
               "  deployer  roundrobin, http, queue 1000, pool idle 1.6s\n"
               "    d1  127.0.0.1:8100  max_connections 1  weight 1  keepalive 2s (assumed)\n"
               "timeouts\n"
-              "  upstream_idle 1m  client_header 10s  client_idle 1m30s  queue 30s  connect 3s\n"
-              "  server 55s  request 0s  tunnel 1h  drain 30s\n");
+              "  upstream_idle 1m  client_header 10s  client_idle 1m30s  client_body 1m  "
+              "client_send 1m\n"
+              "  queue 30s  connect 3s  server 55s  request 0s  tunnel 1h\n"
+              "  drain 30s\n");
 }
 
 }  // namespace

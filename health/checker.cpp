@@ -1,7 +1,7 @@
 #include "health/checker.hpp"
 
 #include "health/jitter.hpp"
-#include "health/socket_address.hpp"
+#include "net/socket_address.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

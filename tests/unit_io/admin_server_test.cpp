@@ -1,4 +1,4 @@
-#include "health/admin_server.hpp"
+#include "admin/admin_server.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/parser.hpp>

@@ -1,4 +1,4 @@
-#include "proxy/demo_app.hpp"
+#include "demo/demo_app.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>

@@ -1,5 +1,5 @@
-#include "proxy/forwarding.hpp"
-#include "proxy/message_head.hpp"
+#include "proxy/http/forwarding.hpp"
+#include "proxy/http/message_head.hpp"
 
 #include <gtest/gtest.h>
 

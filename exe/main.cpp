@@ -1,0 +1,177 @@
+// The command line of SPEC.md: run / check / demo / --version. Everything else lives elsewhere.
+#include "config/loader.hpp"
+#include "config/summary.hpp"
+#include "config/timeout_chain.hpp"
+#include "demo/demo.hpp"
+#include "proxy/log/event_log.hpp"
+#include "proxy/runtime/runtime.hpp"
+
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char* usage = R"(usage:
+  sluice run   [-c FILE]     serve; without -c an embedded default config is used
+  sluice check  -c FILE      validate the config, print a summary and the timeout chain of
+                             every hop with each misalignment and its fix; errors exit 1
+                [--strict]   warnings fail the check too
+                [--format json|text]  json: one object {ok, findings, rows} for tooling
+  sluice demo                proxy + two built-in demo app servers, for a first look
+  sluice --version
+)";
+
+struct options {
+    std::string command;
+    std::optional<std::string> config_file;
+    bool strict = false;
+    bool json = false;  // check --format json
+};
+
+std::optional<options> parse(int argc, char** argv)
+{
+    options o;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const auto& a = args[i];
+        if ((a == "-c" || a == "--config") && i + 1 < args.size())
+            o.config_file = args[++i];
+        else if (a == "--strict")
+            o.strict = true;
+        else if (a == "--format") {
+            const std::string format = i + 1 < args.size() ? args[++i] : "";
+            if (format != "json" && format != "text") {
+                std::cerr << "sluice: --format takes json or text\n" << usage;
+                return std::nullopt;
+            }
+            o.json = format == "json";
+        } else if (a == "--version" || a == "--help" || a == "-h")
+            o.command = a == "--version" ? "version" : "help";
+        else if (o.command.empty() && a.front() != '-')
+            o.command = a;
+        else {
+            std::cerr << "sluice: unexpected argument '" << a << "'\n" << usage;
+            return std::nullopt;
+        }
+    }
+    return o;
+}
+
+sluice::config::loaded load(const options& o)
+{
+    if (o.config_file)
+        return sluice::config::load_file(*o.config_file);
+    return sluice::config::load_string(sluice::config::default_config_yaml(),
+                                       "<embedded default>");
+}
+
+void print_warnings(const std::vector<std::string>& warnings)
+{
+    for (const auto& w : warnings)
+        std::cerr << "warning: " << w << '\n';
+}
+
+// --format json: only the JSON object on stdout, also for a config that does not load, so
+// tooling reads one shape; the loader's errors and warnings join the findings as rule "config".
+int check_json(const options& o)
+{
+    using namespace sluice::config;
+    const auto config_finding = [&](finding::severity level, const std::string& text) {
+        return finding{level, "config", *o.config_file, text, ""};
+    };
+    chain_report report;
+    try {
+        auto cfg = load(o);
+        report = analyze_timeouts(cfg.config);
+        for (const auto& w : cfg.warnings)
+            report.findings.push_back(config_finding(finding::severity::warning, w));
+    } catch (const config_error& e) {
+        for (const auto& line : e.errors())
+            report.findings.push_back(config_finding(finding::severity::error, line));
+    }
+    std::cout << format_json(report, o.strict);
+    return passes(report, o.strict) ? 0 : 1;
+}
+
+int check(const options& o)
+{
+    if (!o.config_file) {
+        std::cerr << "sluice check: which file? use: sluice check -c FILE\n";
+        return 2;
+    }
+    if (o.json)
+        return check_json(o);
+    auto cfg = load(o);
+    const auto report = sluice::config::analyze_timeouts(cfg.config);
+    std::cout << sluice::config::summarize(cfg.config) << '\n'
+              << sluice::config::format_table(report);
+    print_warnings(cfg.warnings);
+    if (!sluice::config::passes(report, false)) {
+        std::cout << "config has errors: FAIL\n";
+        return 1;
+    }
+    const bool failed = o.strict && !(cfg.warnings.empty() && report.findings.empty());
+    std::cout << (failed ? "config has warnings (--strict): FAIL\n" : "config OK\n");
+    return failed ? 1 : 0;
+}
+
+int run(const options& o)
+{
+    using sluice::proxy::log_event;
+    using sluice::proxy::severity;
+    auto cfg = load(o);
+    for (const auto& w : cfg.warnings)
+        log_event(severity::warning, w);
+    // What `sluice check` would say about the timeout chain, so it is seen even unchecked.
+    for (const auto& f : sluice::config::analyze_timeouts(cfg.config).findings)
+        log_event(f.level == sluice::config::finding::severity::error ? severity::error
+                                                                      : severity::warning,
+                  "timeout chain: " + f.where + ": " + f.what + " Fix: " + f.fix);
+    int code;
+    {
+        sluice::proxy::runtime rt(std::move(cfg.config), o.config_file.value_or(""));
+        code = rt.run();
+    }
+    sluice::proxy::flush_event_log();
+    return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    auto o = parse(argc, argv);
+    if (!o)
+        return 2;
+    try {
+        if (o->command == "version") {
+            std::cout << "sluice " << SLUICE_VERSION << '\n';
+            return 0;
+        }
+        if (o->command == "run")
+            return run(*o);
+        if (o->command == "check")
+            return check(*o);
+        if (o->command == "demo")
+            return sluice::proxy::run_demo();
+        if (o->command.empty() || o->command == "help") {
+            std::cout << usage;
+            return o->command.empty() ? 2 : 0;
+        }
+        std::cerr << "sluice: unknown command '" << o->command << "'\n" << usage;
+        return 2;
+    } catch (const sluice::config::config_error& e) {
+        for (const auto& line : e.errors())
+            std::cerr << "error: " << line << '\n';
+        std::cerr << "sluice: the config has " << e.errors().size()
+                  << " error(s); nothing was started\n";
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "sluice: " << e.what() << '\n';
+        sluice::proxy::flush_event_log();
+        return 1;
+    }
+}

@@ -1,0 +1,83 @@
+#include "net/socket_address.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <sys/stat.h>
+
+namespace sluice::health {
+
+namespace asio = boost::asio;
+using generic_endpoint = asio::generic::stream_protocol::endpoint;
+
+generic_endpoint to_socket_address(const config::endpoint& e, std::optional<std::uint16_t> port)
+{
+    if (e.type == config::endpoint::kind::unix_socket)
+        return generic_endpoint(asio::local::stream_protocol::endpoint(e.path));
+    const auto p = port.value_or(e.port);
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(e.host, ec);
+    if (!ec)
+        return generic_endpoint(asio::ip::tcp::endpoint(address, p));
+    asio::io_context io;
+    asio::ip::tcp::resolver resolver(io);
+    auto results = resolver.resolve(e.host, std::to_string(p), ec);
+    if (ec || results.empty())
+        throw std::runtime_error("cannot resolve " + e.text + ": " +
+                                 (ec ? ec.message() : std::string("no address")) +
+                                 "; use an IP address or a name this host can resolve");
+    return generic_endpoint(results.begin()->endpoint());
+}
+
+boost::system::error_code listen_on(acceptor_type& acceptor, const config::endpoint& e)
+{
+    boost::system::error_code ec;
+    const bool unix_socket = e.type == config::endpoint::kind::unix_socket;
+    struct stat st {};
+    if (unix_socket && ::stat(e.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
+        std::filesystem::remove(e.path, ec);
+    const auto address = to_socket_address(e);
+    acceptor.open(address.protocol(), ec);
+    if (!ec && !unix_socket)
+        acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec)
+        acceptor.bind(address, ec);
+    if (!ec)
+        acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    return ec;
+}
+
+std::pair<std::string, std::string> host_and_port(const generic_endpoint& e,
+                                                  const boost::system::error_code& ec)
+{
+    if (ec || e.protocol().family() == AF_UNIX)
+        return {};
+    auto text = describe(e);
+    const auto colon = text.rfind(':');
+    auto host = text.substr(0, colon);
+    if (!host.empty() && host.front() == '[')
+        host = host.substr(1, host.size() - 2);
+    return {host, text.substr(colon + 1)};
+}
+
+std::string describe(const generic_endpoint& e)
+{
+    if (e.protocol().family() == AF_UNIX) {
+        asio::local::stream_protocol::endpoint local;
+        local.resize(e.size());
+        std::memcpy(local.data(), e.data(), e.size());
+        return "unix:" + local.path();
+    }
+    asio::ip::tcp::endpoint tcp;
+    std::memcpy(tcp.data(), e.data(), e.size());
+    auto host = tcp.address().to_string();
+    if (tcp.address().is_v6())
+        host = "[" + host + "]";
+    return host + ":" + std::to_string(tcp.port());
+}
+
+}  // namespace sluice::health

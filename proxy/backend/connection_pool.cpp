@@ -1,0 +1,44 @@
+#include "proxy/backend/connection_pool.hpp"
+
+namespace sluice::proxy {
+
+namespace {
+constexpr auto recently_used = std::chrono::milliseconds(250);
+constexpr std::size_t kept_buffer_capacity = 16 * 1024;
+}
+
+std::unique_ptr<upstream_connection> connection_pool::take(clock::duration idle_timeout,
+                                                          bool verify)
+{
+    const auto now = coarse_now();
+    // Most recently used first: it is the least likely to have been closed by the server.
+    while (!idle_.empty()) {
+        auto c = std::move(idle_.back());
+        idle_.pop_back();
+        const auto idle = now - c->idle_since;
+        if (idle < idle_timeout && ((!verify && idle < recently_used) || !c->is_stale()))
+            return c;
+    }
+    return nullptr;
+}
+
+void connection_pool::put(std::unique_ptr<upstream_connection> c, std::size_t max_idle)
+{
+    if (idle_.size() >= max_idle)
+        return;
+    c->idle_since = coarse_now();
+    // An idle connection keeps no relay-sized buffer; a head-sized one is kept, so the next
+    // response on it needs no allocation.
+    if (c->buffer.size() == 0 && c->buffer.capacity() > kept_buffer_capacity)
+        c->buffer.shrink_to_fit();
+    idle_.push_back(std::move(c));
+}
+
+void connection_pool::prune(clock::duration idle_timeout)
+{
+    const auto now = coarse_now();
+    while (!idle_.empty() && now - idle_.front()->idle_since >= idle_timeout)
+        idle_.pop_front();
+}
+
+}  // namespace sluice::proxy

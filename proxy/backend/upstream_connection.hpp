@@ -1,0 +1,32 @@
+#pragma once
+// One connection to a backend server: the socket, its read buffer (a response may leave bytes
+// behind only if the server misbehaves, but the buffer must live as long as the socket) and
+// its deadline. Lives on one event-loop thread; idles in that thread's connection_pool.
+
+#include "proxy/runtime/deadline_sweeper.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+
+namespace sluice::proxy {
+
+class upstream_connection {
+public:
+    upstream_connection(boost::asio::io_context& io, deadline_sweeper& sweeper);
+
+    // Connects within `timeout`. On failure the error says which: timed_out for the deadline.
+    awaitable<boost::system::error_code> connect(
+        const boost::asio::generic::stream_protocol::endpoint& to, clock::duration timeout);
+
+    // Without blocking: true when the server has closed or sent unsolicited bytes, so the
+    // connection must not carry a request.
+    bool is_stale() const;
+
+    socket_type socket;
+    boost::beast::flat_buffer buffer;
+    struct deadline deadline;
+    clock::time_point idle_since{};
+    unsigned requests = 0;  // served on this connection; > 0 means it is a reused one
+};
+
+}  // namespace sluice::proxy

@@ -1,0 +1,109 @@
+#include "proxy/runtime/proxy_status.hpp"
+
+#include "proxy/log/access_record.hpp"
+#include "proxy/runtime/listener.hpp"
+
+namespace sluice::proxy {
+
+namespace {
+
+void append_pair(std::string& out, std::string_view key, std::string_view value, bool first = false)
+{
+    if (!first)
+        out += ',';
+    append_json_string(out, key);
+    out += ':';
+    append_json_string(out, value);
+}
+
+void append_number(std::string& out, std::string_view key, std::uint64_t value)
+{
+    out += ',';
+    append_json_string(out, key);
+    out += ':';
+    out += std::to_string(value);
+}
+
+void append_backend(std::string& out, const backend_view& b)
+{
+    auto& rt = *b.runtime;
+    out += '{';
+    append_pair(out, "name", b.config->name, true);
+    append_number(out, "queue_length", rt.queue_length());
+    append_number(out, "queue_max_length", b.config->queue_max_length);
+    append_number(out, "free_slots", rt.free_slots());
+    out += ",\"servers\":[";
+    const auto active = rt.active_servers();
+    for (std::size_t i = 0; i < active.size() && i < b.config->servers.size(); ++i) {
+        const auto& s = b.config->servers[i];
+        const auto r = rt.report(active[i]);
+        out += i ? ",{" : "{";
+        append_pair(out, "name", s.name, true);
+        append_pair(out, "address", s.address.text);
+        append_pair(out, "state", r.state);
+        append_number(out, "in_flight", r.in_flight);
+        append_number(out, "max_connections", r.max_connections);
+        append_number(out, "weight", s.weight);
+        out += ",\"effective_weight\":" + std::to_string(r.weight);
+        if (r.last_check.empty())
+            out += ",\"last_check\":null}";
+        else
+            append_pair(out, "last_check", r.last_check), out += '}';
+    }
+    out += "]}";
+}
+
+}  // namespace
+
+health::gauge_snapshot collect_gauges(const status_inputs& in)
+{
+    health::gauge_snapshot g;
+    g.busy = in.busy;
+    for (const auto& b : in.snap.backends) {
+        g.queue_lengths.emplace_back(b.config->name, b.runtime->queue_length());
+        const auto active = b.runtime->active_servers();
+        for (std::size_t i = 0; i < active.size(); ++i) {
+            const auto r = b.runtime->report(active[i]);
+            g.servers.push_back({b.config->name, b.runtime->server(active[i]).name, r.state,
+                                 r.in_flight, r.max_connections});
+        }
+    }
+    for (std::size_t i = 0; i < in.listeners.size(); ++i)
+        g.client_connections.emplace_back(in.snap.config.listeners[i].name,
+                                          in.listeners[i]->open_connections());
+    return g;
+}
+
+std::string status_json(const status_inputs& in)
+{
+    std::string out = "{";
+    append_pair(out, "signal", in.draining ? "draining" : in.busy ? "busy" : "free", true);
+    append_pair(out, "config", in.snap.config.source);
+    out += ",\"listeners\":[";
+    for (std::size_t i = 0; i < in.listeners.size(); ++i) {
+        out += i ? ",{" : "{";
+        append_pair(out, "name", in.snap.config.listeners[i].name, true);
+        append_pair(out, "bind", in.listeners[i]->local_address());
+        append_number(out, "connections", in.listeners[i]->open_connections());
+        append_number(out, "max_connections", in.snap.config.listeners[i].max_connections);
+        out += '}';
+    }
+    out += "],\"backends\":[";
+    for (std::size_t i = 0; i < in.snap.backends.size(); ++i) {
+        if (i)
+            out += ',';
+        append_backend(out, in.snap.backends[i]);
+    }
+    out += "]}\n";
+    return out;
+}
+
+std::pair<bool, std::string> readiness(const snapshot& snap)
+{
+    for (const auto& b : snap.backends)
+        if (!b.runtime->has_server_up())
+            return {false, "backend " + b.config->name + " has no server up"};
+    return {true, "ready"};
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,28 @@
+#pragma once
+// What the admin endpoints report about the running proxy, read on the admin thread:
+// the gauges of /metrics and the JSON of /status.
+
+#include "health/metrics.hpp"
+#include "proxy/runtime/snapshot.hpp"
+
+#include <string>
+#include <vector>
+
+namespace sluice::proxy {
+
+class listener;
+
+struct status_inputs {
+    const snapshot& snap;
+    const std::vector<std::unique_ptr<listener>>& listeners;
+    bool busy;
+    bool draining;
+};
+
+health::gauge_snapshot collect_gauges(const status_inputs& in);
+std::string status_json(const status_inputs& in);
+
+// /readyz: config loaded and every backend has a server that can take requests.
+std::pair<bool, std::string> readiness(const snapshot& snap);
+
+}  // namespace sluice::proxy

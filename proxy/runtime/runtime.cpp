@@ -1,0 +1,252 @@
+#include "proxy/runtime/runtime_impl.hpp"
+
+#include "proxy/log/event_log.hpp"
+#include "proxy/runtime/systemd_notify.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+
+namespace sluice::proxy {
+
+namespace {
+
+unsigned threads_for(const config::root& cfg)
+{
+    if (cfg.threads > 0)
+        return cfg.threads;
+    return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace
+
+runtime::impl::impl(config::root cfg, std::string path)
+    : config_path(std::move(path)), thread_count(threads_for(cfg))
+{
+    const unsigned n = thread_count;
+    log = access_log::open(cfg.access_log);
+    current = std::make_shared<const snapshot>(std::move(cfg), n);
+    std::vector<worker*> raw;
+    for (unsigned i = 0; i < n; ++i) {
+        workers.push_back(std::make_unique<worker>(i, log.get(), metrics.add_shard()));
+        workers.back()->current = current;
+        raw.push_back(workers.back().get());
+    }
+    const auto& ls = current->config.listeners;
+    for (std::size_t i = 0; i < ls.size(); ++i) {
+        listeners.push_back(std::make_unique<listener>(workers[i % n]->io, ls[i], raw));
+        log_event(severity::info, "listener " + ls[i].name + " listening on " +
+                                      listeners.back()->local_address());
+    }
+    monitor = std::make_unique<runtime_monitor>(control, raw, metrics,
+                                                current->config.admin.busy_hold,
+                                                [this] { return raw_busy(); });
+    admin = std::make_unique<health::admin_server>(current->config.admin.bind, admin_sources());
+    log_event(severity::info, "admin listening on " + admin->local_address());
+}
+
+// Per backend: idle slots of one backend cannot serve another's queue, so a saturated backend
+// makes the proxy busy however idle the others are.
+bool runtime::impl::raw_busy() const
+{
+    bool at_limit = false;
+    for (const auto& l : listeners)
+        at_limit = at_limit || l->at_limit();
+    if (at_limit)
+        return true;
+    for (const auto& b : current->backends)
+        if (health::raw_busy(b.runtime->queue_length(), b.runtime->free_slots(), false))
+            return true;
+    return false;
+}
+
+health::admin_sources runtime::impl::admin_sources()
+{
+    // These run on the admin thread; see runtime_impl.hpp for why they lock.
+    auto inputs = [this] {
+        return status_inputs{*current, listeners, monitor->busy(), monitor->draining()};
+    };
+    return {&monitor->signal(),
+            [this] { return monitor->live(); },
+            [this] {
+                std::lock_guard lock(state_mutex);
+                return readiness(*current);
+            },
+            [this, inputs] {
+                std::lock_guard lock(state_mutex);
+                return metrics.scrape(collect_gauges(inputs()));
+            },
+            [this, inputs] {
+                std::lock_guard lock(state_mutex);
+                return status_json(inputs());
+            }};
+}
+
+void runtime::impl::start_threads()
+{
+    for (auto& w : workers) {
+        guards.push_back(asio::make_work_guard(w->io));
+        w->sweeper.start();
+    }
+    for (auto& l : listeners)
+        l->start();
+    for (auto& w : workers)
+        threads.emplace_back([&io = w->io] { io.run(); });
+    monitor->start();
+    admin->start();
+    checker.start();
+    checker.set_targets(check_targets(*current));
+    schedule_pool_pruning();
+    schedule_health_ticks();
+}
+
+std::uint64_t runtime::impl::open_connections() const
+{
+    std::uint64_t open = 0;
+    for (const auto& l : listeners)
+        open += l->open_connections();
+    return open;
+}
+
+// Each worker takes the new snapshot for its next requests; requests under way keep theirs.
+// A backend the new config drops has its pooled connections closed by the thread that owns
+// each of them: whichever thread drops the last reference to the backend must find none left.
+void runtime::impl::publish_snapshot(std::shared_ptr<const snapshot> next)
+{
+    std::vector<std::shared_ptr<backend_runtime>> dropped;
+    {
+        std::lock_guard lock(state_mutex);
+        if (current)
+            for (const auto& b : current->backends)
+                if (std::none_of(next->backends.begin(), next->backends.end(),
+                                 [&](const backend_view& n) { return n.runtime == b.runtime; }))
+                    dropped.push_back(b.runtime);
+        current = next;
+    }
+    for (const auto& b : dropped)
+        b->retire();
+    for (auto& w : workers)
+        asio::post(w->io, [&w = *w, next, dropped] {
+            for (const auto& b : dropped)
+                b->clear_pools(w.index);
+            w.current = next;
+        });
+}
+
+// Idle pooled connections past idle_timeout are closed every second, so they hold no descriptor
+// (and the server never finds a half-dead socket of ours to complain about).
+void runtime::impl::schedule_pool_pruning()
+{
+    prune_timer.expires_after(std::chrono::seconds(1));
+    prune_timer.async_wait([this](boost::system::error_code ec) {
+        if (ec)
+            return;
+        for (auto& w : workers)
+            asio::post(w->io, [&w = *w] {
+                for (const auto& b : w.current->backends)
+                    b.runtime->prune_pools(w.index, b.config->keepalive.idle_timeout);
+            });
+        schedule_pool_pruning();
+    });
+}
+
+// Ejections end and slow-start ramps move on between checks too.
+void runtime::impl::schedule_health_ticks()
+{
+    health_timer.expires_after(std::chrono::milliseconds(100));
+    health_timer.async_wait([this](boost::system::error_code ec) {
+        if (ec)
+            return;
+        for (const auto& b : current->backends)
+            b.runtime->tick();
+        schedule_health_ticks();
+    });
+}
+
+std::vector<health::check_target> runtime::impl::check_targets(const snapshot& snap)
+{
+    std::vector<health::check_target> targets;
+    for (const auto& b : snap.backends) {
+        if (!b.config->health)
+            continue;
+        const auto active = b.runtime->active_servers();
+        for (std::size_t i = 0; i < active.size(); ++i) {
+            const auto& s = b.config->servers[i];
+            auto rt = b.runtime;
+            auto last_problem = std::make_shared<std::string>();
+            const auto where = b.config->name + "/" + s.name;
+            targets.push_back(
+                {b.config->name, s.name, s.address, *b.config->health,
+                 s.agent_port ? s.agent_port : b.config->health->agent_port,
+                 [rt, index = active[i]](const health::check_result& r) { rt->on_check(index, r); },
+                 [rt, index = active[i], last_problem](const health::agent_reply& r) {
+                     last_problem->clear();
+                     rt->on_agent(index, r);
+                 },
+                 [rt, index = active[i], last_problem, where](const std::string& problem) {
+                     if (problem.starts_with("agent unreachable"))
+                         rt->on_agent_unreachable(index);
+                     if (*last_problem != problem)  // said once, not every interval
+                         log_event(severity::warning, "server " + where + ": " + problem);
+                     *last_problem = problem;
+                 },
+                 [this, backend = b.config->name, server = s.name](std::string_view result,
+                                                                    double seconds) {
+                     check_metrics.health_check(backend, server, result, seconds);
+                 }});
+        }
+    }
+    return targets;
+}
+
+void runtime::impl::stop()
+{
+    checker.stop();
+    health_timer.cancel();
+    prune_timer.cancel();
+    monitor->stop();
+    admin->stop();
+    for (auto& l : listeners)
+        l->stop();
+    for (auto& w : workers)
+        asio::post(w->io, [&w = *w] { w.sweeper.stop(); });
+    guards.clear();
+    for (auto& w : workers)
+        w->io.stop();
+    for (auto& t : threads)
+        t.join();
+    // Connections belong to the workers' io_contexts and sweepers, so they must go first:
+    // sessions unwind (and may return a connection to a pool), then the pools are emptied.
+    for (auto& w : workers)
+        w->shut_down();
+    for (const auto& b : current->backends)
+        b.runtime->close_pools();
+}
+
+runtime::runtime(config::root cfg, std::string config_path)
+    : impl_(std::make_unique<impl>(std::move(cfg), std::move(config_path)))
+{
+}
+
+runtime::~runtime() = default;
+
+int runtime::run()
+{
+    std::function<void()> wait_signal = [this, &wait_signal] {
+        impl_->signals.async_wait([this, &wait_signal](boost::system::error_code ec, int sig) {
+            if (ec)
+                return;
+            impl_->on_signal(sig);
+            wait_signal();
+        });
+    };
+    wait_signal();
+    impl_->start_threads();
+    notify_systemd("READY=1");
+    impl_->control.run();
+    impl_->stop();
+    log_event(severity::info, "stopped");
+    return 0;
+}
+
+}  // namespace sluice::proxy

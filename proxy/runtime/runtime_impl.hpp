@@ -1,0 +1,79 @@
+#pragma once
+// Internal to runtime.cpp and lifecycle.cpp: the running proxy's parts.
+//
+// Threads: the control thread (run()'s caller) owns `current`, `listeners`, signals, reloads and
+// the drain; each worker thread owns its connections and its copy of the snapshot (replaced by a
+// posted reload); the admin thread reads `current` and `listeners` for /status and /metrics under
+// `state_mutex`, which only a reload's swap takes otherwise. /healthz reads one atomic.
+
+#include "admin/admin_server.hpp"
+#include "health/checker.hpp"
+#include "health/metrics.hpp"
+#include "proxy/runtime/listener.hpp"
+#include "proxy/runtime/proxy_status.hpp"
+#include "proxy/runtime/runtime.hpp"
+#include "proxy/runtime/runtime_monitor.hpp"
+#include "proxy/runtime/worker.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace sluice::proxy {
+
+namespace asio = boost::asio;
+
+struct runtime::impl {
+    impl(config::root cfg, std::string path);
+    void start_threads();
+    void stop();
+    bool raw_busy() const;
+    health::admin_sources admin_sources();
+    std::uint64_t open_connections() const;
+    void publish_snapshot(std::shared_ptr<const snapshot> next);
+    void schedule_pool_pruning();
+    void schedule_health_ticks();
+    std::vector<health::check_target> check_targets(const snapshot& snap);
+
+    // lifecycle.cpp
+    void on_signal(int sig);
+    void reload();
+    struct listener_plan {
+        std::optional<std::size_t> keep;   // index into `listeners`
+        std::unique_ptr<listener> bound;   // or a newly bound one
+    };
+    std::vector<listener_plan> plan_listeners(const config::root& cfg);
+    void apply_listeners(std::vector<listener_plan> plan, const config::root& cfg);
+    void begin_drain();
+    void stop_accepting();
+    void wait_for_connections(clock::time_point deadline);
+
+    std::string config_path;
+    unsigned thread_count;
+    asio::io_context control{1};
+    health::metrics metrics;
+    std::unique_ptr<access_log> log;
+    std::vector<std::unique_ptr<worker>> workers;
+    mutable std::mutex state_mutex;
+    std::shared_ptr<const snapshot> current;
+    std::vector<std::unique_ptr<listener>> listeners;  // parallel to current->config.listeners
+    std::unique_ptr<runtime_monitor> monitor;
+    std::unique_ptr<health::admin_server> admin;
+    health::checker checker;
+    health::metrics_shard& check_metrics = metrics.add_shard();
+    std::vector<std::thread> threads;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+    asio::signal_set signals{control, SIGTERM, SIGINT, SIGHUP};
+    asio::steady_timer drain_timer{control};
+    asio::steady_timer prune_timer{control};
+    asio::steady_timer health_timer{control};
+    bool draining = false;
+    bool refused_waiting = false;
+};
+
+}  // namespace sluice::proxy

@@ -1,0 +1,50 @@
+#include "proxy/runtime/snapshot.hpp"
+
+#include "net/socket_address.hpp"
+
+namespace sluice::proxy {
+
+snapshot::snapshot(config::root cfg, unsigned threads, const snapshot* previous)
+    : config(std::move(cfg))
+{
+    // Every address resolves before any shared runtime changes, so a failed reload changes nothing.
+    for (const auto& b : config.backends)
+        for (const auto& s : b.servers)
+            health::to_socket_address(s.address);
+    backends.reserve(config.backends.size());
+    for (const auto& b : config.backends) {
+        const auto* before = previous ? previous->find_backend(b.name) : nullptr;
+        std::shared_ptr<backend_runtime> rt;
+        if (before) {
+            rt = before->runtime;
+            rt->reconcile(b);
+        } else {
+            rt = std::make_shared<backend_runtime>(b, threads);
+        }
+        backends.push_back({&b, std::move(rt)});
+    }
+    for (const auto& l : config.listeners) {
+        listener_view view{&l, router(l), {}, find_backend(l.default_backend)};
+        for (const auto& r : l.routes)
+            view.route_backends.push_back(find_backend(r.backend));
+        listeners.push_back(std::move(view));
+    }
+}
+
+const listener_view* snapshot::find_listener(std::string_view name) const
+{
+    for (const auto& l : listeners)
+        if (l.config->name == name)
+            return &l;
+    return nullptr;
+}
+
+const backend_view* snapshot::find_backend(std::string_view name) const
+{
+    for (const auto& b : backends)
+        if (b.config->name == name)
+            return &b;
+    return nullptr;
+}
+
+}  // namespace sluice::proxy

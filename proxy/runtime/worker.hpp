@@ -1,0 +1,71 @@
+#pragma once
+// One event-loop thread: its io_context, its deadline sweeper, the snapshot its new requests use,
+// and small per-thread resources. A connection lives on one worker for its whole life, so
+// nothing here needs a lock; other threads reach a worker only through asio::post.
+
+#include "health/metrics.hpp"
+#include "proxy/log/access_log.hpp"
+#include "proxy/runtime/deadline_sweeper.hpp"
+#include "proxy/runtime/snapshot.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sluice::proxy {
+
+// A client connection between requests, listed so that a drain can close it at once.
+struct idle_link : auto_unlink_hook {
+    socket_type* socket = nullptr;
+};
+
+class worker {
+public:
+    worker(unsigned index, access_log* log, health::metrics_shard& metrics);
+
+    // One thread, and each socket used only by it (sockets are handed over by post): Asio may
+    // skip its per-socket locks. Posting and timers from other threads stay safe.
+    boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+    const unsigned index;
+    deadline_sweeper sweeper;
+    access_log* const log;
+    health::metrics_shard& metrics;
+    clock::time_point last_stale_warning{};  // rate-limits the misaligned keep-alive hint
+    std::shared_ptr<const snapshot> current;  // replaced by a reload (posted to this thread)
+
+    // 16 hex digits, unique per process run.
+    std::array<char, 16> next_request_id();
+
+    // After the thread has stopped: closes every connection and runs the loop until each has
+    // unwound, so nothing outlives the sweeper or the io_context it belongs to.
+    void shut_down();
+
+    // Set by a drain (on this thread): every further response says Connection: close.
+    bool draining = false;
+    // Set by shut_down: connections are being closed, nothing new starts.
+    bool stopping = false;
+    void park(idle_link& l);
+    void unpark(idle_link& l);
+    // Cancels the wait of every parked connection; each then closes.
+    void close_idle();
+
+    // Body relay buffers, reused across requests so an idle connection holds none.
+    static constexpr std::size_t relay_buffer_size = 64 * 1024;
+    std::unique_ptr<char[]> take_relay_buffer();
+    void give_back(std::unique_ptr<char[]> buffer);
+    // Buffers for serialized message heads (and small bodies), reused the same way.
+    std::string take_text_buffer();
+    void give_back(std::string text);
+
+private:
+    std::uint64_t id_prefix_;
+    std::uint64_t id_counter_ = 0;
+    std::vector<std::unique_ptr<char[]>> spare_buffers_;
+    std::vector<std::string> spare_texts_;
+    auto_unlink_list<idle_link> idle_;
+};
+
+}  // namespace sluice::proxy

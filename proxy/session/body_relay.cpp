@@ -1,0 +1,288 @@
+#include "proxy/session/body_relay.hpp"
+
+#include "proxy/http/message_head.hpp"
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
+
+#include <array>
+#include <cstdio>
+
+namespace sluice::proxy {
+
+namespace {
+
+// The relay's buffer: the worker's shared 64 KiB one for large or unknown bodies, an exact-size
+// one for small bodies, so a burst of small responses does not spread big blocks over the heap.
+struct relay_buffer {
+    worker& w;
+    std::size_t size = worker::relay_buffer_size;
+    std::unique_ptr<char[]> data;
+    ~relay_buffer()
+    {
+        if (data && size == worker::relay_buffer_size)
+            w.give_back(std::move(data));
+    }
+    char* get()
+    {
+        if (!data)
+            data = size == worker::relay_buffer_size ? w.take_relay_buffer()
+                                                     : std::make_unique_for_overwrite<char[]>(size);
+        return data.get();
+    }
+};
+
+// The buffer a message's head is serialized into, the worker's to reuse.
+struct text_buffer {
+    worker& w;
+    std::string text = w.take_text_buffer();
+    ~text_buffer() { w.give_back(std::move(text)); }
+};
+
+// A body already read with its head needs no room; a large or unknown one gets relay-sized reads.
+void make_room(beast::flat_buffer& b, boost::optional<std::uint64_t> remaining)
+{
+    std::size_t want = worker::relay_buffer_size;
+    if (remaining)
+        want = static_cast<std::size_t>(std::min<std::uint64_t>(*remaining, want));
+    if (b.size() < want && b.capacity() - b.size() < want)
+        b.reserve(b.size() + want);
+}
+
+// Parses body bytes already in the reading side's buffer (read with the head or with the last
+// piece) into [data, data + size), without I/O or a suspension: the common case for a small
+// message, whose body comes in the same segment as its head. Returns the bytes of body produced.
+template <bool IsRequest>
+std::size_t parse_buffered(relay_parser<IsRequest>& p, beast::flat_buffer& in,
+                           char* data, std::size_t size, relay_result& r)
+{
+    auto& body = p.get().body();
+    body.data = data;
+    body.size = size;
+    while (in.size() > 0 && !p.is_done() && body.size > 0) {
+        error_code ec;
+        const auto used = p.put(in.data(), ec);
+        in.consume(used);
+        r.bytes_read += used;
+        if (ec == http::error::need_more || (!ec && used == 0))
+            break;
+        if (ec && ec != http::error::need_buffer) {
+            r.failed = relay_result::failure::read;
+            r.ec = ec;
+            break;
+        }
+    }
+    return size - body.size;
+}
+
+// Reads the next piece of p's body into [data, data + size); returns its size (0 is possible:
+// framing only). On failure `r` says so.
+template <bool IsRequest>
+awaitable<std::size_t> read_piece(relay_parser<IsRequest>& p,
+                                        relay_side& from, char* data, std::size_t size,
+                                        relay_result& r)
+{
+    // parse_buffered also points the body at [data, data + size) for the read below.
+    const auto parsed = parse_buffered(p, *from.buffer, data, size, r);
+    if (parsed > 0 || p.is_done() || r.failed != relay_result::failure::none)
+        co_return parsed;
+    const auto& body = p.get().body();
+    from.deadline.arm(from.timeout);
+    auto [ec, n] = co_await http::async_read_some(from.socket, *from.buffer, p, use_tuple);
+    from.deadline.disarm();
+    r.bytes_read += n;
+    if (ec && ec != http::error::need_buffer) {
+        r.failed = relay_result::failure::read;
+        r.ec = ec;
+        r.timed_out = from.deadline.expired();
+        co_return 0;
+    }
+    co_return size - body.size;
+}
+
+// Writes what the socket takes at once, without a suspension: sockets are non-blocking
+// (start_client_session, upstream_connection::connect), and a small message usually goes whole.
+template <class Buffers>
+std::size_t write_now(relay_side& to, const Buffers& buffers, relay_result& r)
+{
+    error_code ec;
+    const auto written = to.socket.write_some(buffers, ec);
+    if (ec && ec != asio::error::would_block) {
+        r.failed = relay_result::failure::write;
+        r.ec = ec;
+        return 0;
+    }
+    r.bytes_written += written;
+    return written;
+}
+
+// Writes the rest of `buffers` after their first `written` bytes, within `to`'s timeout.
+template <class Buffers>
+awaitable<void> write_rest(relay_side& to, const Buffers& buffers, std::size_t written,
+                           relay_result& r)
+{
+    beast::buffers_suffix<Buffers> rest(buffers);
+    rest.consume(written);
+    to.deadline.arm(to.timeout);
+    auto [ec, n] = co_await asio::async_write(to.socket, rest, use_tuple);
+    to.deadline.disarm();
+    r.bytes_written += n;
+    if (ec) {
+        r.failed = relay_result::failure::write;
+        r.ec = ec;
+        r.timed_out = to.deadline.expired();
+    }
+}
+
+// Writes all of `buffers`; false after a failure noted in `r`.
+template <class Buffers>
+awaitable<bool> write_piece(relay_side& to, const Buffers& buffers, relay_result& r)
+{
+    const auto written = write_now(to, buffers, r);
+    if (r.failed == relay_result::failure::none && written < asio::buffer_size(buffers))
+        co_await write_rest(to, buffers, written, r);
+    co_return r.failed == relay_result::failure::none;
+}
+
+// Bodies up to this size travel whole, read into the head's own buffer right after the head and
+// sent with it in one contiguous write: send(2) rather than a scattered sendmsg(2), and no relay
+// buffer. Small enough that holding one back until its last byte costs nothing noticeable.
+constexpr std::uint64_t whole_message_limit = 16 * 1024;
+
+template <bool IsRequest>
+awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p,
+                                    const head_edits& edits, relay_side from, relay_side to,
+                                    std::uint64_t body_size, std::function<void()> on_read_done)
+{
+    relay_result r;
+    text_buffer buffer{w};
+    auto& out = buffer.text;
+    out.reserve(512 + body_size);
+    write_head(p.get().base(), edits, out);
+    auto filled = out.size();
+    out.resize(filled + body_size);
+    if (!p.is_done())
+        make_room(*from.buffer, body_size);
+    while (!p.is_done()) {
+        // A body that came with its head is parsed in place: no read_piece coroutine for it.
+        auto n = parse_buffered(p, *from.buffer, out.data() + filled, out.size() - filled, r);
+        if (n == 0 && !p.is_done() && r.failed == relay_result::failure::none)
+            n = co_await read_piece(p, from, out.data() + filled, out.size() - filled, r);
+        if (r.failed != relay_result::failure::none)
+            co_return r;
+        filled += n;
+    }
+    out.resize(filled);
+    if (on_read_done)
+        on_read_done();
+    // write_piece's steps, inline: the whole message usually leaves here without a coroutine call.
+    const auto written = write_now(to, asio::buffer(out), r);
+    if (r.failed == relay_result::failure::none && written < out.size())
+        co_await write_rest(to, asio::buffer(out), written, r);
+    co_return r;
+}
+
+// The head goes out with the first piece of the body; a chunked body is framed here, one chunk
+// per piece, so trailers and chunk extensions do not cross the proxy (as with NGINX).
+template <bool IsRequest>
+awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p,
+                                       const head_edits& edits, bool chunked, relay_side from,
+                                       relay_side to, std::function<void()> on_read_done)
+{
+    text_buffer buffer{w};
+    auto& head = buffer.text;
+    write_head(p.get().base(), edits, head);
+    relay_result r;
+    relay_buffer buf{w};
+    if (auto left = p.content_length_remaining(); left && *left > 0)
+        buf.size = static_cast<std::size_t>(std::min<std::uint64_t>(*left, buf.size));
+    // Beast sizes each read by the buffer's spare capacity: without room, a body moves in
+    // 512-byte reads. The session shrinks the buffer again once the connection goes idle.
+    make_room(*from.buffer, p.content_length_remaining());
+    for (bool first = true;; first = false) {
+        std::size_t n = 0;
+        if (!p.is_done()) {
+            n = co_await read_piece(p, from, buf.get(), buf.size, r);
+            if (r.failed != relay_result::failure::none)
+                co_return r;
+        }
+        const bool last = p.is_done();
+        if (last && on_read_done)
+            std::exchange(on_read_done, nullptr)();
+        char size_line[24];
+        const auto size_len = chunked && n > 0 ? std::snprintf(size_line, sizeof size_line,
+                                                               "%zx\r\n", n) : 0;
+        const std::array<asio::const_buffer, 5> out{
+            asio::buffer(head.data(), first ? head.size() : 0),
+            asio::buffer(size_line, static_cast<std::size_t>(size_len)),
+            asio::buffer(buf.data.get(), n),
+            asio::buffer("\r\n", size_len > 0 ? 2 : 0),
+            asio::buffer("0\r\n\r\n", last && chunked ? 5 : 0)};
+        if (asio::buffer_size(out) > 0) {
+            if (!co_await write_piece(to, out, r))
+                co_return r;
+        }
+        if (last)
+            co_return r;
+    }
+}
+
+}  // namespace
+
+// Not a coroutine itself: it picks one, and the caller awaits that one's frame only.
+template <bool IsRequest>
+awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p,
+                                      const head_edits& edits, bool chunked, relay_side from,
+                                      relay_side to, std::function<void()> on_read_done)
+{
+    chunked = chunked && !p.is_done();
+    const auto remaining = p.is_done() ? std::uint64_t{0} : p.content_length_remaining().value_or(
+                                                                whole_message_limit + 1);
+    if (!chunked && remaining <= whole_message_limit)
+        return relay_whole(w, p, edits, from, to, remaining, std::move(on_read_done));
+    return relay_streamed(w, p, edits, chunked, from, to, std::move(on_read_done));
+}
+
+template awaitable<relay_result> relay_message<true>(
+    worker&, request_parser&, const head_edits&, bool, relay_side, relay_side,
+    std::function<void()>);
+template awaitable<relay_result> relay_message<false>(
+    worker&, response_parser&, const head_edits&, bool, relay_side, relay_side,
+    std::function<void()>);
+
+awaitable<relay_result> relay_body_bytes(worker& w, request_parser& p, relay_side from,
+                                               relay_side to)
+{
+    relay_result r;
+    relay_buffer buf{w};
+    make_room(*from.buffer, p.content_length_remaining());
+    while (!p.is_done()) {
+        const auto n = co_await read_piece(p, from, buf.get(), buf.size, r);
+        if (r.failed != relay_result::failure::none)
+            co_return r;
+        if (!co_await write_piece(to, asio::buffer(buf.get(), n), r))
+            co_return r;
+    }
+    co_return r;
+}
+
+awaitable<relay_result> read_body(worker& w, request_parser& p, relay_side from,
+                                        std::string& out, std::size_t limit)
+{
+    relay_result r;
+    relay_buffer buf{w};
+    while (!p.is_done()) {
+        const auto n = co_await read_piece(p, from, buf.get(), buf.size, r);
+        if (r.failed != relay_result::failure::none)
+            co_return r;
+        if (out.size() + n > limit) {
+            r.failed = relay_result::failure::read;
+            r.ec = http::error::buffer_overflow;
+            co_return r;
+        }
+        out.append(buf.get(), n);
+    }
+    co_return r;
+}
+
+}  // namespace sluice::proxy

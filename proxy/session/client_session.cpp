@@ -1,0 +1,303 @@
+#include "proxy/session/client_session.hpp"
+
+#include "config/timeout_chain.hpp"
+#include "proxy/log/event_log.hpp"
+#include "proxy/http/forwarding.hpp"
+#include "proxy/session/session.hpp"
+#include "net/socket_address.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+
+namespace sluice::proxy {
+
+namespace {
+
+enum class head_result { ok, closed, failed };
+
+// Reads a request head by hand rather than with http::async_read_header, to see the raw bytes:
+// Beast silently joins obs-folded lines, which SPEC.md requires us to reject.
+awaitable<head_result> read_head(client_connection& c, exchange& x)
+{
+    const auto& limits = x.listener->config->limits;
+    c.deadline.arm(x.timeouts.client_header);
+    for (;;) {
+        if (c.buffer.size() > 0) {
+            std::string_view data(static_cast<const char*>(c.buffer.data().data()),
+                                  c.buffer.size());
+            auto end = data.find("\r\n\r\n");
+            if (end != std::string_view::npos) {
+                if (has_obs_fold(data.substr(0, end + 2))) {
+                    co_await send_local_reply(c, x, http::status::bad_request, "bad_request",
+                                              "obsolete line folding in a header");
+                    co_return head_result::failed;
+                }
+                error_code ec;
+                auto n = x.parser->put(c.buffer.data(), ec);
+                c.buffer.consume(n);
+                x.rec.bytes_in += n;
+                if (!ec && x.parser->is_header_done())
+                    co_return head_result::ok;
+                if (ec == http::error::body_limit) {
+                    co_await send_local_reply(c, x, http::status::payload_too_large,
+                                              "body_too_large",
+                                              "request body larger than limits.max_body");
+                    co_return head_result::failed;
+                }
+                if (ec == http::error::header_limit) {
+                    co_await send_local_reply(c, x, http::status::request_header_fields_too_large,
+                                              "header_too_large", "request head too large");
+                    co_return head_result::failed;
+                }
+                if (ec != http::error::need_more) {
+                    co_await send_local_reply(c, x, http::status::bad_request, "bad_request",
+                                              ec.message());
+                    co_return head_result::failed;
+                }
+            } else if (data.size() > limits.max_header) {
+                co_await send_local_reply(c, x, http::status::request_header_fields_too_large,
+                                          "header_too_large", "request head too large");
+                co_return head_result::failed;
+            }
+        }
+        auto space = c.buffer.prepare(std::max<std::size_t>(4096, c.buffer.capacity() -
+                                                                       c.buffer.size()));
+        auto [ec, n] = co_await c.socket.async_read_some(space, use_tuple);
+        c.buffer.commit(n);
+        if (ec) {
+            if (c.deadline.expired()) {
+                co_await send_local_reply(c, x, http::status::request_timeout, "client_timeout",
+                                          "request head not received in time");
+                co_return head_result::failed;
+            }
+            if (c.buffer.size() == 0)
+                co_return head_result::closed;
+            x.rec.reason = "client_gone";
+            co_return head_result::failed;
+        }
+    }
+}
+
+// Prepares `x` for a new request on `c`; false when the listener is gone after a reload.
+bool begin_exchange(client_connection& c, exchange& x)
+{
+    x.snap = c.w.current;
+    x.listener = x.snap->find_listener(c.owner->name());
+    if (!x.listener)
+        return false;
+    x.timeouts = x.snap->config.timeouts;
+    x.parser.emplace(std::piecewise_construct, std::make_tuple(),
+                     std::make_tuple(header_allocator(&x.arena)));
+    x.parser->header_limit(static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(x.listener->config->limits.max_header, UINT32_MAX)));
+    x.parser->body_limit(x.listener->config->limits.max_body);
+    x.start = clock::now();
+    x.rec.client = c.client_ip.empty() ? std::string_view("unix") : c.client_ip;
+    x.rec.listener = x.listener->config->name;
+    return true;
+}
+
+// Routing and the checks Beast leaves to us; false when a local reply ended the request.
+awaitable<bool> admit_request(client_connection& c, exchange& x)
+{
+    auto& req = x.request();
+    x.rec.method = {req.method_string().data(), req.method_string().size()};
+    x.rec.path = {req.target().data(), req.target().size()};
+    c.version = req.version();
+    const auto facts = inspect_request_head(req);
+    if (facts.problem != head_problem::none) {
+        co_await send_local_reply(c, x, http::status::bad_request, "bad_request",
+                                  facts.problem == head_problem::bad_request_id
+                                      ? "unusable X-Request-Id"
+                                      : "conflicting or invalid message framing");
+        co_return false;
+    }
+    auto id = facts.request_id;
+    std::array<char, 16> generated;
+    if (id.empty()) {
+        generated = c.w.next_request_id();
+        id = {generated.data(), generated.size()};
+    }
+    x.request_id = {x.request_id_text.data(), id.size()};
+    std::copy(id.begin(), id.end(), x.request_id_text.begin());
+    x.rec.request_id = x.request_id;
+    request_head_view head{req.method_string(), facts.host, req.target()};
+    const auto* route = x.listener->router.match(head);
+    const backend_view* view = x.listener->default_backend;
+    if (route) {
+        view = x.listener->route_backends[static_cast<std::size_t>(
+            route - x.listener->config->routes.data())];
+        x.timeouts = config::apply(x.timeouts, route->timeouts);
+    }
+    x.backend = view->runtime.get();
+    x.backend_config = view->config;
+    x.rec.backend = view->config->name;
+    x.deadline = x.start + request_budget(req, x.backend_config->deadline_header,
+                                          config::derived_request_deadline(x.timeouts));
+    auto cl = x.parser->content_length();
+    if (cl && *cl > x.listener->config->limits.max_body) {
+        co_await send_local_reply(c, x, http::status::payload_too_large, "body_too_large",
+                                  "request body larger than the listener's limits.max_body");
+        co_return false;
+    }
+    x.expect_continue = beast::iequals(facts.expect, "100-continue");
+    if (x.expect_continue)
+        req.erase(http::field::expect);
+    x.upgrade = x.parser->upgrade();
+    co_return true;
+}
+
+void record(client_connection& c, exchange& x)
+{
+    x.rec.total_ms = ms_since(x.start);
+    health::request_sample sample{x.rec.listener, x.rec.backend, x.rec.server, x.rec.status,
+                                  x.rec.total_ms / 1000.0, std::nullopt, x.rec.reason,
+                                  x.left_queue};
+    if (x.asked_for_slot)
+        sample.queue_wait_seconds = x.rec.queue_ms / 1000.0;
+    c.w.metrics.record(sample);
+    if (c.w.log) {
+        // Read here rather than at the start: only a logged request pays for the wall clock.
+        x.rec.time_unix_ms = unix_ms_now() - static_cast<std::int64_t>(x.rec.total_ms);
+        c.w.log->write(to_json_line(x.rec));
+    }
+}
+
+awaitable<void> serve_one(client_connection& c, bool& keep_going)
+{
+    exchange x;
+    keep_going = false;
+    if (!begin_exchange(c, x))
+        co_return;
+    auto head = co_await read_head(c, x);
+    c.deadline.disarm();
+    if (head == head_result::closed)
+        co_return;
+    // Not `ok && co_await ...`: GCC 12 mishandles co_await inside a short-circuit operator.
+    bool admitted = false;
+    if (head == head_result::ok)
+        admitted = co_await admit_request(c, x);
+    if (admitted) {
+        c.keep_alive = x.parser->keep_alive() && !c.w.draining;  // the parser's flag: no lookup
+        co_await forward(c, x);
+    }
+    if (x.rec.status == 0)
+        x.rec.status = 499;  // the client left before any status: nginx's "client closed request"
+    record(c, x);
+    keep_going = c.keep_alive && head == head_result::ok;
+}
+
+void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle);
+
+// How long a connection in steady use waits for its next request with a read before it falls
+// back to the light wait.
+constexpr clock::duration hot_period = std::chrono::seconds(1);
+
+enum class hot_wait { data, quiet, closed };
+
+// Waits for the next request with a read into the connection's buffer, in this coroutine: no
+// epoll_ctl and no new coroutine per request, which the light wait costs. Holds the buffer and
+// the coroutine meanwhile, so only connections in steady use wait this way, and for at most
+// hot_period: `quiet` then says to fall back to the light wait.
+awaitable<hot_wait> wait_hot(client_connection& c, clock::duration idle)
+{
+    const auto hot = std::min(idle, hot_period);
+    c.deadline.arm(hot);
+    c.w.park(c.idle);
+    auto space = c.buffer.prepare(std::max<std::size_t>(4096, c.buffer.capacity()));
+    auto [ec, n] = co_await c.socket.async_read_some(space, use_tuple);
+    c.w.unpark(c.idle);
+    c.deadline.disarm();
+    c.buffer.commit(n);
+    if (!ec)
+        co_return hot_wait::data;
+    const bool quiet = c.deadline.expired() && hot < idle && !c.w.draining;
+    co_return quiet ? hot_wait::quiet : hot_wait::closed;
+}
+
+// Serves requests while they come; between requests a connection that has served more than
+// one waits hot, any other (and one that has gone quiet) goes back to the light wait_idle.
+awaitable<void> serve(std::unique_ptr<client_connection> c)
+{
+    bool keep_going = true;
+    while (keep_going) {
+        co_await serve_one(*c, keep_going);
+        ++c->served;
+        if (!keep_going || c->buffer.size() > 0)
+            continue;
+        clock::duration idle = c->w.current->config.timeouts.client_idle;
+        if (c->served > 1 && !c->w.draining) {
+            const auto waited = co_await wait_hot(*c, idle);
+            if (waited == hot_wait::data)
+                continue;
+            if (waited == hot_wait::closed)
+                co_return;
+            idle -= hot_period;
+        }
+        wait_idle(std::move(c), idle);
+        co_return;
+    }
+}
+
+// An idle keep-alive connection holds no coroutine and no buffer: only its socket, a pending
+// wait and this small handler, so thousands of idle clients cost little memory. The first byte
+// of the next request starts a coroutine again.
+void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle)
+{
+    if (c->w.draining)
+        return;
+    c->buffer.shrink_to_fit();
+    c->deadline.arm(idle);
+    c->w.park(c->idle);
+    auto& socket = c->socket;
+    socket.async_wait(socket_type::wait_read, [c = std::move(c)](error_code ec) mutable {
+        c->w.unpark(c->idle);
+        c->deadline.disarm();
+        if (ec || c->w.draining)
+            return;
+        auto& io = c->w.io;
+        asio::co_spawn(io, serve(std::move(c)), asio::detached);
+    });
+}
+
+}  // namespace
+
+client_connection::client_connection(worker& w, socket_type s,
+                                     std::shared_ptr<connection_owner> owner)
+    : w(w), socket(std::move(s)), deadline(w.sweeper, socket),
+      owner(std::move(owner))
+{
+    idle.socket = &socket;
+    error_code ec;
+    client_ip = health::host_and_port(socket.remote_endpoint(ec), ec).first;
+}
+
+client_connection::~client_connection()
+{
+    error_code ignored;
+    socket.shutdown(socket_type::shutdown_send, ignored);  // a FIN, not a reset, for the client
+    socket.close(ignored);
+    owner->on_closed();
+}
+
+double ms_since(clock::time_point t)
+{
+    return std::chrono::duration<double, std::milli>(clock::now() - t).count();
+}
+
+void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner)
+{
+    auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(owner));
+    error_code ec;
+    c->socket.non_blocking(true, ec);  // the relay's write_now must never block the thread
+    if (ec)
+        return;  // closes the connection, and tells the listener
+    if (c->socket.local_endpoint(ec).protocol().family() != AF_UNIX)
+        c->socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    wait_idle(std::move(c), w.current->config.timeouts.client_idle);
+}
+
+}  // namespace sluice::proxy

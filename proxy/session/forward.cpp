@@ -1,0 +1,268 @@
+// forward(): one request's trip to a backend server and back.
+//
+// Order of events: a slot on a server (maybe after queueing), a connection (pooled or new), the
+// request head and body out, the response head back, the response body relayed to the client.
+// The slot is given back as soon as the server has sent its last byte. A failed attempt may be
+// tried again (retry_policy.hpp says when): a stale pooled connection on a new connection to the
+// same server, anything else on another server when the backend has one. Every attempt that says
+// something about the server's health is reported to the backend (passive health).
+#include "proxy/session/body_relay.hpp"
+#include "proxy/http/forwarding.hpp"
+#include "proxy/backend/retry_policy.hpp"
+#include "proxy/session/slot_wait.hpp"
+#include "proxy/session/upstream_attempt.hpp"
+
+namespace sluice::proxy {
+
+namespace {
+
+bool is_uwsgi(const exchange& x) { return x.backend_config->protocol == config::protocol::uwsgi; }
+
+// Asks the backend for a slot; a free one comes at once, without a suspension.
+backend_runtime::admission ask_for_slot(client_connection& c, exchange& x)
+{
+    x.asked_for_slot = true;
+    return x.backend->admit(c.w.io);
+}
+
+// A slot on some server after `admission` granted none at once; nullopt when a local reply
+// ended the request.
+awaitable<std::optional<std::size_t>> wait_for_slot(
+    client_connection& c, exchange& x, backend_runtime::admission admission,
+    const std::function<void()>& on_queued = {})
+{
+    auto slot = co_await acquire_slot(c, x, std::move(admission), on_queued);
+    x.rec.queue_ms += std::chrono::duration<double, std::milli>(slot.waited).count();
+    using kind = slot_result::kind;
+    switch (slot.outcome) {
+    case kind::granted:
+        co_return slot.server;
+    case kind::queue_full:
+        co_await send_local_reply(c, x, http::status::service_unavailable, "queue_full",
+                                  "every server is busy and the backend's queue is full");
+        break;
+    case kind::queue_timeout:
+        // 503 even when the request's deadline ended the wait: no server has seen the request,
+        // so it is safe to send again, and the cause to fix is capacity (HAProxy answers 503).
+        co_await send_local_reply(c, x, http::status::service_unavailable, "queue_timeout",
+                                  clock::now() >= x.deadline
+                                      ? "no server slot became free within the request's deadline"
+                                      : "no server slot became free within timeouts.queue");
+        break;
+    case kind::refused:
+        co_await send_local_reply(c, x, http::status::service_unavailable, "draining",
+                                  "the proxy is shutting down");
+        break;
+    case kind::client_gone:
+        x.rec.reason = "client_gone";
+        x.left_queue = true;
+        c.keep_alive = false;
+        break;
+    }
+    co_return std::nullopt;
+}
+
+// Moves the request to another server's slot when the backend has one. Asking while still holding
+// the failed server's slot makes the balancer count that server as the busier one (a full one
+// cannot be granted at all), so the retry goes elsewhere; the old slot is released after. If the
+// request has to queue, the old slot goes back first: two retrying requests must not each hold
+// the slot the other waits for.
+awaitable<bool> move_to_another_server(client_connection& c, exchange& x,
+                                             std::optional<slot_hold>& hold, std::size_t& server)
+{
+    if (x.backend->active_servers().size() < 2)
+        co_return true;
+    auto admission = ask_for_slot(c, x);
+    std::optional<std::size_t> next = admission.server;
+    if (admission.result != request_queue::outcome::granted)
+        next = co_await wait_for_slot(c, x, std::move(admission), [&hold] { hold.reset(); });
+    if (!next)
+        co_return false;
+    hold.emplace(*x.backend, *next);
+    server = *next;
+    co_return true;
+}
+
+// One attempt on `server`: a connection (pooled, else new), the request out, the response head in.
+// After a stale pooled connection, `may_reuse` is false: its pool-mates idled as long and are as
+// likely dead, so the free retry goes out on a new connection.
+awaitable<attempt_state> attempt(client_connection& c, exchange& x, std::size_t server,
+                                       bool may_reuse, std::unique_ptr<upstream_connection>& u,
+                                       std::optional<response_parser>& rp)
+{
+    auto& s = x.backend->server(server);
+    x.rec.server = s.name;
+    if (coarse_now() >= x.deadline)
+        co_return attempt_state{attempt_end::request_timeout};
+    if (may_reuse && !is_uwsgi(x))
+        u = s.pools[c.w.index].take(x.backend_config->keepalive.idle_timeout,
+                                    !x.parser->is_done());
+    const bool reused = u != nullptr;
+    if (!reused) {
+        auto st = co_await connect_to(c, x, s, u);
+        if (st.end != attempt_end::ok)
+            co_return st;
+    }
+    if (const auto& name = x.backend_config->deadline_header; !name.empty())
+        set_deadline_header(x.upstream_edits, name,
+                            std::chrono::duration_cast<std::chrono::milliseconds>(
+                                x.deadline - clock::now()));
+    // Two statements, not `co_await (a ? b : c)`, which GCC miscompiles.
+    attempt_state st;
+    if (is_uwsgi(x))
+        st = co_await send_uwsgi_request(c, x, *u);
+    else
+        st = co_await send_http_request(c, x, *u);
+    if (st.end == attempt_end::ok)
+        st = co_await receive_head(x, *u, rp);
+    st.reused = reused;
+    co_return st;
+}
+
+// The label of a failure that says something about the server, else "": a stale pooled
+// connection is the proxy's keep-alive race, a broken client body the client's fault, and a passed
+// request deadline may be the queue's or the client's doing.
+std::string_view health_failure(const attempt_state& st)
+{
+    switch (st.end) {
+    case attempt_end::connect_failed: return "connect_failure";
+    case attempt_end::connect_timeout: return "connect_timeout";
+    case attempt_end::empty_response: return st.reused ? "" : "empty_response";
+    case attempt_end::reset: return "server_reset";
+    case attempt_end::server_timeout: return "server_timeout";
+    case attempt_end::not_http: return "protocol_mismatch";
+    default: return "";
+    }
+}
+
+// Passive health: how the attempt went, when it says something about the server.
+void report(exchange& x, std::size_t server, const attempt_state& st, unsigned status)
+{
+    if (st.end != attempt_end::ok) {
+        if (auto what = health_failure(st); !what.empty())
+            x.backend->report_result(server, true, what);
+        return;
+    }
+    const bool failed = status == 502 || status == 503 || status == 504;
+    x.backend->report_result(server, failed, failed ? "5xx status from the server" : "");
+}
+
+// Whether the failed attempt `st` is tried again; counts and logs the retry when it is.
+retry_decision consider_retry(client_connection& c, exchange& x, const attempt_state& st,
+                              retry_budget& budget)
+{
+    const bool connect = st.end == attempt_end::connect_failed ||
+                         st.end == attempt_end::connect_timeout;
+    // A connection closed by the proxy's own exit looks like an empty answer: not a retry.
+    if (c.w.stopping || (!connect && st.end != attempt_end::empty_response))
+        return {};
+    const attempt_failure failure{connect ? attempt_failure::kind::connect_failure
+                                          : attempt_failure::kind::empty_response,
+                                  st.reused, st.body_sent, is_idempotent(x.request().method())};
+    auto d = decide_retry(failure, x.backend_config->retries, budget);
+    if (d.what == retry_decision::kind::none)
+        return d;
+    ++x.rec.retries;
+    c.w.metrics.retry(x.backend_config->name, d.reason);
+    if (d.what == retry_decision::kind::free_stale)
+        note_stale_retry(c, x);
+    return d;
+}
+
+// The response from its head on; returns whether the server connection can be reused.
+awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_connection& u,
+                                     response_parser& rp, slot_hold& slot)
+{
+    auto& res = rp.get();
+    x.rec.status = res.result_int();
+    const bool upgraded = x.upgrade && res.result() == http::status::switching_protocols;
+    // The parser's flags rather than the fields': no lookups by name.
+    bool server_keep_alive = rp.keep_alive() && !upgraded && !is_uwsgi(x);
+    bool chunked = rp.chunked();
+    if (!upgraded && !rp.content_length() && !chunked && rp.need_eof() && c.version >= 11) {
+        res.chunked(true);  // the server closes to end the body; the client keeps its connection
+        chunked = true;
+        server_keep_alive = false;
+    } else if (rp.need_eof()) {
+        c.keep_alive = false;
+    }
+    head_edits edits{header_allocator(&x.arena)};
+    c.keep_alive = prepare_client_response(res.base(), c.version, c.keep_alive && !c.w.draining,
+                                           upgraded, chunked, edits);
+    const bool chunked_out = chunked && c.version >= 11;  // 1.0 clients get it close-delimited
+    auto r = co_await relay_message<false>(
+        c.w, rp, edits, chunked_out, {u.socket, &u.buffer, u.deadline, x.timeouts.server},
+        {c.socket, nullptr, c.deadline, x.timeouts.client_idle}, [&slot] { slot.release(); });
+    x.rec.bytes_out += r.bytes_written;
+    if (r.failed == relay_result::failure::read) {
+        c.keep_alive = false;
+        if (r.bytes_written == 0) {
+            // A small body travels whole, so nothing has reached the client yet: it gets an
+            // answer rather than a silent close.
+            co_await send_local_reply(
+                c, x, r.timed_out ? http::status::gateway_timeout : http::status::bad_gateway,
+                r.timed_out ? "server_timeout" : "server_reset",
+                "the server stopped in the middle of its response");
+            co_return false;
+        }
+        x.rec.reason = r.timed_out ? "server_timeout" : "server_reset";
+        co_return false;
+    }
+    if (r.failed == relay_result::failure::write) {
+        x.rec.reason = "client_gone";
+        c.keep_alive = false;
+        co_return false;
+    }
+    if (upgraded)
+        co_await tunnel(c, u, x, x.timeouts.tunnel);
+    co_return server_keep_alive && !upgraded;
+}
+
+}  // namespace
+
+awaitable<void> forward(client_connection& c, exchange& x)
+{
+    // Checked here, not only inside: a coroutine call costs a frame even when it does nothing.
+    if (is_uwsgi(x)) {
+        if (!co_await buffer_body_for_uwsgi(c, x))
+            co_return;
+    }
+    auto admission = ask_for_slot(c, x);
+    std::optional<std::size_t> server = admission.server;
+    if (admission.result != request_queue::outcome::granted)
+        server = co_await wait_for_slot(c, x, std::move(admission));
+    if (!server)
+        co_return;
+    std::optional<slot_hold> hold;
+    hold.emplace(*x.backend, *server);
+    prepare_upstream_request(x.request().base(), {c.client_ip, x.request_id, x.upgrade},
+                             x.upstream_edits);
+    std::unique_ptr<upstream_connection> u;
+    std::optional<response_parser> rp;
+    retry_budget budget;
+    for (;;) {
+        auto st = co_await attempt(c, x, *server, !budget.free_used, u, rp);
+        report(x, *server, st, st.end == attempt_end::ok ? rp->get().result_int() : 0);
+        if (st.end == attempt_end::ok)
+            break;
+        auto retry = consider_retry(c, x, st, budget);
+        if (retry.what == retry_decision::kind::none) {
+            co_await answer_failure(c, x, u.get(), st);
+            co_return;
+        }
+        u.reset();
+        if (!retry.prefer_other_server)
+            continue;
+        if (!co_await move_to_another_server(c, x, hold, *server))
+            co_return;
+    }
+    ++u->requests;
+    auto& pool = x.backend->server(*server).pools[c.w.index];
+    const auto max_idle = x.backend_config->keepalive.max_idle;
+    // Not `co_await ... && ...`: GCC 12 mishandles co_await inside a short-circuit operator.
+    const bool reusable = co_await relay_response(c, x, *u, *rp, *hold);
+    if (reusable && max_idle > 0 && !x.backend->retired())
+        pool.put(std::move(u), max_idle);
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,35 @@
+#include "proxy/session/session.hpp"
+
+namespace sluice::proxy {
+
+awaitable<void> send_local_reply(client_connection& c, exchange& x, http::status status,
+                                       std::string_view reason, std::string_view message)
+{
+    // The connection can carry another request only if this one was read to its end.
+    const bool request_read = x.parser && x.parser->is_header_done() && x.parser->is_done();
+    c.keep_alive = c.keep_alive && request_read && static_cast<unsigned>(status) >= 500 &&
+                   !c.w.draining;
+    x.rec.status = static_cast<unsigned>(status);
+    x.rec.reason = reason;
+
+    http::response<http::string_body> res{status, 11};
+    res.set(http::field::server, "sluice");
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    if (!x.request_id.empty())
+        res.set("X-Request-Id", x.request_id);
+    if (status == http::status::service_unavailable)
+        res.set(http::field::retry_after, "1");
+    res.body() = std::string(http::obsolete_reason(status)) + " (" + std::string(reason) + "): " +
+                 std::string(message) + "\n";
+    res.keep_alive(c.keep_alive);
+    res.prepare_payload();
+
+    c.deadline.arm(x.timeouts.client_idle);
+    auto [ec, n] = co_await http::async_write(c.socket, res, use_tuple);
+    c.deadline.disarm();
+    x.rec.bytes_out += n;
+    if (ec)
+        c.keep_alive = false;
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,98 @@
+#pragma once
+// Internal to the client session's .cpp files: the state of one client connection and of the
+// request it is serving. Heavy (Beast); include it from no other header.
+
+#include "proxy/log/access_record.hpp"
+#include "proxy/session/client_session.hpp"
+#include "proxy/http/forwarding.hpp"
+#include "proxy/runtime/snapshot.hpp"
+#include "proxy/runtime/worker.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include <array>
+#include <functional>
+#include <memory_resource>
+#include <optional>
+
+namespace sluice::proxy {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::system::error_code;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable_t<executor_type>{});
+
+template <bool IsRequest>
+using relay_parser = http::parser<IsRequest, http::buffer_body, header_allocator>;
+using request_parser = relay_parser<true>;
+using response_parser = relay_parser<false>;
+
+struct client_connection {
+    client_connection(worker& w, socket_type s, std::shared_ptr<connection_owner> owner);
+    ~client_connection();
+
+    worker& w;
+    socket_type socket;
+    beast::flat_buffer buffer;
+    struct deadline deadline;
+    std::shared_ptr<connection_owner> owner;  // the listener
+    std::string client_ip;  // "" for unix-socket clients
+    bool keep_alive = true;
+    unsigned version = 11;  // of the request being served
+    unsigned served = 0;    // requests on this connection so far
+    idle_link idle;
+};
+
+// One request, from its head to the last byte of its response.
+struct exchange {
+    std::shared_ptr<const snapshot> snap;
+    const listener_view* listener = nullptr;
+    backend_runtime* backend = nullptr;
+    const config::backend* backend_config = nullptr;  // of this request's snapshot
+    config::timeouts timeouts;
+    // Where the header lines of the request and of its response live (message_types.hpp); a
+    // head too big for the inline part spills to the heap. Declared before the parser, which
+    // must go first.
+    std::array<std::byte, 4096> arena_space;
+    std::pmr::monotonic_buffer_resource arena{arena_space.data(), arena_space.size()};
+    std::optional<request_parser> parser;
+    head_edits upstream_edits{header_allocator(&arena)};  // the request's, for the backend
+    access_record rec;
+    clock::time_point start;
+    // The overall deadline (timeouts.request, derived from the chain when 0, shortened by the
+    // client's deadline header): it bounds every wait for the server until its response head.
+    clock::time_point deadline = clock::time_point::max();
+    // The client's X-Request-Id or a generated one, held here: no allocation per request.
+    std::array<char, max_request_id> request_id_text;
+    std::string_view request_id;
+    // A chunked body read whole before its uwsgi packet, which must carry its length.
+    std::optional<std::string> buffered_body;
+    bool expect_continue = false;
+    bool upgrade = false;
+    bool asked_for_slot = false;  // its queue wait counts in sluice_queue_wait_seconds
+    bool left_queue = false;      // the client left while it waited for a slot
+
+    request_parser::value_type& request() { return parser->get(); }
+};
+
+double ms_since(clock::time_point t);
+
+// A response the proxy writes itself (400, 408, 413, 431, 502, 503, 504), with a short body
+// naming the reason; also finishes the access record.
+awaitable<void> send_local_reply(client_connection& c, exchange& x, http::status status,
+                                       std::string_view reason, std::string_view message);
+
+// Everything between a parsed request head and the end of its response: slot, backend
+// connection, request body out, response back.
+awaitable<void> forward(client_connection& c, exchange& x);
+
+// Copies bytes both ways until one side closes or nothing moves for `idle`.
+awaitable<void> tunnel(client_connection& c, class upstream_connection& u, exchange& x,
+                             clock::duration idle);
+
+}  // namespace sluice::proxy

@@ -1,0 +1,38 @@
+#pragma once
+// Internal to the client session: waiting for a server slot.
+
+#include "proxy/session/session.hpp"
+
+namespace sluice::proxy {
+
+struct slot_result {
+    enum class kind { granted, queue_full, queue_timeout, client_gone, refused } outcome;
+    std::size_t server;
+    clock::duration waited{};  // in the queue; zero when a slot was free at once
+};
+
+// After backend_runtime::admit() found no free slot: the queue's answer (full), or the wait in
+// it. `on_queued` runs when the request joins the queue.
+awaitable<slot_result> acquire_slot(client_connection& c, exchange& x,
+                                    backend_runtime::admission admission,
+                                    const std::function<void()>& on_queued = {});
+
+// Holds a granted slot and gives it back exactly once.
+class slot_hold {
+public:
+    slot_hold(backend_runtime& b, std::size_t server) : backend_(&b), server_(server) {}
+    slot_hold(const slot_hold&) = delete;
+    slot_hold& operator=(const slot_hold&) = delete;
+    ~slot_hold() { release(); }
+    void release()
+    {
+        if (backend_)
+            std::exchange(backend_, nullptr)->release(server_);
+    }
+
+private:
+    backend_runtime* backend_;
+    std::size_t server_;
+};
+
+}  // namespace sluice::proxy

@@ -1,0 +1,157 @@
+// The steps of one attempt at a server over HTTP: connect, send the request (head and streamed
+// body), receive the response head. Each step arms its socket's deadline at the earlier of its
+// own timeout and the request's deadline, and says how it ended; forward() decides the rest.
+#include "proxy/session/upstream_attempt.hpp"
+
+#include "proxy/session/body_relay.hpp"
+
+namespace sluice::proxy {
+
+namespace {
+
+attempt_end failed_read_end(const upstream_connection& u, const response_parser& rp,
+                            const error_code& ec, bool interim_seen, const op_limit& limit)
+{
+    if (u.deadline.expired())
+        return limit.is_request_deadline ? attempt_end::request_timeout
+                                         : attempt_end::server_timeout;
+    if (u.buffer.size() == 0 && !rp.got_some() && !interim_seen)
+        return attempt_end::empty_response;
+    return is_protocol_error(ec) ? attempt_end::not_http : attempt_end::reset;
+}
+
+// Reads until `rp` has the whole response head, with the errors Beast's async_read_header gives,
+// but without its two layers of composed operations around each read.
+awaitable<error_code> read_response_head(upstream_connection& u, response_parser& rp)
+{
+    for (;;) {
+        if (u.buffer.size() > 0) {
+            error_code ec;
+            u.buffer.consume(rp.put(u.buffer.data(), ec));
+            if (ec && ec != http::error::need_more)
+                co_return ec;
+            if (rp.is_header_done())
+                co_return error_code{};
+        }
+        const auto spare = u.buffer.capacity() - u.buffer.size();
+        auto space = u.buffer.prepare(std::max<std::size_t>(512, std::min<std::size_t>(spare, 65536)));
+        auto [ec, n] = co_await u.socket.async_read_some(space, use_tuple);
+        u.buffer.commit(n);
+        if (ec == asio::error::eof) {
+            if (!rp.got_some())
+                co_return http::error::end_of_stream;
+            rp.put_eof(ec);
+            co_return ec;
+        }
+        if (ec)
+            co_return ec;
+    }
+}
+
+}  // namespace
+
+bool is_protocol_error(const error_code& ec)
+{
+    return ec.category() == make_error_code(http::error::bad_version).category() &&
+           ec != http::error::end_of_stream && ec != http::error::partial_message &&
+           ec != http::error::need_more && ec != http::error::header_limit;
+}
+
+void pause_deadline_for_body(exchange& x, clock::time_point began, const relay_result& r)
+{
+    if (r.bytes_read > 0 && x.deadline != clock::time_point::max())
+        x.deadline += coarse_now() - began;
+}
+
+op_limit limit_for(const exchange& x, clock::duration timeout)
+{
+    const auto own = coarse_now() + timeout;
+    return x.deadline < own ? op_limit{x.deadline, true} : op_limit{own, false};
+}
+
+awaitable<void> send_continue(client_connection& c, exchange& x)
+{
+    if (!continue_due(x))
+        co_return;
+    static constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
+    x.expect_continue = false;
+    c.deadline.arm(x.timeouts.client_idle);
+    co_await asio::async_write(c.socket, asio::buffer(continue_100), use_tuple);
+    c.deadline.disarm();
+}
+
+awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_runtime& s,
+                                          std::unique_ptr<upstream_connection>& u)
+{
+    attempt_state st;
+    u = std::make_unique<upstream_connection>(c.w.io, c.w.sweeper);
+    const auto began = clock::now();
+    const auto limit = limit_for(x, x.timeouts.connect);
+    st.ec = co_await u->connect(s.endpoint, limit.at - began);
+    x.rec.connect_ms += ms_since(began);
+    if (st.ec == asio::error::timed_out)
+        st.end = limit.is_request_deadline ? attempt_end::request_timeout
+                                           : attempt_end::connect_timeout;
+    else if (st.ec)
+        st.end = attempt_end::connect_failed;
+    co_return st;
+}
+
+awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
+                                                 upstream_connection& u)
+{
+    attempt_state st;
+    if (continue_due(x))
+        co_await send_continue(c, x);
+    const auto began = coarse_now();
+    auto sent = co_await relay_message<true>(
+        c.w, *x.parser, x.upstream_edits, x.parser->chunked(),
+        {c.socket, &c.buffer, c.deadline, x.timeouts.client_idle},
+        {u.socket, nullptr, u.deadline, x.timeouts.server}, nullptr);
+    x.rec.bytes_in += sent.bytes_read;
+    st.body_sent = sent.bytes_read > 0;
+    pause_deadline_for_body(x, began, sent);
+    st.ec = sent.ec;
+    if (sent.failed == relay_result::failure::read) {
+        co_await fail_request_body(c, x, sent);
+        st.end = attempt_end::client_failed;
+    } else if (sent.failed == relay_result::failure::write) {
+        st.end = sent.timed_out  ? attempt_end::server_timeout
+                 : st.body_sent ? attempt_end::reset
+                                : attempt_end::empty_response;
+    }
+    co_return st;
+}
+
+awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
+                                            std::optional<response_parser>& rp)
+{
+    attempt_state st;
+    const auto sent_at = clock::now();
+    for (bool interim_seen = false;; interim_seen = true) {
+        // After a 1xx the heads come from the heap, freed with each parser: the arena frees
+        // nothing before the request ends, and a server may send any number of 1xx heads.
+        const auto alloc = interim_seen ? header_allocator() : header_allocator(&x.arena);
+        rp.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(alloc));
+        rp->body_limit(boost::none);
+        rp->header_limit(256 * 1024);
+        if (x.request().method() == http::verb::head)
+            rp->skip(true);
+        const auto limit = limit_for(x, x.timeouts.server);
+        u.deadline.arm_at(limit.at);
+        auto ec = co_await read_response_head(u, *rp);
+        u.deadline.disarm();
+        if (ec) {
+            st.ec = ec;
+            st.end = failed_read_end(u, *rp, ec, interim_seen, limit);
+            co_return st;
+        }
+        const auto status = rp->get().result_int();
+        if (status < 100 || status >= 200 || status == 101)
+            break;
+    }
+    x.rec.response_ms = ms_since(sent_at);
+    co_return st;
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,70 @@
+#pragma once
+// Internal to forward() (forward.cpp): one attempt at one server, in steps (connect,
+// send the request, receive the response head), each returning how it ended instead of answering
+// the client, so that forward() can decide between steps whether a failure may be retried.
+
+#include "proxy/session/session.hpp"
+#include "proxy/backend/upstream_connection.hpp"
+
+namespace sluice::proxy {
+
+struct relay_result;
+
+enum class attempt_end {
+    ok,
+    client_failed,    // the client's body broke off or broke the rules: already answered
+    connect_failed,   // refused or unreachable: nothing reached the server
+    connect_timeout,  // timeouts.connect passed
+    empty_response,   // closed or reset before any byte of a response
+    reset,            // closed or reset after part of the request body or the response
+    server_timeout,   // timeouts.server passed between bytes
+    request_timeout,  // the request's deadline passed first
+    not_http,         // what came back is not an HTTP response
+};
+
+struct attempt_state {
+    attempt_end end = attempt_end::ok;
+    error_code ec;
+    bool reused = false;     // the connection came from the keep-alive pool
+    bool body_sent = false;  // request body bytes were read from the client and sent on
+};
+
+// The earlier of now + `timeout` and the request's deadline, and which of the two it is, so that
+// an expiry can be told apart: server_timeout or request_timeout.
+struct op_limit {
+    clock::time_point at;
+    bool is_request_deadline;
+};
+op_limit limit_for(const exchange& x, clock::duration timeout);
+
+// Time spent receiving the client's body (the relay that began at `began`) does not count
+// against the request deadline: bytes are moving, so nobody in front of the proxy is waiting on
+// it yet, and a slow upload must not end in a 504 the moment its last byte arrives. `began` is
+// read with coarse_now(), as deadlines are.
+void pause_deadline_for_body(exchange& x, clock::time_point began, const relay_result& r);
+
+awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_runtime& s,
+                                          std::unique_ptr<upstream_connection>& u);
+awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
+                                                 upstream_connection& u);
+awaitable<attempt_state> send_uwsgi_request(client_connection& c, exchange& x,
+                                                  upstream_connection& u);
+awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
+                                            std::optional<response_parser>& rp);
+
+// Before a uwsgi request whose body is chunked: reads the body whole (uwsgi needs its length
+// first). False when a local reply ended the request.
+awaitable<bool> buffer_body_for_uwsgi(client_connection& c, exchange& x);
+
+// The answer to a client whose request was not retried after `st`; logs the protocol hints.
+awaitable<void> answer_failure(client_connection& c, exchange& x,
+                                     const upstream_connection* u, const attempt_state& st);
+awaitable<void> fail_request_body(client_connection& c, exchange& x, const relay_result& r);
+// Sends "100 Continue" when the client waits for it before sending its body.
+awaitable<void> send_continue(client_connection& c, exchange& x);
+inline bool continue_due(const exchange& x) { return x.expect_continue && !x.parser->is_done(); }
+// Logs, at most once a minute per thread, that a pooled connection was found closed by its server.
+void note_stale_retry(client_connection& c, exchange& x);
+bool is_protocol_error(const error_code& ec);
+
+}  // namespace sluice::proxy

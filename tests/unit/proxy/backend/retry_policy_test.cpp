@@ -1,0 +1,97 @@
+#include "proxy/backend/retry_policy.hpp"
+
+#include <gtest/gtest.h>
+
+namespace sluice::proxy {
+namespace {
+
+using kind = attempt_failure::kind;
+using decision = retry_decision::kind;
+
+attempt_failure failure(kind what, bool reused, bool body_sent, bool idempotent)
+{
+    return {what, reused, body_sent, idempotent};
+}
+
+struct single_case {
+    const char* name;
+    attempt_failure failure;
+    decision expected;
+    std::string_view reason;
+};
+
+TEST(retry_policy, first_failure_of_each_kind)
+{
+    const single_case cases[] = {
+        {"connect failure of a GET", failure(kind::connect_failure, false, false, true),
+         decision::counted, "connect_failure"},
+        {"connect failure of a POST: nothing reached the app",
+         failure(kind::connect_failure, false, false, false), decision::counted,
+         "connect_failure"},
+        {"stale pooled connection, GET", failure(kind::empty_response, true, false, true),
+         decision::free_stale, "stale_connection"},
+        {"stale pooled connection, POST without a body sent",
+         failure(kind::empty_response, true, false, false), decision::free_stale,
+         "stale_connection"},
+        {"POST whose body was sent", failure(kind::empty_response, true, true, false),
+         decision::none, ""},
+        {"PUT whose body was sent: it cannot be replayed",
+         failure(kind::empty_response, false, true, true), decision::none, ""},
+        {"empty answer on a new connection, GET", failure(kind::empty_response, false, false, true),
+         decision::counted, "empty_response"},
+        {"empty answer on a new connection, POST: the app may have acted",
+         failure(kind::empty_response, false, false, false), decision::none, ""},
+    };
+    for (const auto& c : cases) {
+        retry_budget budget;
+        auto d = decide_retry(c.failure, config::retries{}, budget);
+        EXPECT_EQ(d.what, c.expected) << c.name;
+        EXPECT_EQ(d.reason, c.reason) << c.name;
+        EXPECT_EQ(d.prefer_other_server, c.expected == decision::counted) << c.name;
+    }
+}
+
+TEST(retry_policy, the_free_stale_retry_happens_once_then_counts)
+{
+    retry_budget budget;
+    const auto stale = failure(kind::empty_response, true, false, true);
+    EXPECT_EQ(decide_retry(stale, config::retries{}, budget).what, decision::free_stale);
+    EXPECT_EQ(budget.counted, 0u);
+    EXPECT_EQ(decide_retry(stale, config::retries{}, budget).what, decision::counted);
+    EXPECT_EQ(decide_retry(stale, config::retries{}, budget).what, decision::none);
+}
+
+TEST(retry_policy, attempts_bound_the_counted_retries)
+{
+    config::retries policy;
+    policy.attempts = 3;
+    retry_budget budget;
+    const auto refused = failure(kind::connect_failure, false, false, false);
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(decide_retry(refused, policy, budget).what, decision::counted) << i;
+    EXPECT_EQ(decide_retry(refused, policy, budget).what, decision::none);
+    policy.attempts = 0;
+    retry_budget none_allowed;
+    EXPECT_EQ(decide_retry(refused, policy, none_allowed).what, decision::none);
+}
+
+TEST(retry_policy, retries_on_lists_the_kinds_that_are_retried)
+{
+    config::retries connect_only;
+    connect_only.on_empty_response = false;
+    config::retries empty_only;
+    empty_only.on_connect_failure = false;
+    const auto refused = failure(kind::connect_failure, false, false, true);
+    const auto empty = failure(kind::empty_response, false, false, true);
+    const auto stale = failure(kind::empty_response, true, false, true);
+    retry_budget b1, b2, b3, b4, b5;
+    EXPECT_EQ(decide_retry(refused, connect_only, b1).what, decision::counted);
+    EXPECT_EQ(decide_retry(empty, connect_only, b2).what, decision::none);
+    EXPECT_EQ(decide_retry(refused, empty_only, b3).what, decision::none);
+    EXPECT_EQ(decide_retry(empty, empty_only, b4).what, decision::counted);
+    // The free retry is not a policy choice: it repairs the proxy's own keep-alive race.
+    EXPECT_EQ(decide_retry(stale, connect_only, b5).what, decision::free_stale);
+}
+
+}  // namespace
+}  // namespace sluice::proxy

@@ -94,7 +94,7 @@ struct totals {
     std::map<metrics_shard::key3, std::uint64_t> requests, upstream_errors, health_checks;
     std::map<metrics_shard::key2, histogram_data> durations;
     std::map<metrics_shard::key2, std::uint64_t> queue_rejected, retries;
-    std::map<std::string, histogram_data> queue_waits, check_durations;
+    std::map<std::string, histogram_data> queue_waits, slot_holds, check_durations;
     std::map<std::string, std::uint64_t> timeouts;
 };
 
@@ -153,6 +153,8 @@ void metrics_shard::record(const request_sample& s)
     if (s.queue_wait_seconds)
         memo_slot(queue_waits_, last_queue_wait_, s.backend)
             .observe(*s.queue_wait_seconds, bounds);
+    if (s.slot_hold_seconds)
+        slot(slot_holds_, s.backend).observe(*s.slot_hold_seconds, bounds);
     if (!t.queue_rejection.empty())
         ++slot(queue_rejected_, std::tuple{s.backend, t.queue_rejection});
     if (!t.upstream_error.empty())
@@ -216,6 +218,7 @@ void seed_zero_series(totals& t, const gauge_snapshot& g)
         for (auto r : retry_reasons)
             t.retries[{backend, std::string(r)}] += 0;
         t.queue_waits[backend].add({});
+        t.slot_holds[backend].add({});
     }
     for (const auto& s : g.servers)
         for (auto k : upstream_error_kinds)
@@ -241,6 +244,11 @@ void emit_counters(std::vector<family>& out, const totals& t)
                              MetricType::Histogram);
     for (const auto& [b, h] : t.queue_waits)
         add_histogram(waits, {{"backend", b}}, h);
+    auto holds = make_family("sluice_slot_hold_seconds",
+                             "Time a request held a server slot (a worker), from grant to release.",
+                             MetricType::Histogram);
+    for (const auto& [b, h] : t.slot_holds)
+        add_histogram(holds, {{"backend", b}}, h);
     auto rejected = make_family("sluice_queue_rejected_total",
                                 "Requests that left the queue without a slot.",
                                 MetricType::Counter);
@@ -270,8 +278,8 @@ void emit_counters(std::vector<family>& out, const totals& t)
                                        "Time an active health check took.", MetricType::Histogram);
     for (const auto& [b, h] : t.check_durations)
         add_histogram(check_durations, {{"backend", b}}, h);
-    for (auto* f : {&requests, &durations, &waits, &rejected, &errors, &retries, &timeouts,
-                    &checks, &check_durations})
+    for (auto* f : {&requests, &durations, &waits, &holds, &rejected, &errors, &retries,
+                    &timeouts, &checks, &check_durations})
         out.push_back(std::move(*f));
 }
 
@@ -321,6 +329,7 @@ std::string metrics::scrape(const gauge_snapshot& g)
             sum_into(shard->requests_, t.requests);
             sum_into(shard->durations_, t.durations);
             sum_into(shard->queue_waits_, t.queue_waits);
+            sum_into(shard->slot_holds_, t.slot_holds);
             sum_into(shard->queue_rejected_, t.queue_rejected);
             sum_into(shard->upstream_errors_, t.upstream_errors);
             sum_into(shard->retries_, t.retries);

@@ -39,6 +39,7 @@ public:
     void clear();
 
     std::uint64_t size() const { return memory_.size() + file_size_; }
+    std::uint64_t max_size() const { return limits_.max_size; }
     bool spooled() const { return file_size_ > 0; }
     // The bytes in memory: the whole body when nothing was spooled.
     std::string_view in_memory() const { return memory_; }

@@ -85,6 +85,8 @@ std::string to_json_line(const access_record& r)
     field(out, "connect_ms"), append_number(out, r.connect_ms);
     field(out, "response_ms"), append_number(out, r.response_ms);
     field(out, "total_ms"), append_number(out, r.total_ms);
+    field(out, "body_ms"), append_number(out, r.body_ms);
+    field(out, "slot_ms"), append_number(out, r.slot_ms);
     field(out, "bytes_in"), append_number(out, r.bytes_in);
     field(out, "bytes_out"), append_number(out, r.bytes_out);
     field(out, "retries"), append_number(out, std::uint64_t{r.retries});

@@ -20,6 +20,8 @@ struct access_record {
     std::string_view backend;
     std::string_view server;
     double queue_ms = 0, connect_ms = 0, response_ms = 0, total_ms = 0;
+    double body_ms = 0;  // receiving the request body, when the proxy read it whole first
+    double slot_ms = 0;  // holding a server slot: a worker's time, without a slow client's
     std::uint64_t bytes_in = 0, bytes_out = 0;
     unsigned retries = 0;
     std::string_view reason;  // "" when the backend answered normally

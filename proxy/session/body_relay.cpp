@@ -3,10 +3,12 @@
 #include "proxy/http/message_head.hpp"
 
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
 
 #include <array>
 #include <cstdio>
+#include <optional>
 
 namespace sluice::proxy {
 
@@ -144,6 +146,118 @@ awaitable<bool> write_piece(relay_side& to, const Buffers& buffers, relay_result
     co_return r.failed == relay_result::failure::none;
 }
 
+// What a slow reader has not taken yet, in order, written out whenever its socket takes more.
+class backlog {
+public:
+    explicit backlog(const body_store::limits& l) : store_(l) {}
+
+    bool empty() const { return sent_ == store_.size(); }
+
+    // Writes what the socket takes now, without a suspension; false after a failure noted in r.
+    bool flush_now(relay_side& to, relay_result& r)
+    {
+        for (;;) {
+            std::string_view piece;
+            if (!next(piece, r))
+                return false;
+            if (piece.empty())
+                return true;
+            const auto written = write_now(to, asio::buffer(piece.data(), piece.size()), r);
+            if (r.failed != relay_result::failure::none)
+                return false;
+            sent_ += written;
+            if (written < piece.size())
+                return true;
+        }
+    }
+
+    // Waits for the writer until everything is out; false after a failure noted in r.
+    awaitable<bool> drain(relay_side& to, relay_result& r)
+    {
+        for (;;) {
+            std::string_view piece;
+            if (!next(piece, r))
+                co_return false;
+            if (piece.empty())
+                co_return true;
+            if (!co_await write_piece(to, asio::buffer(piece.data(), piece.size()), r))
+                co_return false;
+            sent_ += piece.size();
+        }
+    }
+
+    // Keeps `buffers` after their first `skip` bytes. False, keeping nothing, when that would
+    // pass the store's max_size; a spool failure is noted in r.
+    template <class Buffers>
+    bool add(const Buffers& buffers, std::size_t skip, relay_result& r)
+    {
+        if (store_.size() + asio::buffer_size(buffers) - skip > store_.max_size())
+            return false;
+        for (auto b : beast::buffers_range_ref(buffers)) {
+            const auto cut = std::min(skip, b.size());
+            skip -= cut;
+            const std::string_view bytes(static_cast<const char*>(b.data()) + cut, b.size() - cut);
+            if (auto ec = store_.append(bytes)) {
+                r.failed = relay_result::failure::store;
+                r.ec = error_code(ec);
+                return true;
+            }
+        }
+        return true;
+    }
+
+private:
+    // The next unsent bytes ("" when none, and then the store is emptied for reuse).
+    bool next(std::string_view& piece, relay_result& r)
+    {
+        if (empty()) {
+            store_.clear();
+            sent_ = 0;
+            piece = {};
+            return true;
+        }
+        if (store_.spooled() && !scratch_)
+            scratch_ = std::make_unique_for_overwrite<char[]>(worker::relay_buffer_size);
+        if (auto ec = store_.read_at(sent_, scratch_.get(), worker::relay_buffer_size, piece)) {
+            r.failed = relay_result::failure::store;
+            r.ec = error_code(ec);
+            return false;
+        }
+        return true;
+    }
+
+    body_store store_;
+    std::uint64_t sent_ = 0;
+    std::unique_ptr<char[]> scratch_;
+};
+
+// Writes `out` to a writer with a backlog: what waits goes first, what the socket does not take
+// now joins the backlog. Past the backlog's max_size it waits for the writer, and the message
+// goes on streamed unbuffered. False after a failure noted in r.
+template <class Buffers>
+awaitable<bool> deliver(relay_side& to, const Buffers& out, std::optional<backlog>& waiting,
+                        relay_result& r)
+{
+    if (!waiting)
+        waiting.emplace(*to.backlog);
+    if (!waiting->flush_now(to, r))
+        co_return false;
+    std::size_t written = 0;
+    if (waiting->empty()) {
+        written = write_now(to, out, r);
+        if (r.failed != relay_result::failure::none)
+            co_return false;
+        if (written == asio::buffer_size(out))
+            co_return true;
+    }
+    if (waiting->add(out, written, r))
+        co_return r.failed == relay_result::failure::none;
+    if (!co_await waiting->drain(to, r))
+        co_return false;
+    co_await write_rest(to, out, written, r);
+    co_return r.failed == relay_result::failure::none;
+}
+
 // Bodies up to this size travel whole, read into the head's own buffer right after the head and
 // sent with it in one contiguous write: send(2) rather than a scattered sendmsg(2), and no relay
 // buffer. Small enough that holding one back until its last byte costs nothing noticeable.
@@ -199,6 +313,7 @@ awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p,
     // Beast sizes each read by the buffer's spare capacity: without room, a body moves in
     // 512-byte reads. The session shrinks the buffer again once the connection goes idle.
     make_room(*from.buffer, p.content_length_remaining());
+    std::optional<backlog> waiting;
     for (bool first = true;; first = false) {
         std::size_t n = 0;
         if (!p.is_done()) {
@@ -219,11 +334,20 @@ awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p,
             asio::buffer("\r\n", size_len > 0 ? 2 : 0),
             asio::buffer("0\r\n\r\n", last && chunked ? 5 : 0)};
         if (asio::buffer_size(out) > 0) {
-            if (!co_await write_piece(to, out, r))
+            // Two statements, not `co_await (a ? b : c)`, which GCC miscompiles.
+            bool ok = false;
+            if (to.backlog)
+                ok = co_await deliver(to, out, waiting, r);
+            else
+                ok = co_await write_piece(to, out, r);
+            if (!ok)
                 co_return r;
         }
-        if (last)
+        if (last) {
+            if (waiting)
+                co_await waiting->drain(to, r);
             co_return r;
+        }
     }
 }
 
@@ -266,23 +390,50 @@ awaitable<relay_result> relay_body_bytes(worker& w, request_parser& p, relay_sid
     co_return r;
 }
 
-awaitable<relay_result> read_body(worker& w, request_parser& p, relay_side from,
-                                        std::string& out, std::size_t limit)
+awaitable<relay_result> read_body(worker& w, request_parser& p, relay_side from, body_store& out)
 {
     relay_result r;
     relay_buffer buf{w};
+    make_room(*from.buffer, p.content_length_remaining());
     while (!p.is_done()) {
         const auto n = co_await read_piece(p, from, buf.get(), buf.size, r);
         if (r.failed != relay_result::failure::none)
             co_return r;
-        if (out.size() + n > limit) {
-            r.failed = relay_result::failure::read;
-            r.ec = http::error::buffer_overflow;
+        if (auto ec = out.append({buf.get(), n})) {
+            r.failed = relay_result::failure::store;
+            r.ec = ec == std::errc::file_too_large ? error_code(http::error::body_limit)
+                                                   : error_code(ec);
             co_return r;
         }
-        out.append(buf.get(), n);
     }
     co_return r;
+}
+
+awaitable<relay_result> write_stored(worker& w, std::string_view head, const body_store& body,
+                                     relay_side to)
+{
+    relay_result r;
+    relay_buffer buf{w};
+    char* scratch = body.spooled() ? buf.get() : nullptr;
+    std::uint64_t offset = 0;
+    for (bool first = true;; first = false) {
+        std::string_view piece;
+        if (auto ec = body.read_at(offset, scratch, buf.size, piece)) {
+            r.failed = relay_result::failure::store;
+            r.ec = error_code(ec);
+            co_return r;
+        }
+        const std::array<asio::const_buffer, 2> out{
+            asio::buffer(head.data(), first ? head.size() : 0),
+            asio::buffer(piece.data(), piece.size())};
+        if (asio::buffer_size(out) > 0) {
+            if (!co_await write_piece(to, out, r))
+                co_return r;
+        }
+        if (piece.empty())
+            co_return r;
+        offset += piece.size();
+    }
 }
 
 }  // namespace sluice::proxy

@@ -3,6 +3,7 @@
 // pieces of the worker's relay buffer: memory stays bounded whatever the body's size. The head
 // goes out with the first piece, so a small message costs one write. Internal to the session.
 
+#include "proxy/http/body_store.hpp"
 #include "proxy/session/session.hpp"
 
 namespace sluice::proxy {
@@ -12,10 +13,15 @@ struct relay_side {
     beast::flat_buffer* buffer;  // the reading side's buffer; unused when writing
     struct deadline& deadline;
     clock::duration timeout;     // per read or write: nothing moved for this long
+    // Writing side only: with limits, what the socket does not take at once waits in a backlog
+    // (memory, then a spool file) while reading goes on at the reader's pace, so a slow client
+    // does not slow the server down. Past the limits' max_size the relay waits for the writer.
+    const body_store::limits* backlog = nullptr;
 };
 
 struct relay_result {
-    enum class failure { none, read, write } failed = failure::none;
+    // store: a body_store refused bytes (too large, or its spool file failed); ec says which.
+    enum class failure { none, read, write, store } failed = failure::none;
     error_code ec;
     bool timed_out = false;
     std::uint64_t bytes_read = 0, bytes_written = 0;
@@ -33,9 +39,11 @@ awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p,
 awaitable<relay_result> relay_body_bytes(worker& w, request_parser& p, relay_side from,
                                                relay_side to);
 
-// Reads the rest of a request body, de-chunked, into `out`. Past `limit` bytes it stops with
-// failure::read and http::error::buffer_overflow.
-awaitable<relay_result> read_body(worker& w, request_parser& p, relay_side from,
-                                        std::string& out, std::size_t limit);
+// Reads the rest of a request body, de-chunked, into `out`.
+awaitable<relay_result> read_body(worker& w, request_parser& p, relay_side from, body_store& out);
+
+// Writes `head` and then all of `body` to `to`.
+awaitable<relay_result> write_stored(worker& w, std::string_view head, const body_store& body,
+                                     relay_side to);
 
 }  // namespace sluice::proxy

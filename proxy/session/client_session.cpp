@@ -158,6 +158,8 @@ void record(client_connection& c, exchange& x)
                                   x.left_queue};
     if (x.asked_for_slot)
         sample.queue_wait_seconds = x.rec.queue_ms / 1000.0;
+    if (x.rec.slot_ms > 0)
+        sample.slot_hold_seconds = x.rec.slot_ms / 1000.0;
     c.w.metrics.record(sample);
     if (c.w.log) {
         // Read here rather than at the start: only a logged request pays for the wall clock.

@@ -6,11 +6,16 @@
 // tried again (retry_policy.hpp says when): a stale pooled connection on a new connection to the
 // same server, anything else on another server when the backend has one. Every attempt that says
 // something about the server's health is reported to the backend (passive health).
-#include "proxy/session/body_relay.hpp"
-#include "proxy/http/forwarding.hpp"
 #include "proxy/backend/retry_policy.hpp"
+#include "proxy/http/forwarding.hpp"
+#include "proxy/session/body_relay.hpp"
+#include "proxy/session/request_buffering.hpp"
 #include "proxy/session/slot_wait.hpp"
 #include "proxy/session/upstream_attempt.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
 
 namespace sluice::proxy {
 
@@ -78,7 +83,7 @@ awaitable<bool> move_to_another_server(client_connection& c, exchange& x,
         next = co_await wait_for_slot(c, x, std::move(admission), [&hold] { hold.reset(); });
     if (!next)
         co_return false;
-    hold.emplace(*x.backend, *next);
+    hold.emplace(*x.backend, *next, x.rec.slot_ms);
     server = *next;
     co_return true;
 }
@@ -190,9 +195,13 @@ awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_conne
     c.keep_alive = prepare_client_response(res.base(), c.version, c.keep_alive && !c.w.draining,
                                            upgraded, chunked, edits);
     const bool chunked_out = chunked && c.version >= 11;  // 1.0 clients get it close-delimited
+    const auto& buffering = x.backend_config->buffering;
+    const body_store::limits backlog{buffering.memory, buffering.max_spool, buffering.spool_dir};
     auto r = co_await relay_message<false>(
         c.w, rp, edits, chunked_out, {u.socket, &u.buffer, u.deadline, x.timeouts.server},
-        {c.socket, nullptr, c.deadline, x.timeouts.client_idle}, [&slot] { slot.release(); });
+        {c.socket, nullptr, c.deadline, x.timeouts.client_send,
+         buffering.response && !upgraded ? &backlog : nullptr},
+        [&slot] { slot.release(); });
     x.rec.bytes_out += r.bytes_written;
     if (r.failed == relay_result::failure::read) {
         c.keep_alive = false;
@@ -208,8 +217,10 @@ awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_conne
         x.rec.reason = r.timed_out ? "server_timeout" : "server_reset";
         co_return false;
     }
-    if (r.failed == relay_result::failure::write) {
-        x.rec.reason = "client_gone";
+    if (r.failed == relay_result::failure::write || r.failed == relay_result::failure::store) {
+        // The server's status never reached the client whole: it is not what the client got.
+        x.rec.status = 499;
+        x.rec.reason = r.failed == relay_result::failure::store ? "spool_failed" : "client_gone";
         c.keep_alive = false;
         co_return false;
     }
@@ -218,13 +229,26 @@ awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_conne
     co_return server_keep_alive && !upgraded;
 }
 
+// Whether the client closed its connection while the server worked on its request: a peek that
+// takes no bytes (a pipelined request stays where it is). A syscall, so only for requests that
+// took long enough for a client to give up on them; a fast one that meets a closed client fails
+// at its write.
+bool client_left(client_connection& c, const exchange& x)
+{
+    if (coarse_now() - x.start < std::chrono::milliseconds(50))
+        return false;
+    char byte;
+    const auto n = ::recv(c.socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 }  // namespace
 
 awaitable<void> forward(client_connection& c, exchange& x)
 {
     // Checked here, not only inside: a coroutine call costs a frame even when it does nothing.
-    if (is_uwsgi(x)) {
-        if (!co_await buffer_body_for_uwsgi(c, x))
+    if (body_goes_first(c, x)) {
+        if (!co_await buffer_request_body(c, x))
             co_return;
     }
     auto admission = ask_for_slot(c, x);
@@ -234,7 +258,7 @@ awaitable<void> forward(client_connection& c, exchange& x)
     if (!server)
         co_return;
     std::optional<slot_hold> hold;
-    hold.emplace(*x.backend, *server);
+    hold.emplace(*x.backend, *server, x.rec.slot_ms);
     prepare_upstream_request(x.request().base(), {c.client_ip, x.request_id, x.upgrade},
                              x.upstream_edits);
     std::unique_ptr<upstream_connection> u;
@@ -255,6 +279,12 @@ awaitable<void> forward(client_connection& c, exchange& x)
             continue;
         if (!co_await move_to_another_server(c, x, hold, *server))
             co_return;
+    }
+    if (client_left(c, x)) {
+        x.rec.status = 499;
+        x.rec.reason = "client_gone";
+        c.keep_alive = false;
+        co_return;
     }
     ++u->requests;
     auto& pool = x.backend->server(*server).pools[c.w.index];

@@ -2,6 +2,7 @@
 // Internal to the client session's .cpp files: the state of one client connection and of the
 // request it is serving. Heavy (Beast); include it from no other header.
 
+#include "proxy/http/body_store.hpp"
 #include "proxy/log/access_record.hpp"
 #include "proxy/session/client_session.hpp"
 #include "proxy/http/forwarding.hpp"
@@ -70,8 +71,10 @@ struct exchange {
     // The client's X-Request-Id or a generated one, held here: no allocation per request.
     std::array<char, max_request_id> request_id_text;
     std::string_view request_id;
-    // A chunked body read whole before its uwsgi packet, which must carry its length.
-    std::optional<std::string> buffered_body;
+    // The request body when it was read whole before the request asked for a slot (buffering,
+    // or a chunked body for uwsgi, whose packet must carry the length); sent from here, so a
+    // retry can send it again.
+    std::optional<body_store> body;
     bool expect_continue = false;
     bool upgrade = false;
     bool asked_for_slot = false;  // its queue wait counts in sluice_queue_wait_seconds

@@ -17,22 +17,29 @@ awaitable<slot_result> acquire_slot(client_connection& c, exchange& x,
                                     backend_runtime::admission admission,
                                     const std::function<void()>& on_queued = {});
 
-// Holds a granted slot and gives it back exactly once.
+// Holds a granted slot and gives it back exactly once, adding the time it was held to `held_ms`.
 class slot_hold {
 public:
-    slot_hold(backend_runtime& b, std::size_t server) : backend_(&b), server_(server) {}
+    slot_hold(backend_runtime& b, std::size_t server, double& held_ms)
+        : backend_(&b), server_(server), held_ms_(held_ms)
+    {
+    }
     slot_hold(const slot_hold&) = delete;
     slot_hold& operator=(const slot_hold&) = delete;
     ~slot_hold() { release(); }
     void release()
     {
-        if (backend_)
-            std::exchange(backend_, nullptr)->release(server_);
+        if (!backend_)
+            return;
+        std::exchange(backend_, nullptr)->release(server_);
+        held_ms_ += ms_since(granted_);
     }
 
 private:
     backend_runtime* backend_;
     std::size_t server_;
+    double& held_ms_;
+    clock::time_point granted_ = clock::now();
 };
 
 }  // namespace sluice::proxy

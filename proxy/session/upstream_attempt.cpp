@@ -3,6 +3,7 @@
 // own timeout and the request's deadline, and says how it ended; forward() decides the rest.
 #include "proxy/session/upstream_attempt.hpp"
 
+#include "proxy/http/message_head.hpp"
 #include "proxy/session/body_relay.hpp"
 
 namespace sluice::proxy {
@@ -46,6 +47,23 @@ awaitable<error_code> read_response_head(upstream_connection& u, response_parser
         if (ec)
             co_return ec;
     }
+}
+
+// A request whose body the proxy holds: the head and the body from the store. Nothing is lost
+// with a failed write, so the body can go again on a retry.
+awaitable<attempt_state> send_stored_request(client_connection& c, exchange& x,
+                                             upstream_connection& u)
+{
+    std::string head = c.w.take_text_buffer();
+    write_head(x.request().base(), x.upstream_edits, head);
+    auto sent = co_await write_stored(c.w, head, *x.body,
+                                      {u.socket, nullptr, u.deadline, x.timeouts.server});
+    c.w.give_back(std::move(head));
+    attempt_state st;
+    st.ec = sent.ec;
+    if (sent.failed != relay_result::failure::none)
+        st.end = sent.timed_out ? attempt_end::server_timeout : attempt_end::empty_response;
+    co_return st;
 }
 
 }  // namespace
@@ -101,12 +119,15 @@ awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
                                                  upstream_connection& u)
 {
     attempt_state st;
+    if (x.body) {
+        co_return co_await send_stored_request(c, x, u);
+    }
     if (continue_due(x))
         co_await send_continue(c, x);
     const auto began = coarse_now();
     auto sent = co_await relay_message<true>(
         c.w, *x.parser, x.upstream_edits, x.parser->chunked(),
-        {c.socket, &c.buffer, c.deadline, x.timeouts.client_idle},
+        {c.socket, &c.buffer, c.deadline, x.timeouts.client_body},
         {u.socket, nullptr, u.deadline, x.timeouts.server}, nullptr);
     x.rec.bytes_in += sent.bytes_read;
     st.body_sent = sent.bytes_read > 0;

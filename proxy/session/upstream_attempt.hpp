@@ -52,10 +52,6 @@ awaitable<attempt_state> send_uwsgi_request(client_connection& c, exchange& x,
 awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
                                             std::optional<response_parser>& rp);
 
-// Before a uwsgi request whose body is chunked: reads the body whole (uwsgi needs its length
-// first). False when a local reply ended the request.
-awaitable<bool> buffer_body_for_uwsgi(client_connection& c, exchange& x);
-
 // The answer to a client whose request was not retried after `st`; logs the protocol hints.
 awaitable<void> answer_failure(client_connection& c, exchange& x,
                                      const upstream_connection* u, const attempt_state& st);

@@ -81,17 +81,33 @@ TEST(uwsgi, a_chunked_body_is_read_whole_and_sent_with_its_length)
     EXPECT_FALSE(seen[0].vars.contains("HTTP_TRANSFER_ENCODING"));
 }
 
-TEST(uwsgi, a_chunked_body_over_a_mebibyte_is_answered_411)
+TEST(uwsgi, a_chunked_body_of_several_mebibytes_is_spooled_and_sent_with_its_length)
 {
     uwsgi_backend app;
-    sluice_process proxy{uwsgi_config(app.address())};
+    sluice_process proxy{proxy_config{}.backend(
+        "app", {app.address()}, {"protocol: uwsgi", "buffering: { memory: 64k }"})};
+    auto r = request(proxy.port(), {.method = "POST", .generated_body_size = 3 * mib,
+                                    .chunked = true, .keep_body = false});
+    EXPECT_EQ(r.status, 200) << r.error;
+    ASSERT_TRUE(app.wait_for_requests(1));
+    const auto seen = app.requests()[0];
+    EXPECT_EQ(seen.vars.value("CONTENT_LENGTH"), std::to_string(3 * mib));
+    EXPECT_EQ(seen.body_size, 3u * mib);
+    EXPECT_FALSE(seen.vars.contains("HTTP_TRANSFER_ENCODING"));
+}
+
+TEST(uwsgi, a_chunked_body_over_max_spool_is_answered_413_and_never_reaches_the_app)
+{
+    uwsgi_backend app;
+    sluice_process proxy{proxy_config{}.backend(
+        "app", {app.address()}, {"protocol: uwsgi", "buffering: { memory: 64k, max_spool: 1m }"})};
     auto r = request(proxy.port(), {.method = "POST", .generated_body_size = 2 * mib,
                                     .chunked = true});
-    EXPECT_EQ(r.status, 411) << r.error;
+    EXPECT_EQ(r.status, 413) << r.error;
     EXPECT_EQ(app.request_count(), 0u);
     auto log = proxy.wait_access_log(1);
     ASSERT_EQ(log.size(), 1u);
-    EXPECT_EQ(log[0]["reason"], "length_required");
+    EXPECT_EQ(log[0]["reason"], "body_too_large");
 }
 
 TEST(uwsgi, a_uwsgi_socket_behind_protocol_http_answers_502_with_the_hint)

@@ -51,7 +51,7 @@ termination classify(const request_sample& s)
     if (r == "connect_failure") return {"connect", "", ""};
     if (r == "connect_timeout") return {"connect", "connect", ""};
     if (r == "server_timeout") return {"timeout", "server", ""};
-    if (r == "server_reset") return {"reset", "", ""};
+    if (r == "server_reset" || r == "worker_killed") return {"reset", "", ""};
     if (r == "protocol_mismatch") return {"protocol", "", ""};
     if (r == "request_timeout") return {"", "request", ""};
     return {};

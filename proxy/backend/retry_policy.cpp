@@ -1,5 +1,7 @@
 #include "proxy/backend/retry_policy.hpp"
 
+#include <algorithm>
+
 namespace sluice::proxy {
 
 namespace {
@@ -13,13 +15,24 @@ bool allowed_by_policy(const attempt_failure& f, const config::retries& policy)
 
 }  // namespace
 
+bool worker_killed(std::chrono::steady_clock::duration waited,
+                   std::chrono::milliseconds worker_timeout)
+{
+    using namespace std::chrono_literals;
+    const auto late = std::max<std::chrono::steady_clock::duration>(worker_timeout / 2, 3s);
+    return worker_timeout > 0ms && waited >= worker_timeout * 9 / 10 &&
+           waited <= worker_timeout + late;
+}
+
 retry_decision decide_retry(const attempt_failure& f, const config::retries& policy,
                             retry_budget& budget)
 {
     if (f.body_sent)
         return {};
-    if (f.what == attempt_failure::kind::empty_response && f.reused_connection &&
-        !budget.free_used) {
+    const bool keepalive_race = f.reused_connection && f.waited < keepalive_race_window;
+    if (f.what == attempt_failure::kind::empty_response && !keepalive_race)
+        return {};
+    if (f.what == attempt_failure::kind::empty_response && !budget.free_used) {
         budget.free_used = true;
         return {retry_decision::kind::free_stale, "stale_connection", false};
     }

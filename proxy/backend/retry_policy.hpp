@@ -2,28 +2,39 @@
 // Whether a failed attempt at a server may be tried again (SPEC.md "Retries"). Pure: the caller
 // says how the attempt ended and what had been sent; the answer is a decision, never I/O.
 //
-// A retry is safe only when nothing of the request can have been acted on by the app:
+// A request is sent again only when the app cannot have started it (SPEC.md "Never a second run"):
 // * the connection could not be made (connect failure or connect timeout): any method;
-// * the connection closed before any response byte (an empty response): a *reused* pooled
-//   connection is the keep-alive race (the server closed it while it idled), so the request gets
-//   one free retry on a new connection to the same server whatever its method; on a new
-//   connection the app may have read the request before dying, so only idempotent methods are
-//   retried, and those count against `retries.attempts`;
-// * never once a byte of the request body has been read from the client: the body was streamed
-//   and cannot be replayed, and a POST whose body reached the app must never run twice.
-// Timeouts are never retried: the app has the request and may still be working on it.
+// * a *reused* pooled connection failed while the request was written, or closed with no
+//   response byte at once: the keep-alive race (the server closed it while it idled, before it
+//   read the request). The first time is a free retry on a new connection to the same server,
+//   whatever the method; after that, `empty_response` retries count against `retries.attempts`,
+//   idempotent methods only;
+// * never once a byte of the request body was streamed from the client (it cannot be replayed).
+// An empty answer on a new connection, or one that took longer than the race can, is the app's:
+// a worker killed by its own timeout (gunicorn --timeout, uWSGI harakiri) or crashed after it
+// read the request. Sending it again would run it twice, so it ends in 502. Timeouts are never
+// retried: the app has the request and may still be working on it.
 
 #include "config/model.hpp"
+
+#include <chrono>
 
 #include <string_view>
 
 namespace sluice::proxy {
 
+// How soon after the request was written a close still counts as the keep-alive race: the
+// server's FIN was already on its way, so it arrives within a round trip and an event-loop turn.
+// A worker that read the request and died takes longer than this (or harakiri's seconds).
+inline constexpr std::chrono::milliseconds keepalive_race_window{100};
+
 struct attempt_failure {
     enum class kind { connect_failure, empty_response } what;
     bool reused_connection = false;  // the connection came from the keep-alive pool
-    bool body_sent = false;          // request body bytes were read from the client
+    bool body_sent = false;          // request body bytes were streamed from the client
     bool idempotent = false;         // the request's method (RFC 9110 9.2.2)
+    // From the request's last byte written to the close; zero when the write itself failed.
+    std::chrono::steady_clock::duration waited{};
 };
 
 // What the request has used so far.
@@ -40,6 +51,13 @@ struct retry_decision {
     // nothing about the server, a connect failure or an empty answer does.
     bool prefer_other_server = false;
 };
+
+// Whether a connection that carried the whole request and closed without an answer `waited`
+// after it was written was most likely closed by the app server killing its worker at its own
+// request timeout (gunicorn --timeout, uWSGI harakiri): at about `worker_timeout`, or a little
+// after (gunicorn's arbiter looks once a second).
+bool worker_killed(std::chrono::steady_clock::duration waited,
+                   std::chrono::milliseconds worker_timeout);
 
 // Decides, and when it says retry, records the retry in `budget`.
 retry_decision decide_retry(const attempt_failure& failure, const config::retries& policy,

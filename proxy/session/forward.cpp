@@ -163,7 +163,8 @@ retry_decision consider_retry(client_connection& c, exchange& x, const attempt_s
         return {};
     const attempt_failure failure{connect ? attempt_failure::kind::connect_failure
                                           : attempt_failure::kind::empty_response,
-                                  st.reused, st.body_sent, is_idempotent(x.request().method())};
+                                  st.reused, st.body_sent, is_idempotent(x.request().method()),
+                                  st.waited};
     auto d = decide_retry(failure, x.backend_config->retries, budget);
     if (d.what == retry_decision::kind::none)
         return d;

@@ -165,6 +165,7 @@ awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
         if (ec) {
             st.ec = ec;
             st.end = failed_read_end(u, *rp, ec, interim_seen, limit);
+            st.waited = clock::now() - sent_at;
             co_return st;
         }
         const auto status = rp->get().result_int();

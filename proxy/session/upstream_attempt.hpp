@@ -26,7 +26,10 @@ struct attempt_state {
     attempt_end end = attempt_end::ok;
     error_code ec;
     bool reused = false;     // the connection came from the keep-alive pool
-    bool body_sent = false;  // request body bytes were read from the client and sent on
+    bool body_sent = false;  // request body bytes were streamed from the client and sent on
+    // From the request written to a failed read of the response head: the keep-alive race is
+    // quick, a worker killed by its app server's timeout is not. Zero when the write failed.
+    clock::duration waited{};
 };
 
 // The earlier of now + `timeout` and the request's deadline, and which of the two it is, so that

@@ -3,6 +3,7 @@
 // misconfiguration explains, a log line that says what was seen and what to change.
 #include "proxy/session/body_relay.hpp"
 #include "proxy/log/event_log.hpp"
+#include "proxy/backend/retry_policy.hpp"
 #include "proxy/session/upstream_attempt.hpp"
 
 namespace sluice::proxy {
@@ -58,6 +59,47 @@ void log_mismatch(const exchange& x, const std::string& seen)
                                "`protocol: uwsgi` on the backend"));
 }
 
+// A uWSGI socket reads an HTTP request as a bad packet and closes at once, without a byte.
+bool closed_at_once(const attempt_state& st)
+{
+    return !st.reused && st.waited < keepalive_race_window;
+}
+
+std::string_view closed_at_once_message(const exchange& x)
+{
+    return x.backend_config->protocol == config::protocol::uwsgi
+               ? "the server closed the connection at once without answering"
+               : "the server closed the connection at once without answering; if it is a uWSGI "
+                 "socket, set protocol: uwsgi on the backend";
+}
+
+// The app server's own request timeout for the server of this attempt; undeclared, gunicorn's
+// default --timeout.
+std::chrono::milliseconds worker_timeout_of(const exchange& x)
+{
+    for (const auto& s : x.backend_config->servers)
+        if (s.name == x.rec.server)
+            return s.worker_timeout.value_or(std::chrono::seconds(30));
+    return std::chrono::seconds(30);
+}
+
+// A close with no answer after the whole request went out: the app server's doing.
+bool killed_by_app_server(const exchange& x, const attempt_state& st)
+{
+    if (st.end != attempt_end::empty_response && st.end != attempt_end::reset)
+        return false;
+    if (!worker_killed(st.waited, worker_timeout_of(x)))
+        return false;
+    log_protocol_hint(server_text(x) + " closed the connection without an answer " +
+                      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         st.waited).count()) +
+                      " ms after the request, at about its worker_timeout: the app server killed "
+                      "its worker (gunicorn --timeout, uWSGI harakiri). The request was not sent "
+                      "again: the app had started it. Make the app faster, or raise the app "
+                      "server's timeout and worker_timeout together");
+    return true;
+}
+
 }  // namespace
 
 awaitable<void> answer_failure(client_connection& c, exchange& x,
@@ -82,12 +124,20 @@ awaitable<void> answer_failure(client_connection& c, exchange& x,
              "no connection to the server within timeouts.connect"};
         break;
     case attempt_end::empty_response:
-        if (!st.reused)
-            log_mismatch(x, "closed the connection without answering");
-        a = {s::bad_gateway, "server_reset", "the server closed the connection without answering"};
-        break;
     case attempt_end::reset:
-        a = {s::bad_gateway, "server_reset", "the server closed the connection", true};
+        if (killed_by_app_server(x, st)) {
+            a = {s::bad_gateway, "worker_killed",
+                 "the app server killed its worker at its own request timeout"};
+            break;
+        }
+        if (st.end == attempt_end::empty_response && closed_at_once(st)) {
+            log_mismatch(x, "closed the connection without answering");
+            a = {s::bad_gateway, "server_reset", closed_at_once_message(x)};
+        } else if (st.end == attempt_end::empty_response) {
+            a = {s::bad_gateway, "server_reset",
+                 "the server closed the connection without answering"};
+        } else
+            a = {s::bad_gateway, "server_reset", "the server closed the connection", true};
         break;
     case attempt_end::server_timeout:
         a = {s::gateway_timeout, "server_timeout",

@@ -118,18 +118,38 @@ TEST_F(silent_servers, a_post_whose_body_was_sent_is_never_retried)
               0);
 }
 
-TEST_F(silent_servers, a_get_answered_by_nothing_is_retried_once_elsewhere_then_502)
+// A new connection that carried the whole request and closed without an answer: the app may have
+// run it (a worker killed, or crashed after reading), so even a GET is not sent again.
+TEST_F(silent_servers, a_get_answered_by_nothing_on_a_new_connection_is_not_run_twice)
 {
     auto r = http_get(proxy.port(), "/");
     EXPECT_EQ(r.status, 502) << r.error;
     auto log = proxy.wait_access_log(1);
     ASSERT_EQ(log.size(), 1u);
-    EXPECT_EQ(log[0]["retries"], "1") << log[0].text();
+    EXPECT_EQ(log[0]["retries"], "0") << log[0].text();
     EXPECT_EQ(log[0]["reason"], "server_reset");
-    EXPECT_EQ(a.request_count(), 1u);
-    EXPECT_EQ(b.request_count(), 1u);
-    EXPECT_EQ(proxy.wait_metric(R"(sluice_retries_total{backend="app",reason="empty_response"})", 1),
-              1);
+    EXPECT_EQ(seen(), 1u);
+    EXPECT_EQ(proxy.metric(R"(sluice_retries_total{backend="app",reason="empty_response"})")
+                  .value_or(0),
+              0);
+}
+
+// A worker killed by its app server's own timeout (gunicorn --timeout, uWSGI harakiri) closes the
+// connection at about worker_timeout: 502 worker_killed, and the app never runs it a second time.
+TEST(retries, a_worker_killed_at_its_timeout_is_a_502_not_a_second_run)
+{
+    scripted_backend a{{.reply_after = 1s, .raw_reply = ""}};
+    scripted_backend b{{.reply_after = 1s, .raw_reply = ""}};
+    sluice_process proxy{proxy_config{}.backend(
+        "app", {a.address(), b.address()}, {"server_defaults: { worker_timeout: 1s }"})};
+    auto r = http_get(proxy.port(), "/report");
+    EXPECT_EQ(r.status, 502) << r.error;
+    auto log = proxy.wait_access_log(1);
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_EQ(log[0]["reason"], "worker_killed") << log[0].text();
+    EXPECT_EQ(log[0]["retries"], "0");
+    EXPECT_EQ(a.request_count() + b.request_count(), 1u);
+    EXPECT_TRUE(proxy.wait_stderr("killed its worker"));
 }
 
 }  // namespace

@@ -221,6 +221,7 @@ bool scripted_backend::serve_one(std::size_t id, byte_stream& stream, bool first
         requests_.push_back(r);
     }
     if (options_.raw_reply) {
+        std::this_thread::sleep_for(options_.reply_after);  // a worker busy, then killed
         stream.write_all(*options_.raw_reply);
         return false;
     }

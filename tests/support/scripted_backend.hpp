@@ -48,7 +48,7 @@ struct backend_options {
     millis keepalive_timeout = 5s;  // idle keep-alive connections closed after this; 0 = close
                                     // after each response
     std::function<reply(const recorded_request&)> handler;  // default: 200, body = `body`
-    std::optional<std::string> raw_reply;  // send these bytes after the request head, then close
+    std::optional<std::string> raw_reply;  // after reply_after, send these bytes, then close
     bool chunked = false;                  // default replies: Transfer-Encoding: chunked
     std::uint64_t response_size = 0;       // default replies: this many pattern bytes
     std::string body = "hello from backend";

@@ -8,9 +8,12 @@ namespace {
 using kind = attempt_failure::kind;
 using decision = retry_decision::kind;
 
-attempt_failure failure(kind what, bool reused, bool body_sent, bool idempotent)
+using namespace std::chrono_literals;
+
+attempt_failure failure(kind what, bool reused, bool body_sent, bool idempotent,
+                        std::chrono::steady_clock::duration waited = 1ms)
 {
-    return {what, reused, body_sent, idempotent};
+    return {what, reused, body_sent, idempotent, waited};
 }
 
 struct single_case {
@@ -37,10 +40,18 @@ TEST(retry_policy, first_failure_of_each_kind)
          decision::none, ""},
         {"PUT whose body was sent: it cannot be replayed",
          failure(kind::empty_response, false, true, true), decision::none, ""},
-        {"empty answer on a new connection, GET", failure(kind::empty_response, false, false, true),
-         decision::counted, "empty_response"},
+        {"empty answer on a new connection, GET: the app may have run it (harakiri)",
+         failure(kind::empty_response, false, false, true), decision::none, ""},
         {"empty answer on a new connection, POST: the app may have acted",
          failure(kind::empty_response, false, false, false), decision::none, ""},
+        {"pooled connection closed long after the request was written: the app's doing",
+         failure(kind::empty_response, true, false, true, 3s), decision::none, ""},
+        {"pooled connection closed just past the race window",
+         failure(kind::empty_response, true, false, true, keepalive_race_window), decision::none,
+         ""},
+        {"pooled connection failed while the request was written",
+         failure(kind::empty_response, true, false, false, 0ms), decision::free_stale,
+         "stale_connection"},
     };
     for (const auto& c : cases) {
         retry_budget budget;
@@ -82,15 +93,27 @@ TEST(retry_policy, retries_on_lists_the_kinds_that_are_retried)
     config::retries empty_only;
     empty_only.on_connect_failure = false;
     const auto refused = failure(kind::connect_failure, false, false, true);
-    const auto empty = failure(kind::empty_response, false, false, true);
     const auto stale = failure(kind::empty_response, true, false, true);
     retry_budget b1, b2, b3, b4, b5;
     EXPECT_EQ(decide_retry(refused, connect_only, b1).what, decision::counted);
-    EXPECT_EQ(decide_retry(empty, connect_only, b2).what, decision::none);
+    b2.free_used = b4.free_used = true;  // a second stale connection in a row
+    EXPECT_EQ(decide_retry(stale, connect_only, b2).what, decision::none);
     EXPECT_EQ(decide_retry(refused, empty_only, b3).what, decision::none);
-    EXPECT_EQ(decide_retry(empty, empty_only, b4).what, decision::counted);
+    EXPECT_EQ(decide_retry(stale, empty_only, b4).what, decision::counted);
     // The free retry is not a policy choice: it repairs the proxy's own keep-alive race.
     EXPECT_EQ(decide_retry(stale, connect_only, b5).what, decision::free_stale);
+}
+
+TEST(retry_policy, a_close_at_about_the_worker_timeout_is_a_killed_worker)
+{
+    EXPECT_TRUE(worker_killed(30s, 30s));
+    EXPECT_TRUE(worker_killed(27s, 30s));
+    EXPECT_TRUE(worker_killed(31500ms, 30s));  // gunicorn's arbiter looks once a second
+    EXPECT_TRUE(worker_killed(3200ms, 3s));
+    EXPECT_FALSE(worker_killed(10ms, 30s));    // at once: a crash or the wrong protocol
+    EXPECT_FALSE(worker_killed(20s, 30s));
+    EXPECT_FALSE(worker_killed(50s, 30s));
+    EXPECT_FALSE(worker_killed(0s, 0s));
 }
 
 }  // namespace

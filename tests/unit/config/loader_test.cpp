@@ -350,7 +350,7 @@ backends:
     EXPECT_EQ(r.timeouts.server, 10min);
     EXPECT_EQ(r.timeouts.queue, std::nullopt);
     EXPECT_EQ(apply(result.config.timeouts, r.timeouts).server, 10min);
-    EXPECT_EQ(apply(result.config.timeouts, r.timeouts).queue, 30s);
+    EXPECT_EQ(apply(result.config.timeouts, r.timeouts).queue, 10s);
     EXPECT_EQ(result.config.listeners[0].default_backend, "");  // routes given: no inference
 }
 

@@ -41,18 +41,25 @@ struct limits {
     std::uint64_t max_body = 100ull * 1024 * 1024;  // beyond: 413
 };
 
+// The defaults agree with each other under every rule of `sluice check` (timeout_chain.cpp), for
+// what an operator who ran HAProxy or NGINX in front of gunicorn expects: an LB in front with
+// ELB's 60 s idle timeout; NGINX's 75 s keep-alive and 60 s body and send timeouts; a 10 s queue
+// (a request waiting longer for a sync worker is better told 503 + Retry-After); server 40 s, above
+// gunicorn's 30 s --timeout so the app's own kill ends a stuck request first; queue + connect +
+// server = 53 s, inside the 57 s the LB leaves; drain 60 s, as long as the LB lets any request
+// run, so a deploy cuts none.
 struct timeouts {
     duration upstream_idle = 60s;  // idle timeout of the LB in front; 0 = none
     duration client_header = 10s;
     duration client_idle = 75s;
     duration client_body = 60s;  // longest pause between two pieces of a request body
     duration client_send = 60s;  // longest stall writing a response to a client
-    duration queue = 30s;
+    duration queue = 10s;
     duration connect = 3s;
-    duration server = 55s;
+    duration server = 40s;
     duration request = 0s;  // 0 = derived from the chain
     duration tunnel = 1h;
-    duration drain = 30s;
+    duration drain = 60s;
 };
 
 // A route's `timeouts:` block: only the keys it names override the global ones.

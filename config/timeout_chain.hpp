@@ -5,7 +5,8 @@
 // gives up first), how pooled sockets die (the app closes them first) and how work is abandoned
 // (the proxy gives up while the app keeps going); see SPEC.md "Timeout chain".
 //
-// Pure: config model in, report out. `sluice check` prints it; `sluice run` logs its findings.
+// Pure: config model in, report out. `sluice check` prints it; `sluice run` logs its findings and
+// refuses to start on an error, as `check` fails on one (SPEC.md "check and run agree").
 
 #include "config/model.hpp"
 
@@ -15,13 +16,26 @@
 
 namespace sluice::config {
 
+// One key to edit and the value to give it, as written in YAML: {"timeouts.queue", "22s"}.
+struct change {
+    std::string key;
+    std::string value;
+    bool operator==(const change&) const = default;
+};
+
 struct finding {
-    enum class severity { error, warning };
+    // A note is a conclusion drawn from an assumed value (an undeclared keep-alive): worth
+    // reading, nothing to fix, never a failure, even with --strict.
+    enum class severity { error, warning, note };
     severity level = severity::warning;
     std::string rule;   // short id: "client_idle_vs_upstream_idle"
     std::string where;  // "listeners[0] (web) -> routes[1] -> backends[0] (app)"
     std::string what;   // what happens in production, one plain sentence
     std::string fix;    // the exact key and value: "set timeouts.client_idle to 75s (...)"
+    // The fix as edits, taken from one solution of the whole chain: the changes of every
+    // finding, applied together, leave no finding. Empty when the value is the operator's to
+    // know (a worker count) or for a note.
+    std::vector<change> changes;
 };
 
 // One path a request can take: listener -> route (or default backend) -> backend -> server,
@@ -40,6 +54,7 @@ struct hop_row {
 struct chain_report {
     std::vector<hop_row> rows;
     std::vector<finding> findings;  // errors first; each finding once even if many paths hit it
+    std::vector<finding> notes;     // severity::note, apart: "no findings" means aligned
 };
 
 chain_report analyze_timeouts(const root& cfg);
@@ -51,6 +66,14 @@ duration derived_request_deadline(const timeouts& t);
 
 // Whether `sluice check` succeeds: no errors, and with --strict no warnings either.
 bool passes(const chain_report& report, bool strict);
+std::size_t error_count(const chain_report& report);
+
+// Sets one change's key on a resolved config as the loader would have (a server_defaults key
+// reaches the servers that do not set their own). False for a key or value it does not know.
+bool apply_change(root& cfg, const change& c);
+
+// One log line: "timeout chain: WHERE: WHAT Fix: FIX" (a note says "Note:" and has no fix).
+std::string log_line(const finding& f);
 
 // A fixed-width table of the hops, then each finding as sentences, then a count.
 std::string format_table(const chain_report& report);

@@ -15,7 +15,7 @@ std::string names_of(const backend& b, auto&& pick)
     return names;
 }
 
-// Returns whether it reported, so an assumed keep-alive is not reported a second time.
+// Returns whether it reported, so an assumed keep-alive is not noted a second time.
 bool check_pool(const backend_at& at, findings_list& out)
 {
     const auto& b = at.b;
@@ -25,6 +25,7 @@ bool check_pool(const backend_at& at, findings_list& out)
     const duration keepalive = shortest->keepalive_timeout, pool = b.keepalive.idle_timeout;
     if (pool < keepalive) return false;
     const bool declared = shortest->keepalive_timeout_declared;
+    const std::vector<change> changes{{at.key("keepalive.idle_timeout"), text(keepalive * 4 / 5)}};
     out.add(declared ? severity::error : severity::warning, "pool_idle_vs_server_keepalive",
             at.server_where(si),
             shortest->name + " closes idle connections after " + text(keepalive) +
@@ -33,10 +34,10 @@ bool check_pool(const backend_at& at, findings_list& out)
                 " but sluice keeps them pooled for " + text(pool) +
                 " (keepalive.idle_timeout): requests go out on sockets the app has already "
                 "closed; an idempotent one is retried once, any other gets a 502.",
-            "set " + at.key("keepalive.idle_timeout") + " to " + text(keepalive * 4 / 5) +
-                " (80% of keepalive_timeout " + text(keepalive) + ")" +
+            set_text(changes) + " (80% of keepalive_timeout " + text(keepalive) + ")" +
                 (declared ? "" : ", or declare the app server's own in " +
-                                     at.server_key(si, "keepalive_timeout")));
+                                     at.server_key(si, "keepalive_timeout")),
+            changes);
     return true;
 }
 
@@ -45,7 +46,7 @@ void check_assumed_keepalive(const backend_at& at, findings_list& out)
     const auto& b = at.b;
     const auto names = names_of(b, [](const server& s) { return !s.keepalive_timeout_declared; });
     if (names.empty() || b.keepalive.max_idle == 0) return;
-    out.add(severity::warning, "keepalive_timeout_assumed", at.where(),
+    out.add(severity::note, "keepalive_timeout_assumed", at.where(),
             "the app server's keepalive_timeout is not declared for " + names +
                 ", so sluice assumes 2s (gunicorn's default, the shortest common one) and drops "
                 "pooled connections after " + text(b.keepalive.idle_timeout) +
@@ -86,7 +87,8 @@ void check_health(const backend_at& at, findings_list& out)
                 "per server, a hanging server is checked only every " + text(h.timeout) +
                 " and marked down " + std::to_string(h.fall) + " x " + text(h.timeout) +
                 " after it stops answering.",
-            "set " + at.key("health.timeout") + " to " + text(h.interval / 2));
+            set_text({{at.key("health.timeout"), text(h.interval / 2)}}),
+            {{at.key("health.timeout"), text(h.interval / 2)}});
 }
 
 }  // namespace

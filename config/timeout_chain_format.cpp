@@ -15,6 +15,16 @@ constexpr int column = 8;
 
 bool is_error(const finding& f) { return f.level == finding::severity::error; }
 
+std::string_view level_name(const finding& f)
+{
+    switch (f.level) {
+    case finding::severity::error: return "error";
+    case finding::severity::warning: return "warning";
+    case finding::severity::note: return "note";
+    }
+    return "?";
+}
+
 std::string optional_text(const std::optional<duration>& d)
 {
     return d ? format_duration(*d) : "-";
@@ -89,7 +99,7 @@ void json_ms(std::ostream& out, std::string_view key, const std::optional<durati
 
 void json_finding(std::ostream& out, const finding& f)
 {
-    out << "{\"severity\": " << (is_error(f) ? "\"error\"" : "\"warning\"") << ", \"rule\": ";
+    out << "{\"severity\": \"" << level_name(f) << "\", \"rule\": ";
     json_string(out, f.rule);
     out << ", \"where\": ";
     json_string(out, f.where);
@@ -97,7 +107,14 @@ void json_finding(std::ostream& out, const finding& f)
     json_string(out, f.what);
     out << ", \"fix\": ";
     json_string(out, f.fix);
-    out << "}";
+    out << ", \"changes\": {";
+    for (const auto& c : f.changes) {
+        if (&c != f.changes.data()) out << ", ";
+        json_string(out, c.key);
+        out << ": ";
+        json_string(out, c.value);
+    }
+    out << "}}";
 }
 
 void json_row(std::ostream& out, const hop_row& row)
@@ -133,6 +150,17 @@ bool passes(const chain_report& report, bool strict)
     return strict ? report.findings.empty() : std::ranges::none_of(report.findings, is_error);
 }
 
+std::size_t error_count(const chain_report& report)
+{
+    return static_cast<std::size_t>(std::ranges::count_if(report.findings, is_error));
+}
+
+std::string log_line(const finding& f)
+{
+    const bool note = f.level == finding::severity::note;
+    return "timeout chain: " + f.where + ": " + f.what + (note ? " Note: " : " Fix: ") + f.fix;
+}
+
 std::string format_table(const chain_report& report)
 {
     std::ostringstream out;
@@ -146,19 +174,24 @@ std::string format_table(const chain_report& report)
     for (const auto& row : report.rows) table_row(out, row);
     if (report.rows.empty()) out << "(no listener leads to a backend)\n";
     out << "\n";
-    for (const auto& f : report.findings) {
-        if (&f != report.findings.data()) out << "\n";
-        out << (is_error(f) ? "error" : "warning") << " [" << f.rule << "]\n  at " << f.where
-            << "\n";
-        wrapped(out, f.what, "  ");
-        wrapped(out, "fix: " + f.fix, "  ");
+    bool first = true;
+    for (const auto* list : {&report.findings, &report.notes}) {
+        for (const auto& f : *list) {
+            out << (first ? "" : "\n") << level_name(f) << " [" << f.rule << "]\n  at "
+                << f.where << "\n";
+            first = false;
+            wrapped(out, f.what, "  ");
+            wrapped(out, (f.level == finding::severity::note ? "to be exact: " : "fix: ") + f.fix,
+                    "  ");
+        }
     }
-    const auto errors = static_cast<std::size_t>(std::ranges::count_if(report.findings, is_error));
+    const auto errors = error_count(report);
     const auto warnings = report.findings.size() - errors;
-    if (report.findings.empty()) out << "timeout chain: aligned, no findings\n";
+    const auto notes = report.notes.empty() ? "" : " (" + plural(report.notes.size(), "note") + ")";
+    if (report.findings.empty()) out << "timeout chain: aligned, no findings" << notes << "\n";
     else
         out << "timeout chain: " << plural(errors, "error") << ", "
-            << plural(warnings, "warning") << "\n";
+            << plural(warnings, "warning") << notes << "\n";
     return out.str();
 }
 
@@ -167,6 +200,8 @@ std::string format_json(const chain_report& report, bool strict)
     std::ostringstream out;
     out << "{\n  \"ok\": " << (passes(report, strict) ? "true" : "false") << ",\n  \"findings\": ";
     json_list(out, report.findings, json_finding);
+    out << ",\n  \"notes\": ";
+    json_list(out, report.notes, json_finding);
     out << ",\n  \"rows\": ";
     json_list(out, report.rows, json_row);
     out << "\n}\n";

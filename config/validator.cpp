@@ -1,8 +1,12 @@
 #include "config/validator.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <numeric>
+#include <system_error>
 
 namespace sluice::config {
 namespace {
@@ -196,6 +200,50 @@ void check_servers(checker& c, const backend& b)
     }
 }
 
+std::string size_text(std::uint64_t bytes)
+{
+    const std::pair<const char*, std::uint64_t> units[] = {
+        {"g", 1ull << 30}, {"m", 1ull << 20}, {"k", 1ull << 10}};
+    for (const auto& [unit, size] : units)
+        if (bytes >= size && bytes % size == 0) return std::to_string(bytes / size) + unit;
+    return std::to_string(bytes);
+}
+
+// The one rule here that looks at the machine: a spool directory that cannot take a file would
+// otherwise show as a failed request at the first large body, long after start (or a reload).
+std::string spool_dir_problem(const std::string& dir)
+{
+    std::error_code ec;
+    const auto status = std::filesystem::status(dir, ec);
+    const std::string tail = "; create it, or set spool_dir to an existing writable directory "
+                             "(\"\" = $TMPDIR or /tmp)";
+    if (!std::filesystem::exists(status)) return "\"" + dir + "\" does not exist" + tail;
+    if (!std::filesystem::is_directory(status)) return "\"" + dir + "\" is not a directory" + tail;
+    if (::access(dir.c_str(), W_OK | X_OK) != 0)
+        return "\"" + dir + "\" is not writable by this process (uid " +
+               std::to_string(::geteuid()) + "); give it write permission" + tail;
+    return "";
+}
+
+void check_buffering(checker& c, const backend& b)
+{
+    const auto& buf = b.buffering;
+    if (buf.memory == 0) {
+        c.error(b.mark, "buffering.memory",
+                "is 0; expected a size like 1m (how much of a body is held in memory before it "
+                "is spooled to a file)");
+    } else if (buf.max_spool < buf.memory) {
+        c.error(b.mark, "buffering.max_spool",
+                size_text(buf.max_spool) + " is less than buffering.memory " +
+                    size_text(buf.memory) + "; expected at least memory (a body that fits in "
+                    "memory is never spooled): raise max_spool, e.g. to 1g, or lower memory");
+    }
+    if (!buf.spool_dir.empty()) {
+        if (const auto problem = spool_dir_problem(buf.spool_dir); !problem.empty())
+            c.error(b.mark, "buffering.spool_dir", problem);
+    }
+}
+
 void check_backends(checker& c, const root& config)
 {
     if (config.backends.empty()) {
@@ -204,6 +252,7 @@ void check_backends(checker& c, const root& config)
     check_unique_names(c, config.backends, "backend");
     for (const auto& b : config.backends) {
         check_servers(c, b);
+        check_buffering(c, b);
         if (b.health) check_health(c, *b.health);
         if (b.passive.max_ejected_percent > 100) {
             c.error(b.mark, "passive.max_ejected", over_100(b.passive.max_ejected_percent));

@@ -15,7 +15,9 @@
 namespace {
 
 constexpr const char* usage = R"(usage:
-  sluice run   [-c FILE]     serve; without -c an embedded default config is used
+  sluice run   [-c FILE]     serve; without -c an embedded default config is used; a config
+                             whose timeout chain has an error is refused, as check fails it
+                [--allow-chain-errors]  start (and reload) anyway, saying so in the log
   sluice check  -c FILE      validate the config, print a summary and the timeout chain of
                              every hop with each misalignment and its fix; errors exit 1
                 [--strict]   warnings fail the check too
@@ -29,6 +31,7 @@ struct options {
     std::optional<std::string> config_file;
     bool strict = false;
     bool json = false;  // check --format json
+    bool allow_chain_errors = false;
 };
 
 std::optional<options> parse(int argc, char** argv)
@@ -41,6 +44,8 @@ std::optional<options> parse(int argc, char** argv)
             o.config_file = args[++i];
         else if (a == "--strict")
             o.strict = true;
+        else if (a == "--allow-chain-errors")
+            o.allow_chain_errors = true;
         else if (a == "--format") {
             const std::string format = i + 1 < args.size() ? args[++i] : "";
             if (format != "json" && format != "text") {
@@ -122,17 +127,37 @@ int run(const options& o)
 {
     using sluice::proxy::log_event;
     using sluice::proxy::severity;
+    using level = sluice::config::finding::severity;
     auto cfg = load(o);
     for (const auto& w : cfg.warnings)
         log_event(severity::warning, w);
-    // What `sluice check` would say about the timeout chain, so it is seen even unchecked.
-    for (const auto& f : sluice::config::analyze_timeouts(cfg.config).findings)
-        log_event(f.level == sluice::config::finding::severity::error ? severity::error
-                                                                      : severity::warning,
-                  "timeout chain: " + f.where + ": " + f.what + " Fix: " + f.fix);
+    // What `sluice check` says about the timeout chain, so it is seen even unchecked; an error
+    // fails check, so it stops run too (SPEC.md: nothing starts on an error).
+    const auto report = sluice::config::analyze_timeouts(cfg.config);
+    for (const auto* list : {&report.findings, &report.notes})
+        for (const auto& f : *list)
+            log_event(f.level == level::error     ? severity::error
+                      : f.level == level::warning ? severity::warning
+                                                  : severity::info,
+                      sluice::config::log_line(f));
+    if (const auto errors = sluice::config::error_count(report); errors > 0) {
+        const auto n = std::to_string(errors) + " error(s)";
+        if (!o.allow_chain_errors) {
+            log_event(severity::error,
+                      "the timeout chain of " + cfg.config.source + " has " + n +
+                          " (above, each with its fix); nothing was started. Fix them "
+                          "(`sluice check -c FILE` shows the chain), or start anyway with "
+                          "--allow-chain-errors");
+            sluice::proxy::flush_event_log();
+            return 1;
+        }
+        log_event(severity::warning, "starting despite " + n + " in the timeout chain "
+                                     "(--allow-chain-errors); reloads accept them too");
+    }
     int code;
     {
-        sluice::proxy::runtime rt(std::move(cfg.config), o.config_file.value_or(""));
+        sluice::proxy::runtime rt(std::move(cfg.config), o.config_file.value_or(""),
+                                  o.allow_chain_errors);
         code = rt.run();
     }
     sluice::proxy::flush_event_log();

@@ -3,6 +3,7 @@
 #include "proxy/runtime/runtime_impl.hpp"
 
 #include "config/loader.hpp"
+#include "config/timeout_chain.hpp"
 #include "proxy/log/event_log.hpp"
 #include "proxy/runtime/systemd_notify.hpp"
 
@@ -151,6 +152,30 @@ void runtime::impl::apply_listeners(std::vector<listener_plan> plan, const confi
     }
 }
 
+// As at start-up: the timeout chain's findings are logged, and an error refuses the new config
+// (the old one keeps serving) unless the process was started with --allow-chain-errors.
+bool runtime::impl::chain_allows_reload(const config::root& cfg) const
+{
+    using level = config::finding::severity;
+    const auto report = config::analyze_timeouts(cfg);
+    for (const auto& f : report.findings)
+        log_event(f.level == level::error ? severity::error : severity::warning,
+                  "reload: " + config::log_line(f));
+    const auto errors = config::error_count(report);
+    if (errors == 0)
+        return true;
+    const auto n = std::to_string(errors) + " error(s)";
+    if (allow_chain_errors) {
+        log_event(severity::warning,
+                  "reload: applying despite " + n + " in the timeout chain (--allow-chain-errors)");
+        return true;
+    }
+    log_event(severity::error, "reload failed: the timeout chain has " + n +
+                                   " (above, each with its fix); still serving the previous "
+                                   "config");
+    return false;
+}
+
 void runtime::impl::reload()
 {
     notify_systemd("RELOADING=1");
@@ -158,6 +183,11 @@ void runtime::impl::reload()
         auto loaded = config::load_file(config_path);
         for (const auto& w : loaded.warnings)
             log_event(severity::warning, "reload: " + w);
+        if (!chain_allows_reload(loaded.config)) {
+            metrics.config_reload(false);
+            notify_systemd("READY=1");
+            return;
+        }
         warn_restart_only(current->config, loaded.config);
         auto plan = plan_listeners(loaded.config);
         auto next = std::make_shared<const snapshot>(std::move(loaded.config), thread_count,

@@ -223,9 +223,10 @@ void runtime::impl::stop()
         b.runtime->close_pools();
 }
 
-runtime::runtime(config::root cfg, std::string config_path)
+runtime::runtime(config::root cfg, std::string config_path, bool allow_chain_errors)
     : impl_(std::make_unique<impl>(std::move(cfg), std::move(config_path)))
 {
+    impl_->allow_chain_errors = allow_chain_errors;
 }
 
 runtime::~runtime() = default;

@@ -16,7 +16,9 @@ namespace sluice::proxy {
 class runtime {
 public:
     // Binds every listener; throws std::runtime_error with the reason when one cannot bind.
-    runtime(config::root cfg, std::string config_path);
+    // `allow_chain_errors`: a reload whose timeout chain has an error is applied (and logged)
+    // instead of refused, as `run --allow-chain-errors` started.
+    runtime(config::root cfg, std::string config_path, bool allow_chain_errors = false);
     ~runtime();
 
     // Serves until SIGTERM or SIGINT; returns the process exit code.

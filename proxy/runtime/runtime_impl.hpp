@@ -43,6 +43,7 @@ struct runtime::impl {
     // lifecycle.cpp
     void on_signal(int sig);
     void reload();
+    bool chain_allows_reload(const config::root& cfg) const;
     struct listener_plan {
         std::optional<std::size_t> keep;   // index into `listeners`
         std::unique_ptr<listener> bound;   // or a newly bound one
@@ -74,6 +75,7 @@ struct runtime::impl {
     asio::steady_timer health_timer{control};
     bool draining = false;
     bool refused_waiting = false;
+    bool allow_chain_errors = false;  // run --allow-chain-errors: reloads accept them too
 };
 
 }  // namespace sluice::proxy

@@ -1,4 +1,5 @@
-// The timeout chain at run time: `sluice run` logs what `sluice check` would flag, per-route
+// The timeout chain at run time: `sluice run` logs what `sluice check` would flag and, like
+// check, refuses an error (at start and on reload) unless --allow-chain-errors; per-route
 // overrides apply to the requests of their route only, and a request deadline derived from the
 // chain answers before the load balancer in front gives up.
 
@@ -8,20 +9,95 @@
 #include "support/scripted_backend.hpp"
 #include "support/sluice_process.hpp"
 
+#include <signal.h>
+
 #include <gtest/gtest.h>
 
 namespace sluice::test {
 namespace {
 
-TEST(timeout_chain, run_logs_the_findings_of_check_at_start_up)
+// An LB with a 60 s idle timeout in front of a proxy that closes idle clients at 30 s: an error.
+proxy_config with_chain_error(const scripted_backend& app)
+{
+    return config_for(app).timeout("upstream_idle", "60s").timeout("client_idle", "30s");
+}
+
+TEST(timeout_chain, run_logs_the_warnings_of_check_at_start_up)
 {
     scripted_backend app;
-    sluice_process proxy{
-        config_for(app).timeout("upstream_idle", "60s").timeout("client_idle", "30s")};
+    // queue 30 s + connect 3 s + server 55 s = 88 s behind a 60 s LB: a warning, served anyway.
+    sluice_process proxy{config_for(app)
+                             .timeout("upstream_idle", "60s")
+                             .timeout("client_idle", "75s")
+                             .timeout("queue", "30s")
+                             .timeout("server", "55s")};
     EXPECT_TRUE(proxy.wait_stderr("timeout chain: ")) << proxy.stderr_text();
-    EXPECT_NE(proxy.stderr_text().find("timeouts.client_idle"), std::string::npos)
+    EXPECT_NE(proxy.stderr_text().find("set timeouts.queue to 22s and timeouts.server to 32s"),
+              std::string::npos)
         << proxy.stderr_text();
-    EXPECT_EQ(http_get(proxy.port(), "/").status, 200) << "a finding stopped nothing";
+    EXPECT_EQ(http_get(proxy.port(), "/").status, 200) << "a warning stopped nothing";
+}
+
+TEST(timeout_chain, run_refuses_a_chain_error_as_check_does_and_starts_nothing)
+{
+    scripted_backend app;
+    temp_dir dir;
+    const auto path = dir.write_config("sluice.yaml", with_chain_error(app).yaml());
+    const auto check = run_sluice({"check", "-c", path});
+    EXPECT_EQ(check.exit_code, 1) << check.out;
+    const auto run = run_sluice({"run", "-c", path});
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    EXPECT_NE(run.err.find("timeouts.client_idle"), std::string::npos) << run.err;
+    EXPECT_NE(run.err.find("nothing was started"), std::string::npos) << run.err;
+    EXPECT_NE(run.err.find("--allow-chain-errors"), std::string::npos) << run.err;
+    EXPECT_EQ(run.err.find("listening on"), std::string::npos) << run.err;
+}
+
+TEST(timeout_chain, allow_chain_errors_starts_anyway_and_says_so)
+{
+    scripted_backend app;
+    sluice_process proxy{with_chain_error(app).yaml(), {"--allow-chain-errors"}};
+    EXPECT_EQ(http_get(proxy.port(), "/").status, 200);
+    EXPECT_NE(proxy.stderr_text().find("starting despite 1 error(s) in the timeout chain "
+                                       "(--allow-chain-errors)"),
+              std::string::npos)
+        << proxy.stderr_text();
+}
+
+// Writes `yaml` over the proxy's config, sends SIGHUP and waits for the line that ends the reload.
+bool reload_says(const sluice_process& proxy, const std::string& yaml, const std::string& line)
+{
+    proxy.dir().write_config("sluice.yaml", yaml);
+    proxy.send_signal(SIGHUP);
+    return proxy.wait_stderr(line);
+}
+
+TEST(timeout_chain, a_reload_with_a_chain_error_keeps_the_old_config)
+{
+    scripted_backend app;
+    sluice_process proxy{config_for(app)};
+    ASSERT_EQ(http_get(proxy.port(), "/").status, 200);
+    EXPECT_TRUE(reload_says(proxy, with_chain_error(app).yaml(),
+                            "reload failed: the timeout chain has 1 error(s)"))
+        << proxy.stderr_text();
+    EXPECT_NE(proxy.stderr_text().find("reload: timeout chain: timeouts: "), std::string::npos);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_config_reloads_total{result="error"})", 1), 1);
+    EXPECT_EQ(http_get(proxy.port(), "/").status, 200);
+    EXPECT_TRUE(reload_says(proxy, config_for(app).yaml(), "reloaded ")) << proxy.stderr_text();
+}
+
+TEST(timeout_chain, a_reload_with_a_chain_error_applies_under_allow_chain_errors)
+{
+    scripted_backend app;
+    sluice_process proxy{config_for(app).yaml(), {"--allow-chain-errors"}};
+    ASSERT_EQ(http_get(proxy.port(), "/").status, 200);
+    EXPECT_TRUE(reload_says(proxy, with_chain_error(app).yaml(), "reloaded "))
+        << proxy.stderr_text();
+    EXPECT_NE(proxy.stderr_text().find("reload: applying despite 1 error(s) in the timeout chain "
+                                       "(--allow-chain-errors)"),
+              std::string::npos)
+        << proxy.stderr_text();
+    EXPECT_EQ(http_get(proxy.port(), "/").status, 200);
 }
 
 TEST(timeout_chain, a_routes_server_timeout_applies_to_that_route_only)

@@ -205,7 +205,11 @@ TEST(loader, spec_example_loads_with_every_key_resolved)
     EXPECT_EQ(c.admin.busy_hold, 1s);
     EXPECT_EQ(c.timeouts.upstream_idle, 60s);
     EXPECT_EQ(c.timeouts.tunnel, 1h);
+    EXPECT_EQ(c.timeouts.client_body, 60s);
+    EXPECT_EQ(c.timeouts.client_send, 60s);
     const auto& app = c.backends.at(0);
+    EXPECT_TRUE(app.buffering.request && app.buffering.response);
+    EXPECT_EQ(app.buffering.max_spool, 1ull << 30);
     EXPECT_EQ(app.queue_max_length, 1000u);
     EXPECT_TRUE(app.retries.on_connect_failure && app.retries.on_empty_response);
     EXPECT_EQ(app.keepalive.idle_timeout, 20s);
@@ -350,7 +354,7 @@ backends:
     EXPECT_EQ(r.timeouts.server, 10min);
     EXPECT_EQ(r.timeouts.queue, std::nullopt);
     EXPECT_EQ(apply(result.config.timeouts, r.timeouts).server, 10min);
-    EXPECT_EQ(apply(result.config.timeouts, r.timeouts).queue, 30s);
+    EXPECT_EQ(apply(result.config.timeouts, r.timeouts).queue, 10s);
     EXPECT_EQ(result.config.listeners[0].default_backend, "");  // routes given: no inference
 }
 

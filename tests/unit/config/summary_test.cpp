@@ -45,8 +45,8 @@ TEST(summary, lists_listeners_routes_servers_and_timeouts)
               "timeouts\n"
               "  upstream_idle 1m  client_header 10s  client_idle 1m30s  client_body 1m  "
               "client_send 1m\n"
-              "  queue 30s  connect 3s  server 55s  request 0s  tunnel 1h\n"
-              "  drain 30s\n");
+              "  queue 10s  connect 3s  server 40s  request 0s  tunnel 1h\n"
+              "  drain 1m\n");
 }
 
 }  // namespace

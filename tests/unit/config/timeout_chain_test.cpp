@@ -31,6 +31,7 @@ backend app_backend(std::string name, std::vector<server> servers)
     b.keepalive.idle_timeout_declared = true;
     b.health = health{};
     b.servers = std::move(servers);
+    b.buffering.request = b.buffering.response = true;  // as loaded, with max_connections
     return b;
 }
 
@@ -56,6 +57,9 @@ root clean()
 root spec_example()
 {
     root c;
+    c.timeouts.queue = 30s;  // SPEC.md's example values, which are not the defaults
+    c.timeouts.server = 55s;
+    c.timeouts.drain = 30s;
     listener web;
     web.name = "web";
     route deploy{{"/deploy", "ops.example.com", "POST"}, "deployer", {}, {}};
@@ -77,8 +81,11 @@ root spec_example()
 
 const finding* find(const chain_report& r, std::string_view rule)
 {
-    const auto it = std::ranges::find(r.findings, rule, &finding::rule);
-    return it == r.findings.end() ? nullptr : &*it;
+    for (const auto* list : {&r.findings, &r.notes}) {
+        const auto it = std::ranges::find(*list, rule, &finding::rule);
+        if (it != list->end()) return &*it;
+    }
+    return nullptr;
 }
 
 std::vector<std::string> rules_of(const chain_report& r)
@@ -149,7 +156,7 @@ TEST(timeout_chain, each_rule_is_caught_with_its_severity_and_place)
              for_servers(c, unset_keepalive);
              c.backends[0].keepalive = {32, 1600ms, false};
          },
-         "keepalive_timeout_assumed", severity::warning, "backends[0] (app)"},
+         "keepalive_timeout_assumed", severity::note, "backends[0] (app)"},
         // Seed: ELB 60 s idle; the chain allows 63 s, but the derived deadline answers at 57 s.
         {"elb_60s_before_a_63s_chain_cut_by_the_derived_deadline",
          [](root& c) { c.timeouts.server = 50s; }, "queue_connect_server_vs_upstream_idle",

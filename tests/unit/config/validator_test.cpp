@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <functional>
 
 namespace sluice::config {
@@ -123,6 +128,83 @@ TEST(validator, each_rule_reports_at_the_key_that_breaks_it)
         c.change(config);
         EXPECT_EQ(findings(config), c.expected) << c.rule;
     }
+}
+
+// Loads base_yaml with `buffering` added to backend app (line 16); the errors, or none.
+std::vector<std::string> buffering_errors(const std::string& flow_map)
+{
+    try {
+        load_string(std::string(base_yaml) + "    buffering: " + flow_map + "\n", "t.yaml");
+    } catch (const config_error& e) {
+        return e.errors();
+    }
+    return {};
+}
+
+// A fresh directory under the system's temp dir, removed with its contents at the end.
+struct scratch_dir {
+    std::filesystem::path path;
+    scratch_dir()
+    {
+        std::string name = (std::filesystem::temp_directory_path() / "sluice-spool-XXXXXX");
+        path = ::mkdtemp(name.data());
+    }
+    ~scratch_dir()
+    {
+        std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+        std::filesystem::remove_all(path);
+    }
+};
+
+TEST(validator, buffering_sizes_are_checked_where_written)
+{
+    EXPECT_EQ(buffering_errors("{ memory: 64k, max_spool: 64k }"), std::vector<std::string>{});
+    EXPECT_EQ(buffering_errors("{ memory: 0 }"),
+              std::vector<std::string>{
+                  "t.yaml:16:26: backends[0].buffering.memory: is 0; expected a size like 1m "
+                  "(how much of a body is held in memory before it is spooled to a file)"});
+    EXPECT_EQ(buffering_errors("{ memory: 2m, max_spool: 64k }"),
+              std::vector<std::string>{
+                  "t.yaml:16:41: backends[0].buffering.max_spool: 64k is less than "
+                  "buffering.memory 2m; expected at least memory (a body that fits in memory is "
+                  "never spooled): raise max_spool, e.g. to 1g, or lower memory"});
+}
+
+TEST(validator, a_spool_dir_must_be_an_existing_writable_directory)
+{
+    scratch_dir dir;
+    const auto spool = [&](const std::filesystem::path& p) {
+        return buffering_errors("{ spool_dir: \"" + p.string() + "\" }");
+    };
+    EXPECT_EQ(spool(dir.path), std::vector<std::string>{});
+    const auto tail = "; create it, or set spool_dir to an existing writable directory (\"\" = "
+                      "$TMPDIR or /tmp)";
+    EXPECT_EQ(spool(dir.path / "missing"),
+              std::vector<std::string>{"t.yaml:16:29: backends[0].buffering.spool_dir: \"" +
+                                       (dir.path / "missing").string() + "\" does not exist" +
+                                       tail});
+    std::ofstream(dir.path / "file") << "x";
+    EXPECT_EQ(spool(dir.path / "file"),
+              std::vector<std::string>{"t.yaml:16:29: backends[0].buffering.spool_dir: \"" +
+                                       (dir.path / "file").string() + "\" is not a directory" +
+                                       tail});
+}
+
+TEST(validator, a_spool_dir_this_process_cannot_write_is_an_error)
+{
+    if (::geteuid() == 0) GTEST_SKIP() << "root may write anywhere: no unwritable dir to test";
+    scratch_dir dir;
+    const auto spool = [&](const std::filesystem::path& p) {
+        return buffering_errors("{ spool_dir: \"" + p.string() + "\" }");
+    };
+    std::filesystem::permissions(dir.path, std::filesystem::perms::owner_read |
+                                               std::filesystem::perms::owner_exec);
+    const auto errors = spool(dir.path);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_NE(errors[0].find("backends[0].buffering.spool_dir: \"" + dir.path.string() +
+                             "\" is not writable by this process"),
+              std::string::npos)
+        << errors[0];
 }
 
 TEST(validator, an_empty_config_needs_a_listener_and_a_backend)

@@ -1,0 +1,75 @@
+"""Issue 13 points 3 and 6: what the app ran and what the log says happened.
+
+Point 3: a request the app worked on is never sent again, and a worker killed by the app server
+(uWSGI harakiri, gunicorn --timeout) is logged as `worker_killed`.
+Point 6: a client that hung up is logged 499 `client_gone`, never with the server's status.
+"""
+
+import socket
+import time
+import unittest
+
+from harness import RealworldTest, config, get, poll, run_threads, ok
+
+KILLED_AFTER = 3  # seconds: the app server's own worker timeout, declared to sluice as well
+
+
+def declared_worker_timeout():
+    return ("    server_defaults: { max_connections: 2, worker_timeout: %ds }\n" % KILLED_AFTER)
+
+
+class NeverASecondRunTest(RealworldTest):
+
+    def assert_one_run_and_worker_killed(self, app, proxy):
+        r = get(proxy.port, "/slow?s=10", timeout=30)
+        self.assertEqual(r.status, 502, r.body)
+        line = proxy.wait_access_log(1, path="/slow")[0]
+        runs = app.runs("/slow", "start")
+        self.assertEqual(len(runs), 1, "the app ran the GET %d times; access log: %s" % (len(runs), line))
+        self.assertEqual(line["retries"], 0, line)
+        self.assertEqual(line["reason"], "worker_killed", line)
+        self.assertNotIn("protocol: uwsgi", proxy.stderr(),
+                         "a killed worker is not a protocol mismatch")
+
+    # point 3: today sluice sends the GET again after the harakiri (retries: 1, two runs)
+    @unittest.expectedFailure
+    def test_uwsgi_harakiri_is_not_retried(self):
+        app = self.uwsgi(http_socket=True, processes=2, harakiri=KILLED_AFTER)
+        proxy = self.sluice(config([app.address], backend=declared_worker_timeout()))
+        self.assert_one_run_and_worker_killed(app, proxy)
+
+    # point 3: today sluice sends the GET again after gunicorn's WORKER TIMEOUT (two runs)
+    @unittest.expectedFailure
+    def test_gunicorn_worker_timeout_is_not_retried(self):
+        app = self.gunicorn(workers=2, timeout=KILLED_AFTER)
+        proxy = self.sluice(config([app.address], backend=declared_worker_timeout()))
+        self.assert_one_run_and_worker_killed(app, proxy)
+
+
+class ClientGoneTest(RealworldTest):
+
+    # point 6: today some of these are logged with the server's 200 instead of 499
+    @unittest.expectedFailure
+    def test_a_client_that_hung_up_is_logged_499_every_time(self):
+        cases = 20
+        app = self.gunicorn(workers=2, threads=cases // 2)
+        proxy = self.sluice(config(
+            [app.address],
+            backend="    server_defaults: { max_connections: %d, worker_timeout: 30s }\n" % cases))
+
+        def hang_up_after_a_second():
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as s:
+                s.sendall(b"GET /slow?s=1.5 HTTP/1.1\r\nHost: realworld\r\n\r\n")
+                time.sleep(1.0)
+            return time.monotonic()
+        ok(self, run_threads([hang_up_after_a_second] * cases))
+        lines = proxy.wait_access_log(cases, timeout=15, path="/slow")
+        self.assertEqual(len(lines), cases)
+        self.assertTrue(poll(lambda: len(app.runs("/slow", "done")) == cases, 10),
+                        "the app did not finish every request: the test proves nothing")
+        wrong = [(l["status"], l["reason"]) for l in lines if (l["status"], l["reason"]) != (499, "client_gone")]
+        self.assertEqual(wrong, [], "%d of %d hung-up clients logged otherwise" % (len(wrong), cases))
+
+
+if __name__ == "__main__":
+    unittest.main()

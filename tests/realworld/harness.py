@@ -219,12 +219,13 @@ class RealworldTest(unittest.TestCase):
         return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
 
 
-def config(servers, backend="", timeouts="", top=""):
+def config(servers, backend="", timeouts="", admin=""):
     """A sluice config: one listener on a free port of 127.0.0.1, admin on another, the access
     log in the test's dir, one backend `app` with the given server addresses. `backend` holds
-    extra lines of the backend (indented 4), `timeouts` extra lines under timeouts (indented 2)."""
-    y = "threads: 2\naccess_log: {dir}/access.log\n" + top
-    y += "admin:\n  bind: 127.0.0.1:0\n"
+    extra lines of the backend (indented 4), `timeouts` and `admin` extra lines of theirs
+    (indented 2)."""
+    y = "threads: 2\naccess_log: {dir}/access.log\n"
+    y += "admin:\n  bind: 127.0.0.1:0\n" + admin
     y += "listeners:\n  - name: web\n    bind: 127.0.0.1:0\n    default_backend: app\n"
     y += "timeouts:\n  upstream_idle: 0s\n  drain: 5s\n" + timeouts
     y += "backends:\n  - name: app\n" + backend

@@ -46,12 +46,15 @@ class HealthzOffThePoolTest(RealworldTest):
         answers = [get(proxy.admin_port, "/healthz", timeout=5) for _ in range(20)]
         direct.join(30)
         self.assertEqual({(a.status, a.body.strip()) for a in answers}, {(503, b"busy")})
-        slowest = max(a.elapsed for a in answers)
-        self.assertLess(slowest, 0.25, "sluice's /healthz took %.3f s" % slowest)
+        times = sorted(a.elapsed for a in answers)
+        median, slowest = times[len(times) // 2], times[-1]
+        # Generous for a noisy machine: the spec's bound is 1 ms p99 (bench/ measures that).
+        self.assertLess(median, 0.05, "sluice's /healthz took %.3f s (median)" % median)
+        self.assertLess(slowest, 0.5, "sluice's /healthz took %.3f s" % slowest)
         self.assertEqual(app_check[0].status, 200)
         self.assertGreater(app_check[0].elapsed, 1.0, "gunicorn's /healthz was not held up: "
                            "the workers were not busy, the test proves nothing")
-        self.assertGreater(app_check[0].elapsed, 10 * slowest)
+        self.assertGreater(app_check[0].elapsed, 20 * median)
 
 
 class LifecycleTest(RealworldTest):

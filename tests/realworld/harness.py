@@ -410,7 +410,7 @@ def run_threads(functions):
     return results
 
 
-def ok(test, results):
+def ok(results):
     """Fails the test with the first exception among thread results."""
     for r in results:
         if isinstance(r, Exception):

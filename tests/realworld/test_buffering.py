@@ -32,7 +32,7 @@ class BufferingTest(RealworldTest):
         def fast_after_a_second():
             time.sleep(1.0)
             return get(proxy.port, "/fast", timeout=30)
-        *ups, fast = ok(self, run_threads(uploads + [fast_after_a_second]))
+        *ups, fast = ok(run_threads(uploads + [fast_after_a_second]))
         uploads_done = time.monotonic()  # an upper bound; each upload's own end is below
         for status, body, elapsed, sha in ups:
             self.assertEqual(status, 200, body)
@@ -71,7 +71,7 @@ class BufferingTest(RealworldTest):
         def fast_after_a_second():
             time.sleep(1.0)
             return get(proxy.port, "/fast", timeout=30)
-        got_a, got_b, fast = ok(self, run_threads([crawl, crawl, fast_after_a_second]))
+        got_a, got_b, fast = ok(run_threads([crawl, crawl, fast_after_a_second]))
         self.assertLess(max(got_a, got_b), BIG // 4, "the readers were not slow")
         self.assertEqual(fast.status, 200)
         self.assertLess(fast.finished_at, min(closed_at) - 2.0,

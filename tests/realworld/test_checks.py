@@ -21,20 +21,26 @@ class BusyIsNotDownTest(RealworldTest):
     # point 2: today the checks time out behind the busy workers and the server flaps up/down
     @unittest.expectedFailure
     def test_checks_do_not_flap_while_every_worker_is_busy(self):
-        app = self.gunicorn(workers=2)
+        workers, length = 2, 2.0  # each request is 8 check timeouts long
+        app = self.gunicorn(workers=workers)
         proxy = self.sluice(config(
             [app.address],
-            backend="    server_defaults: { max_connections: 2, worker_timeout: 30s }\n" + health()))
+            backend="    server_defaults: { max_connections: %d, worker_timeout: 30s }\n" % workers
+                    + health(fall=3)))
         self.assertTrue(poll(lambda: proxy.metric("sluice_health_checks_total", result="pass") >= 1, 5),
                         "the checks never passed on an idle server")
         stop = time.monotonic() + 10.0
         statuses = []
 
-        def load():
-            # Each request is 8 check timeouts long; four clients keep both workers busy.
+        def load(first):
+            # Twice as many clients as workers keep every worker busy; the first requests are
+            # staggered so that requests complete all along, as on a busy server that works.
+            s = first
             while time.monotonic() < stop:
-                statuses.append(get(proxy.port, "/slow?s=2.0", timeout=30).status)
-        clients = [threading.Thread(target=load, daemon=True) for _ in range(4)]
+                statuses.append(get(proxy.port, "/slow?s=%.2f" % s, timeout=30).status)
+                s = length
+        clients = [threading.Thread(target=load, args=(length * (i + 1) / (2 * workers),), daemon=True)
+                   for i in range(2 * workers)]
         for c in clients:
             c.start()
         states = set()

@@ -6,6 +6,7 @@ import json
 import re
 import unittest
 
+import harness
 from harness import RealworldTest, free_port, poll
 
 # The pool keeps idle connections 30 s while the server closes them at 5 s: a chain error.
@@ -71,7 +72,6 @@ class CheckAndRunAgreeTest(RealworldTest):
         self.assertIn("allow-chain-errors", run.stderr())
 
     def sluice_binary(self):
-        import harness
         return harness.SLUICE
 
 

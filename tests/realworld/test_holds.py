@@ -18,7 +18,7 @@ class QueueingTest(RealworldTest):
         app = self.gunicorn(workers=1, threads=8)
         proxy = self.sluice(config(
             [app.address], backend="    server_defaults: { max_connections: 3, worker_timeout: 30s }\n"))
-        results = ok(self, run_threads([lambda: get(proxy.port, "/slow?s=0.3", timeout=30)] * 20))
+        results = ok(run_threads([lambda: get(proxy.port, "/slow?s=0.3", timeout=30)] * 20))
         self.assertEqual([r.status for r in results], [200] * 20)
         self.assertEqual(len(app.runs("/slow", "done")), 20)
         peak = app.max_overlap("/slow")
@@ -103,7 +103,7 @@ class LifecycleTest(RealworldTest):
             proxy.process.signal(signal.SIGTERM)
             return proxy.process.wait(15)
         clients = [lambda: get(proxy.port, "/slow?s=1.5", timeout=30)] * in_flight
-        *responses, exit_code = ok(self, run_threads(clients + [late_then_term]))
+        *responses, exit_code = ok(run_threads(clients + [late_then_term]))
         self.assertEqual([(r.status, r.body) for r in responses], [(200, b"slept")] * in_flight)
         self.assertEqual(exit_code, 0, proxy.stderr())
         self.assertEqual(len(app.runs("/slow", "done")), in_flight)

@@ -38,6 +38,14 @@ class NeverASecondRunTest(RealworldTest):
         proxy = self.sluice(config([app.address], backend=declared_worker_timeout()))
         self.assert_one_run_and_worker_killed(app, proxy)
 
+    # point 3: the same over the uwsgi protocol (uWSGI --socket, `protocol: uwsgi`)
+    @unittest.expectedFailure
+    def test_uwsgi_harakiri_on_a_uwsgi_socket_is_not_retried(self):
+        app = self.uwsgi(processes=2, harakiri=KILLED_AFTER)
+        proxy = self.sluice(config([app.address],
+                                   backend="    protocol: uwsgi\n" + declared_worker_timeout()))
+        self.assert_one_run_and_worker_killed(app, proxy)
+
     # point 3: today sluice sends the GET again after gunicorn's WORKER TIMEOUT (two runs)
     @unittest.expectedFailure
     def test_gunicorn_worker_timeout_is_not_retried(self):
@@ -62,7 +70,7 @@ class ClientGoneTest(RealworldTest):
                 s.sendall(b"GET /slow?s=1.5 HTTP/1.1\r\nHost: realworld\r\n\r\n")
                 time.sleep(1.0)
             return time.monotonic()
-        ok(self, run_threads([hang_up_after_a_second] * cases))
+        ok(run_threads([hang_up_after_a_second] * cases))
         lines = proxy.wait_access_log(cases, timeout=15, path="/slow")
         self.assertEqual(len(lines), cases)
         self.assertTrue(poll(lambda: len(app.runs("/slow", "done")) == cases, 10),

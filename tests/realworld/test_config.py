@@ -77,8 +77,7 @@ class CheckAndRunAgreeTest(RealworldTest):
 
 class AlignedDefaultsTest(RealworldTest):
 
-    # point 8: today three warnings (queue+connect+server vs upstream_idle, drain vs deadline,
-    # the assumed keep-alive)
+    # point 8: today 3 warnings: queue+connect+server vs upstream_idle, drain, assumed keep-alive
     @unittest.expectedFailure
     def test_a_minimal_config_gets_no_warning_and_no_error(self):
         path = self.write_config(MINIMAL)

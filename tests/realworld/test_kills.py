@@ -38,7 +38,7 @@ class NeverASecondRunTest(RealworldTest):
         proxy = self.sluice(config([app.address], backend=declared_worker_timeout()))
         self.assert_one_run_and_worker_killed(app, proxy)
 
-    # point 3: the same over the uwsgi protocol (uWSGI --socket, `protocol: uwsgi`)
+    # point 3: the same over the uwsgi protocol (uWSGI --socket): today retried, two runs
     @unittest.expectedFailure
     def test_uwsgi_harakiri_on_a_uwsgi_socket_is_not_retried(self):
         app = self.uwsgi(processes=2, harakiri=KILLED_AFTER)
@@ -56,8 +56,6 @@ class NeverASecondRunTest(RealworldTest):
 
 class ClientGoneTest(RealworldTest):
 
-    # point 6: today some of these are logged with the server's 200 instead of 499
-    @unittest.expectedFailure
     def test_a_client_that_hung_up_is_logged_499_every_time(self):
         cases = 20
         app = self.gunicorn(workers=2, threads=cases // 2)

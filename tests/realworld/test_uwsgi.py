@@ -59,8 +59,6 @@ class UwsgiRoundTripTest(RealworldTest):
         self.assertEqual(json.loads(answer), {"length": len(small),
                                               "sha256": hashlib.sha256(small).hexdigest()})
 
-    # point 5: today a chunked body over 1 MiB to a uwsgi backend gets 411
-    @unittest.expectedFailure
     def test_a_chunked_upload_of_3_mib_reaches_a_uwsgi_app_whole(self):
         app = self.uwsgi(processes=2)
         proxy = self.sluice(config([app.address], backend=uwsgi_backend()))

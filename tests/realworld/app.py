@@ -92,7 +92,8 @@ def application(environ, start_response):
         body = b"ok"
     elif path == "/upload":
         data = read_body(environ)
-        body = json.dumps({"length": len(data), "sha256": hashlib.sha256(data).hexdigest()}).encode()
+        digest = hashlib.sha256(data).hexdigest()
+        body = json.dumps({"length": len(data), "sha256": digest}).encode()
         headers = [("Content-Type", "application/json")]
     elif path == "/echo":
         body = read_body(environ)

@@ -101,7 +101,8 @@ class AppServer:
     """gunicorn or uWSGI running app.py; `address` is what a sluice server entry takes."""
 
     def __init__(self, test, kind, port, process, app_log):
-        self.test, self.kind, self.port, self.process, self.app_log = test, kind, port, process, app_log
+        self.test, self.kind, self.port = test, kind, port
+        self.process, self.app_log = process, app_log
         self.address = "127.0.0.1:%d" % port
 
     def runs(self, path=None, kind=None):
@@ -190,15 +191,18 @@ class RealworldTest(unittest.TestCase):
     def wait_serving(self, server, http):
         def ready():
             if not server.process.running():
-                raise AssertionError("%s exited:\n%s" % (server.kind, server.process.stderr()[-3000:]))
+                raise AssertionError("%s exited:\n%s"
+                                     % (server.kind, server.process.stderr()[-3000:]))
             if not http:
-                return can_connect(server.port) and "spawned uWSGI worker" in server.process.stderr()
+                return (can_connect(server.port)
+                        and "spawned uWSGI worker" in server.process.stderr())
             try:
                 return get(server.port, "/fast", timeout=2).status == 200
             except OSError:
                 return False
         if not poll(ready, START_DEADLINE, 0.1):
-            raise AssertionError("%s never served:\n%s" % (server.kind, server.process.stderr()[-3000:]))
+            raise AssertionError("%s never served:\n%s"
+                                 % (server.kind, server.process.stderr()[-3000:]))
 
     # --- sluice ------------------------------------------------------------------------------
 
@@ -252,7 +256,8 @@ class Sluice:
             web = re.search(r"listener \S+ listening on \S+:(\d+)", text)
             admin = re.search(r"admin listening on \S+:(\d+)", text)
             if not self.process.running():
-                raise AssertionError("sluice exited %s:\n%s" % (self.process.popen.returncode, text))
+                raise AssertionError("sluice exited %s:\n%s"
+                                     % (self.process.popen.returncode, text))
             return (int(web.group(1)), int(admin.group(1))) if web and admin else None
         found = poll(addresses, START_DEADLINE)
         if not found:
@@ -272,7 +277,8 @@ class Sluice:
 
     def wait_access_log(self, count, timeout=10, path=None):
         def enough():
-            lines = [l for l in self.access_log() if path is None or l.get("path", "").startswith(path)]
+            lines = [l for l in self.access_log()
+                     if path is None or l.get("path", "").startswith(path)]
             return lines if len(lines) >= count else None
         return poll(enough, timeout) or [l for l in self.access_log()
                                          if path is None or l.get("path", "").startswith(path)]
@@ -402,7 +408,8 @@ def run_threads(functions):
             results[i] = fn()
         except Exception as e:  # noqa: BLE001 - handed back to the test to assert on
             results[i] = e
-    threads = [threading.Thread(target=call, args=(i, fn), daemon=True) for i, fn in enumerate(functions)]
+    threads = [threading.Thread(target=call, args=(i, fn), daemon=True)
+               for i, fn in enumerate(functions)]
     for t in threads:
         t.start()
     for t in threads:

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""sluice in front of real gunicorn and uWSGI: tests/realworld/run.py SLUICE_BINARY [--no-xfail] [TEST ...]
+"""sluice in front of real gunicorn and uWSGI.
+
+    tests/realworld/run.py SLUICE_BINARY [--no-xfail] [TEST ...]
 
 Runs every test_*.py here (or the named tests, e.g. test_kills.KillTest) with unittest, then
 prints one line "N passed, N failed[, N skipped]"; exits 0 only when nothing failed. An expected

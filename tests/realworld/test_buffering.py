@@ -5,7 +5,6 @@ slowly must not keep a worker (or a sluice slot) for the time of its transfer.
 """
 
 import socket
-import threading
 import time
 import unittest
 

@@ -27,7 +27,8 @@ class BusyIsNotDownTest(RealworldTest):
             [app.address],
             backend="    server_defaults: { max_connections: %d, worker_timeout: 30s }\n" % workers
                     + health(fall=3)))
-        self.assertTrue(poll(lambda: proxy.metric("sluice_health_checks_total", result="pass") >= 1, 5),
+        checks = lambda result: proxy.metric("sluice_health_checks_total", result=result)
+        self.assertTrue(poll(lambda: checks("pass") >= 1, 5),
                         "the checks never passed on an idle server")
         stop = time.monotonic() + 10.0
         statuses = []
@@ -39,8 +40,8 @@ class BusyIsNotDownTest(RealworldTest):
             while time.monotonic() < stop:
                 statuses.append(get(proxy.port, "/slow?s=%.2f" % s, timeout=30).status)
                 s = length
-        clients = [threading.Thread(target=load, args=(length * (i + 1) / (2 * workers),), daemon=True)
-                   for i in range(2 * workers)]
+        first = [length * (i + 1) / (2 * workers) for i in range(2 * workers)]
+        clients = [threading.Thread(target=load, args=(f,), daemon=True) for f in first]
         for c in clients:
             c.start()
         states = set()
@@ -99,7 +100,8 @@ class UwsgiChecksTest(RealworldTest):
         proxy = self.sluice(config([app.address],
                                    backend="    server_defaults: { max_connections: 2 }\n"
                                            + health(interval="300ms", timeout="250ms")))
-        self.assertTrue(poll(lambda: proxy.metric("sluice_health_checks_total", result="fail") >= 2, 8))
+        fails = lambda: proxy.metric("sluice_health_checks_total", result="fail")
+        self.assertTrue(poll(lambda: fails() >= 2, 8))
         self.assertTrue(poll(lambda: proxy.server_state("s1") == "down", 5))
         check_lines = [l for l in proxy.stderr().splitlines()
                        if "s1" in l and ("check" in l or "down" in l)]

@@ -46,7 +46,8 @@ class CheckAndRunAgreeTest(RealworldTest):
         code, out, err = self.sluice_command(["check", "-c", self.chain_error_config()])
         self.assertEqual(code, 1, out + err)
         self.assertRegex(out + err, r"idle_timeout|keepalive")
-        code, out, _ = self.sluice_command(["check", "--format", "json", "-c", self.chain_error_config()])
+        code, out, _ = self.sluice_command(["check", "--format", "json",
+                                            "-c", self.chain_error_config()])
         self.assertEqual(code, 1)
         self.assertIn("error", [f["severity"] for f in json.loads(out)["findings"]])
 
@@ -56,10 +57,12 @@ class CheckAndRunAgreeTest(RealworldTest):
         run = self.spawn("sluice", [self.sluice_binary(), "run", "-c", self.chain_error_config()])
         poll(lambda: not run.running() or "listening on" in run.stderr(), 15)
         code = run.wait(1)
-        self.assertIsNotNone(code, "sluice run is serving a config that check rejects:\n" + run.stderr())
+        self.assertIsNotNone(code, "sluice run serves a config that check rejects:\n"
+                             + run.stderr())
         self.assertNotEqual(code, 0)
         self.assertRegex(run.stderr(), r"idle_timeout|keepalive")
-        self.assertIn("--allow-chain-errors", run.stderr(), "the refusal does not name the override")
+        self.assertIn("--allow-chain-errors", run.stderr(),
+                      "the refusal does not name the override")
 
     # point 7: today --allow-chain-errors is an unknown argument (exit 2)
     @unittest.expectedFailure

@@ -2,7 +2,6 @@
 /healthz answers off the worker pool, and reload and drain under load lose no request.
 """
 
-import os
 import signal
 import threading
 import time
@@ -17,7 +16,8 @@ class QueueingTest(RealworldTest):
         # gthread: the app server could run 8 at once; sluice must send it 3 at most.
         app = self.gunicorn(workers=1, threads=8)
         proxy = self.sluice(config(
-            [app.address], backend="    server_defaults: { max_connections: 3, worker_timeout: 30s }\n"))
+            [app.address],
+            backend="    server_defaults: { max_connections: 3, worker_timeout: 30s }\n"))
         results = ok(run_threads([lambda: get(proxy.port, "/slow?s=0.3", timeout=30)] * 20))
         self.assertEqual([r.status for r in results], [200] * 20)
         self.assertEqual(len(app.runs("/slow", "done")), 20)
@@ -40,7 +40,8 @@ class HealthzOffThePoolTest(RealworldTest):
         busy = poll(lambda: get(proxy.admin_port, "/healthz", timeout=5).status == 503, 5)
         self.assertTrue(busy, "sluice never said busy with 4 requests on 2 slots")
         app_check = []
-        direct = threading.Thread(target=lambda: app_check.append(get(app.port, "/healthz", timeout=30)),
+        direct = threading.Thread(
+            target=lambda: app_check.append(get(app.port, "/healthz", timeout=30)),
                                   daemon=True)
         direct.start()
         answers = [get(proxy.admin_port, "/healthz", timeout=5) for _ in range(20)]
@@ -80,10 +81,10 @@ class LifecycleTest(RealworldTest):
         for max_connections in (4, 8, 6):
             time.sleep(0.8)
             self.write_config(yaml % max_connections, "sluice.yaml")
-            before = proxy.metric("sluice_config_reloads_total", result="success")
+            reloads = lambda: proxy.metric("sluice_config_reloads_total", result="success")
+            before = reloads()
             proxy.process.signal(signal.SIGHUP)
-            self.assertTrue(poll(lambda: proxy.metric("sluice_config_reloads_total", result="success")
-                                 > before, 5), proxy.stderr())
+            self.assertTrue(poll(lambda: reloads() > before, 5), proxy.stderr())
         time.sleep(0.8)
         stop.set()
         for c in clients:
@@ -95,7 +96,8 @@ class LifecycleTest(RealworldTest):
     def test_drain_under_load_finishes_every_request_in_flight(self):
         app = self.gunicorn(workers=2, threads=4)
         proxy = self.sluice(config(
-            [app.address], backend="    server_defaults: { max_connections: 8, worker_timeout: 30s }\n"))
+            [app.address],
+            backend="    server_defaults: { max_connections: 8, worker_timeout: 30s }\n"))
         in_flight = 10  # 8 at the app, 2 waiting in sluice's queue
 
         def late_then_term():

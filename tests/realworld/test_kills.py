@@ -55,6 +55,23 @@ class NeverASecondRunTest(RealworldTest):
         self.assert_one_run_and_worker_killed(app, proxy)
 
 
+    # point 3: today the PUT is sent again after the app answered early and closed (retries: 1)
+    @unittest.expectedFailure
+    def test_an_app_that_answers_before_reading_the_body_runs_once(self):
+        # uWSGI answers /fast without reading the 5 MiB body and closes: the app ran the PUT,
+        # so it must not run it again (a uwsgi connection is never a reused one).
+        app = self.uwsgi(processes=2)
+        proxy = self.sluice(config([app.address],
+                                   backend="    protocol: uwsgi\n" + declared_worker_timeout()))
+        try:
+            get(proxy.port, "/fast", method="PUT", body=b"z" * (5 * 1024 * 1024), timeout=10)
+        except OSError:
+            pass  # how the client hears of it is not the point here
+        line = proxy.wait_access_log(1, path="/fast")[0]
+        self.assertEqual(len(app.runs("/fast")), 1, "the app ran the PUT again: %s" % line)
+        self.assertEqual(line["retries"], 0, line)
+
+
 class ClientGoneTest(RealworldTest):
 
     def test_a_client_that_hung_up_is_logged_499_every_time(self):

@@ -1,0 +1,92 @@
+"""Issue 13 point 1: slow clients never hold a worker (SPEC "Buffering").
+
+gunicorn's sync workers, two of them, behind max_connections 2: a client that uploads or reads
+slowly must not keep a worker (or a sluice slot) for the time of its transfer.
+"""
+
+import socket
+import time
+import unittest
+
+from harness import RealworldTest, config, get, ok, run_threads, slow_upload
+
+UPLOAD = 100 * 1024
+RATE = 12 * 1024           # bytes per second: each upload takes about 8.5 s
+BIG = 8 * 1000 * 1000      # more than the loopback socket buffers on both hops absorb
+
+
+def two_slots():
+    return "    server_defaults: { max_connections: 2, worker_timeout: 30s }\n"
+
+
+class BufferingTest(RealworldTest):
+
+    def test_slow_uploads_do_not_hold_workers(self):
+        app = self.gunicorn(workers=2)
+        proxy = self.sluice(config([app.address], backend=two_slots()))
+        uploads = [lambda: slow_upload(proxy.port, "/upload", UPLOAD, RATE)] * 2
+
+        def fast_after_a_second():
+            time.sleep(1.0)
+            return get(proxy.port, "/fast", timeout=30)
+        *ups, fast = ok(run_threads(uploads + [fast_after_a_second]))
+        uploads_done = time.monotonic()  # an upper bound; each upload's own end is below
+        for status, body, elapsed, sha in ups:
+            self.assertEqual(status, 200, body)
+            self.assertIn(sha, body.decode(), "the app saw other bytes than were sent")
+            self.assertGreater(elapsed, 5.0, "the upload was not slow: the test proves nothing")
+        slowest_upload = max(u[2] for u in ups)
+        self.assertEqual(fast.status, 200)
+        self.assertLess(fast.elapsed, slowest_upload / 3,
+                        "GET /fast waited for a slow upload: %.1f s (uploads %.1f s)"
+                        % (fast.elapsed, slowest_upload))
+        self.assertLess(fast.finished_at, uploads_done - 2.0)
+        line = proxy.wait_access_log(1, path="/fast")[0]
+        self.assertLess(line["queue_ms"], 1000, line)
+
+    def test_a_slow_reader_does_not_hold_a_worker(self):
+        app = self.gunicorn(workers=2)
+        proxy = self.sluice(config([app.address], backend=two_slots()))
+        closed_at = []
+
+        def crawl():
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.settimeout(10)
+            s.connect(("127.0.0.1", proxy.port))
+            s.sendall(b"GET /big?n=%d HTTP/1.1\r\nHost: realworld\r\n\r\n" % BIG)
+            got, until = 0, time.monotonic() + 6.0
+            while time.monotonic() < until:
+                got += len(s.recv(1024))
+                time.sleep(0.02)
+            s.close()
+            closed_at.append(time.monotonic())
+            return got
+
+        def fast_after_a_second():
+            time.sleep(1.0)
+            return get(proxy.port, "/fast", timeout=30)
+        got_a, got_b, fast = ok(run_threads([crawl, crawl, fast_after_a_second]))
+        self.assertLess(max(got_a, got_b), BIG // 4, "the readers were not slow")
+        self.assertEqual(fast.status, 200)
+        self.assertLess(fast.finished_at, min(closed_at) - 2.0,
+                        "GET /fast waited for a slow reader to hang up (%.1f s)" % fast.elapsed)
+        line = proxy.wait_access_log(1, path="/fast")[0]
+        self.assertLess(line["queue_ms"], 1000, line)
+
+    def test_the_access_log_shows_slot_time_apart_from_upload_time(self):
+        app = self.gunicorn(workers=2)
+        proxy = self.sluice(config([app.address], backend=two_slots()))
+        status, body, elapsed, _ = slow_upload(proxy.port, "/upload", 48 * 1024, RATE)
+        self.assertEqual(status, 200, body)
+        line = proxy.wait_access_log(1, path="/upload")[0]
+        self.assertIn("body_ms", line)
+        self.assertIn("slot_ms", line)
+        self.assertGreater(line["body_ms"], line["total_ms"] / 2, line)
+        self.assertLess(line["slot_ms"] * 4, line["total_ms"],
+                        "the slot was held while the client uploaded: %s" % line)
+        self.assertGreater(proxy.metric("sluice_slot_hold_seconds_count", backend="app"), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,98 @@
+"""Issue 13 points 7 and 8: `sluice check` and `sluice run` agree, and the defaults are aligned
+with each other (SPEC "Real app servers": "`sluice check` and `sluice run` agree").
+"""
+
+import json
+import re
+import unittest
+
+import harness
+from harness import RealworldTest, free_port, poll
+
+# The pool keeps idle connections 30 s while the server closes them at 5 s: a chain error.
+CHAIN_ERROR = """\
+access_log: off
+admin: { bind: "127.0.0.1:0" }
+listeners:
+  - { name: web, bind: "127.0.0.1:0", default_backend: app }
+timeouts: { upstream_idle: 0s, drain: 2s }
+backends:
+  - name: app
+    keepalive: { idle_timeout: 30s }
+    server_defaults: { max_connections: 2, keepalive_timeout: 5s }
+    servers:
+      - { name: a, address: "127.0.0.1:%d" }
+"""
+
+# Only what a new user writes: one listener, one backend with max_connections, its servers.
+MINIMAL = """\
+listeners:
+  - { name: web, bind: "127.0.0.1:8080", default_backend: app }
+backends:
+  - name: app
+    server_defaults: { max_connections: 2 }
+    servers:
+      - { name: a, address: "127.0.0.1:8000" }
+      - { name: b, address: "127.0.0.1:8001" }
+"""
+
+
+class CheckAndRunAgreeTest(RealworldTest):
+
+    def chain_error_config(self):
+        return self.write_config(CHAIN_ERROR % free_port())
+
+    def test_check_exits_1_on_a_chain_error(self):
+        code, out, err = self.sluice_command(["check", "-c", self.chain_error_config()])
+        self.assertEqual(code, 1, out + err)
+        self.assertRegex(out + err, r"idle_timeout|keepalive")
+        code, out, _ = self.sluice_command(["check", "--format", "json",
+                                            "-c", self.chain_error_config()])
+        self.assertEqual(code, 1)
+        self.assertIn("error", [f["severity"] for f in json.loads(out)["findings"]])
+
+    # point 7: today `sluice run` starts and serves with the same config
+    @unittest.expectedFailure
+    def test_run_refuses_a_chain_error(self):
+        run = self.spawn("sluice", [self.sluice_binary(), "run", "-c", self.chain_error_config()])
+        poll(lambda: not run.running() or "listening on" in run.stderr(), 15)
+        code = run.wait(1)
+        self.assertIsNotNone(code, "sluice run serves a config that check rejects:\n"
+                             + run.stderr())
+        self.assertNotEqual(code, 0)
+        self.assertRegex(run.stderr(), r"idle_timeout|keepalive")
+        self.assertIn("--allow-chain-errors", run.stderr(),
+                      "the refusal does not name the override")
+
+    # point 7: today --allow-chain-errors is an unknown argument (exit 2)
+    @unittest.expectedFailure
+    def test_run_with_allow_chain_errors_starts_and_logs_it(self):
+        run = self.spawn("sluice", [self.sluice_binary(), "run", "-c", self.chain_error_config(),
+                                    "--allow-chain-errors"])
+        listening = poll(lambda: "admin listening on" in run.stderr() or not run.running(), 15)
+        self.assertTrue(listening and run.running(), run.stderr())
+        self.assertRegex(run.stderr(), r"(?i)error.*(idle_timeout|keepalive)")
+        self.assertIn("allow-chain-errors", run.stderr())
+
+    def sluice_binary(self):
+        return harness.SLUICE
+
+
+class AlignedDefaultsTest(RealworldTest):
+
+    # point 8: today 3 warnings: queue+connect+server vs upstream_idle, drain, assumed keep-alive
+    @unittest.expectedFailure
+    def test_a_minimal_config_gets_no_warning_and_no_error(self):
+        path = self.write_config(MINIMAL)
+        code, out, err = self.sluice_command(["check", "--strict", "-c", path])
+        text = out + err
+        self.assertEqual(code, 0, text)
+        self.assertIsNone(re.search(r"(?im)^\s*(warning|error)\b", text), text)
+        code, out, _ = self.sluice_command(["check", "--format", "json", "-c", path])
+        self.assertEqual(code, 0)
+        severities = [f["severity"] for f in json.loads(out)["findings"]]
+        self.assertEqual([s for s in severities if s in ("warning", "error")], [], out)
+
+
+if __name__ == "__main__":
+    unittest.main()

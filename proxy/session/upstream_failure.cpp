@@ -59,18 +59,29 @@ void log_mismatch(const exchange& x, const std::string& seen)
                                "`protocol: uwsgi` on the backend"));
 }
 
+// What the client gets, and the access log's reason.
+struct failure_answer {
+    http::status status;
+    std::string_view reason, message;
+    bool with_error = false;  // the message goes on with the error's own words
+};
+
 // A uWSGI socket reads an HTTP request as a bad packet and closes at once, without a byte.
 bool closed_at_once(const attempt_state& st)
 {
     return !st.reused && st.waited < keepalive_race_window;
 }
 
-std::string_view closed_at_once_message(const exchange& x)
+// On an HTTP backend that is most likely a uWSGI socket (a crash that quick is rare); an
+// HTTP server would answer a uwsgi packet with a 400, so on a uwsgi backend it is a reset.
+failure_answer closed_at_once_answer(const exchange& x)
 {
-    return x.backend_config->protocol == config::protocol::uwsgi
-               ? "the server closed the connection at once without answering"
-               : "the server closed the connection at once without answering; if it is a uWSGI "
-                 "socket, set protocol: uwsgi on the backend";
+    if (x.backend_config->protocol == config::protocol::uwsgi)
+        return {http::status::bad_gateway, "server_reset",
+                "the server closed the connection at once without answering"};
+    return {http::status::bad_gateway, "protocol_mismatch",
+            "the server closed the connection at once without answering: if it is a uWSGI "
+            "socket, set protocol: uwsgi on the backend"};
 }
 
 // The app server's own request timeout for the server of this attempt; undeclared, gunicorn's
@@ -105,13 +116,8 @@ bool killed_by_app_server(const exchange& x, const attempt_state& st)
 awaitable<void> answer_failure(client_connection& c, exchange& x,
                                      const upstream_connection* u, const attempt_state& st)
 {
-    struct answer {
-        http::status status;
-        std::string_view reason, message;
-        bool with_error = false;  // the message goes on with the error's own words
-    };
     using s = http::status;
-    answer a;
+    failure_answer a;
     switch (st.end) {
     case attempt_end::ok:
     case attempt_end::client_failed:
@@ -131,8 +137,8 @@ awaitable<void> answer_failure(client_connection& c, exchange& x,
             break;
         }
         if (st.end == attempt_end::empty_response && closed_at_once(st)) {
-            log_mismatch(x, "closed the connection without answering");
-            a = {s::bad_gateway, "server_reset", closed_at_once_message(x)};
+            log_mismatch(x, "closed the connection at once without answering");
+            a = closed_at_once_answer(x);
         } else if (st.end == attempt_end::empty_response) {
             a = {s::bad_gateway, "server_reset",
                  "the server closed the connection without answering"};

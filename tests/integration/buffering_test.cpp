@@ -12,6 +12,8 @@
 
 #include <sys/socket.h>
 
+#include <thread>
+
 namespace sluice::test {
 namespace {
 
@@ -40,6 +42,7 @@ TEST(buffering, a_slow_upload_holds_no_worker_while_it_arrives)
     auto fast = http_get(proxy.port(), "/fast");
     EXPECT_EQ(fast.status, 200) << fast.error;
     EXPECT_EQ(app.request_count(), 1u);  // only /fast reached the app so far
+    std::this_thread::sleep_for(300ms);  // a slow client: body_ms grows, slot_ms must not
     ASSERT_TRUE(slow.send_raw(pattern_bytes(10000, 10000)));
     auto done = slow.read_response();
     EXPECT_EQ(done.status, 200) << done.error;
@@ -49,6 +52,7 @@ TEST(buffering, a_slow_upload_holds_no_worker_while_it_arrives)
     auto log = proxy.wait_access_log(2);
     ASSERT_EQ(log.size(), 2u);
     EXPECT_EQ(log[1]["path"], "/upload");
+    EXPECT_GE(std::stod(log[1]["body_ms"]), 250) << log[1].text();
     EXPECT_LT(std::stod(log[1]["slot_ms"]), std::stod(log[1]["body_ms"])) << log[1].text();
 }
 

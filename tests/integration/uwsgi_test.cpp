@@ -118,8 +118,13 @@ TEST(uwsgi, a_uwsgi_socket_behind_protocol_http_answers_502_with_the_hint)
     EXPECT_EQ(r.status, 502) << r.error;
     EXPECT_GE(app.malformed_packets(), 1u);
     EXPECT_TRUE(proxy.wait_stderr("set `protocol: uwsgi`")) << proxy.stderr_text();
-    EXPECT_NE(proxy.stderr_text().find("closed the connection without answering"),
+    EXPECT_NE(proxy.stderr_text().find("closed the connection at once without answering"),
               std::string::npos);
+    EXPECT_NE(r.body.find("protocol: uwsgi"), std::string::npos) << r.body;
+    auto log = proxy.wait_access_log(1);
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_EQ(log[0]["reason"], "protocol_mismatch");
+    EXPECT_EQ(log[0]["retries"], "0");
 }
 
 TEST(uwsgi, an_http_server_answering_bytes_that_are_not_http_gets_the_hint)

@@ -81,8 +81,7 @@ class UwsgiChecksTest(RealworldTest):
         r = get(proxy.port, "/fast", timeout=10)
         self.assertEqual((r.status, r.body), (200, b"fast"))
 
-    # point 4: today the request ends in 502 with reason "server_reset"
-    @unittest.expectedFailure
+    # point 4: a request to a uWSGI socket behind protocol: http says protocol_mismatch
     def test_http_backend_on_a_uwsgi_socket_is_a_protocol_mismatch(self):
         app = self.uwsgi(processes=2)
         proxy = self.sluice(config([app.address],

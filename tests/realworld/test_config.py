@@ -51,8 +51,7 @@ class CheckAndRunAgreeTest(RealworldTest):
         self.assertEqual(code, 1)
         self.assertIn("error", [f["severity"] for f in json.loads(out)["findings"]])
 
-    # point 7: today `sluice run` starts and serves with the same config
-    @unittest.expectedFailure
+    # point 7: `sluice run` refuses what `sluice check` fails
     def test_run_refuses_a_chain_error(self):
         run = self.spawn("sluice", [self.sluice_binary(), "run", "-c", self.chain_error_config()])
         poll(lambda: not run.running() or "listening on" in run.stderr(), 15)
@@ -64,8 +63,7 @@ class CheckAndRunAgreeTest(RealworldTest):
         self.assertIn("--allow-chain-errors", run.stderr(),
                       "the refusal does not name the override")
 
-    # point 7: today --allow-chain-errors is an unknown argument (exit 2)
-    @unittest.expectedFailure
+    # point 7: --allow-chain-errors starts it anyway, and says so
     def test_run_with_allow_chain_errors_starts_and_logs_it(self):
         run = self.spawn("sluice", [self.sluice_binary(), "run", "-c", self.chain_error_config(),
                                     "--allow-chain-errors"])
@@ -80,8 +78,7 @@ class CheckAndRunAgreeTest(RealworldTest):
 
 class AlignedDefaultsTest(RealworldTest):
 
-    # point 8: today 3 warnings: queue+connect+server vs upstream_idle, drain, assumed keep-alive
-    @unittest.expectedFailure
+    # point 8: the defaults agree with each other (assumed values are notes, not warnings)
     def test_a_minimal_config_gets_no_warning_and_no_error(self):
         path = self.write_config(MINIMAL)
         code, out, err = self.sluice_command(["check", "--strict", "-c", path])

@@ -29,34 +29,29 @@ class NeverASecondRunTest(RealworldTest):
                          "the app ran the GET %d times; access log: %s" % (len(runs), line))
         self.assertEqual(line["retries"], 0, line)
         self.assertEqual(line["reason"], "worker_killed", line)
-        self.assertNotIn("protocol: uwsgi", proxy.stderr(),
+        self.assertNotIn("set `protocol:", proxy.stderr(),
                          "a killed worker is not a protocol mismatch")
 
-    # point 3: today sluice sends the GET again after the harakiri (retries: 1, two runs)
-    @unittest.expectedFailure
+    # point 3: a GET killed by harakiri is a 502 worker_killed, not a second run
     def test_uwsgi_harakiri_is_not_retried(self):
         app = self.uwsgi(http_socket=True, processes=2, harakiri=KILLED_AFTER)
         proxy = self.sluice(config([app.address], backend=declared_worker_timeout()))
         self.assert_one_run_and_worker_killed(app, proxy)
 
-    # point 3: the same over the uwsgi protocol (uWSGI --socket): today retried, two runs
-    @unittest.expectedFailure
+    # point 3: the same over the uwsgi protocol (uWSGI --socket)
     def test_uwsgi_harakiri_on_a_uwsgi_socket_is_not_retried(self):
         app = self.uwsgi(processes=2, harakiri=KILLED_AFTER)
         proxy = self.sluice(config([app.address],
                                    backend="    protocol: uwsgi\n" + declared_worker_timeout()))
         self.assert_one_run_and_worker_killed(app, proxy)
 
-    # point 3: today sluice sends the GET again after gunicorn's WORKER TIMEOUT (two runs)
-    @unittest.expectedFailure
+    # point 3: the same after gunicorn's WORKER TIMEOUT
     def test_gunicorn_worker_timeout_is_not_retried(self):
         app = self.gunicorn(workers=2, timeout=KILLED_AFTER)
         proxy = self.sluice(config([app.address], backend=declared_worker_timeout()))
         self.assert_one_run_and_worker_killed(app, proxy)
 
-
-    # point 3: today the PUT is sent again after the app answered early and closed (retries: 1)
-    @unittest.expectedFailure
+    # point 3: a PUT the app answered early (and closed) is never sent again
     def test_an_app_that_answers_before_reading_the_body_runs_once(self):
         # uWSGI answers /fast without reading the 5 MiB body and closes: the app ran the PUT,
         # so it must not run it again (a uwsgi connection is never a reused one).

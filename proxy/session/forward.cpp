@@ -88,6 +88,22 @@ awaitable<bool> move_to_another_server(client_connection& c, exchange& x,
     co_return true;
 }
 
+// After the server stopped reading the request: an app may answer before it has read the whole
+// body (its own 413, or a 200 that ignores the body) and close. Its answer, when one came, is the
+// response (as with NGINX), not a 502; the server connection is not reused after it, nor the
+// client's when part of its body was left unread.
+awaitable<void> take_early_answer(client_connection& c, exchange& x, upstream_connection& u,
+                                  std::optional<response_parser>& rp, attempt_state& st)
+{
+    auto answer = co_await receive_head(x, u, rp);
+    if (answer.end != attempt_end::ok)
+        co_return;
+    answer.write_failed = true;
+    st = answer;
+    if (!x.body && !x.parser->is_done())
+        c.keep_alive = false;
+}
+
 // One attempt on `server`: a connection (pooled, else new), the request out, the response head in.
 // After a stale pooled connection, `may_reuse` is false: its pool-mates idled as long and are as
 // likely dead, so the free retry goes out on a new connection.
@@ -120,6 +136,8 @@ awaitable<attempt_state> attempt(client_connection& c, exchange& x, std::size_t 
         st = co_await send_http_request(c, x, *u);
     if (st.end == attempt_end::ok)
         st = co_await receive_head(x, *u, rp);
+    else if (st.write_failed)
+        co_await take_early_answer(c, x, *u, rp, st);
     st.reused = reused;
     co_return st;
 }
@@ -265,11 +283,14 @@ awaitable<void> forward(client_connection& c, exchange& x)
     std::unique_ptr<upstream_connection> u;
     std::optional<response_parser> rp;
     retry_budget budget;
+    bool server_reusable = true;
     for (;;) {
         auto st = co_await attempt(c, x, *server, !budget.free_used, u, rp);
         report(x, *server, st, st.end == attempt_end::ok ? rp->get().result_int() : 0);
-        if (st.end == attempt_end::ok)
+        if (st.end == attempt_end::ok) {
+            server_reusable = !st.write_failed;
             break;
+        }
         auto retry = consider_retry(c, x, st, budget);
         if (retry.what == retry_decision::kind::none) {
             co_await answer_failure(c, x, u.get(), st);
@@ -292,7 +313,7 @@ awaitable<void> forward(client_connection& c, exchange& x)
     const auto max_idle = x.backend_config->keepalive.max_idle;
     // Not `co_await ... && ...`: GCC 12 mishandles co_await inside a short-circuit operator.
     const bool reusable = co_await relay_response(c, x, *u, *rp, *hold);
-    if (reusable && max_idle > 0 && !x.backend->retired())
+    if (reusable && server_reusable && max_idle > 0 && !x.backend->retired())
         pool.put(std::move(u), max_idle);
 }
 

@@ -63,6 +63,7 @@ awaitable<attempt_state> send_stored_request(client_connection& c, exchange& x,
     st.ec = sent.ec;
     if (sent.failed != relay_result::failure::none)
         st.end = sent.timed_out ? attempt_end::server_timeout : attempt_end::empty_response;
+    st.write_failed = sent.failed == relay_result::failure::write && !sent.timed_out;
     co_return st;
 }
 
@@ -140,6 +141,7 @@ awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
         st.end = sent.timed_out  ? attempt_end::server_timeout
                  : st.body_sent ? attempt_end::reset
                                 : attempt_end::empty_response;
+        st.write_failed = !sent.timed_out;
     }
     co_return st;
 }

@@ -30,6 +30,9 @@ struct attempt_state {
     // From the request written to a failed read of the response head: the keep-alive race is
     // quick, a worker killed by its app server's timeout is not. Zero when the write failed.
     clock::duration waited{};
+    // The server stopped reading the request (a failed write, not a timeout): it may have
+    // answered early, as an app that refuses a body does, and closed.
+    bool write_failed = false;
 };
 
 // The earlier of now + `timeout` and the request's deadline, and which of the two it is, so that

@@ -89,6 +89,8 @@ awaitable<attempt_state> send_uwsgi_request(client_connection& c, exchange& x,
     st.ec = packet_sent.ec;
     if (packet_sent.failed != relay_result::failure::none) {
         st.end = packet_sent.timed_out ? attempt_end::server_timeout : attempt_end::empty_response;
+        st.write_failed =
+            packet_sent.failed == relay_result::failure::write && !packet_sent.timed_out;
         co_return st;
     }
     if (x.body || x.parser->is_done())
@@ -107,6 +109,7 @@ awaitable<attempt_state> send_uwsgi_request(client_connection& c, exchange& x,
         st.end = attempt_end::client_failed;
     } else if (sent.failed == relay_result::failure::write) {
         st.end = sent.timed_out ? attempt_end::server_timeout : attempt_end::reset;
+        st.write_failed = !sent.timed_out;
     }
     co_return st;
 }

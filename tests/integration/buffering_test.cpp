@@ -131,5 +131,22 @@ TEST(buffering, a_client_gone_before_its_answer_is_logged_499_not_the_servers_st
     EXPECT_EQ(log[0]["reason"], "client_gone");
 }
 
+// An app that refuses a body answers before it has read it and closes; the proxy's write then
+// fails, but the client gets the app's answer, not a 502, and the app is not asked twice.
+TEST(buffering, an_answer_before_the_body_was_read_is_the_response)
+{
+    scripted_backend app{{.raw_reply = "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\n"
+                                       "Connection: close\r\n\r\nnope"}};
+    sluice_process proxy{one_worker(app)};
+    auto r = request(proxy.port(), {.method = "PUT", .path = "/big",
+                                    .generated_body_size = 8 * mib, .keep_body = true});
+    EXPECT_EQ(r.status, 413) << r.error;
+    EXPECT_EQ(r.body, "nope");
+    EXPECT_EQ(app.request_count(), 1u);
+    auto log = proxy.wait_access_log(1);
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_EQ(log[0]["retries"], "0");
+}
+
 }  // namespace
 }  // namespace sluice::test

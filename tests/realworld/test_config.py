@@ -3,6 +3,7 @@ with each other (SPEC "Real app servers": "`sluice check` and `sluice run` agree
 """
 
 import json
+import os
 import re
 import unittest
 
@@ -89,6 +90,14 @@ class AlignedDefaultsTest(RealworldTest):
         self.assertEqual(code, 0)
         severities = [f["severity"] for f in json.loads(out)["findings"]]
         self.assertEqual([s for s in severities if s in ("warning", "error")], [], out)
+
+    # README's copy-paste configs for gunicorn and uWSGI must stay clean as the rules evolve.
+    def test_the_readme_examples_for_gunicorn_and_uwsgi_get_no_warning(self):
+        for name in ("gunicorn.yaml", "uwsgi.yaml"):
+            path = os.path.join(harness.HERE, "..", "..", "examples", name)
+            code, out, err = self.sluice_command(["check", "--strict", "-c", path])
+            self.assertEqual(code, 0, name + "\n" + out + err)
+            self.assertIsNone(re.search(r"(?im)^\s*(warning|error)\b", out + err), out + err)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,127 @@
+#pragma once
+// Response buffering's writer side: what a slow client has not taken yet waits in a backlog
+// (memory, then a spool file) while the relay goes on reading the server at its own pace.
+// Internal to body_relay.
+
+#include "proxy/session/relay_writes.hpp"
+
+#include <boost/beast/core/buffers_range.hpp>
+
+#include <memory>
+#include <optional>
+
+namespace sluice::proxy {
+
+// What a slow reader has not taken yet, in order, written out whenever its socket takes more.
+class backlog {
+public:
+    explicit backlog(const body_store::limits& l) : store_(l) {}
+
+    bool empty() const { return sent_ == store_.size(); }
+
+    // Writes what the socket takes now, without a suspension; false after a failure noted in r.
+    bool flush_now(relay_side& to, relay_result& r)
+    {
+        for (;;) {
+            std::string_view piece;
+            if (!next(piece, r))
+                return false;
+            if (piece.empty())
+                return true;
+            const auto written = write_now(to, asio::buffer(piece.data(), piece.size()), r);
+            if (r.failed != relay_result::failure::none)
+                return false;
+            sent_ += written;
+            if (written < piece.size())
+                return true;
+        }
+    }
+
+    // Waits for the writer until everything is out; false after a failure noted in r.
+    awaitable<bool> drain(relay_side& to, relay_result& r)
+    {
+        for (;;) {
+            std::string_view piece;
+            if (!next(piece, r))
+                co_return false;
+            if (piece.empty())
+                co_return true;
+            if (!co_await write_piece(to, asio::buffer(piece.data(), piece.size()), r))
+                co_return false;
+            sent_ += piece.size();
+        }
+    }
+
+    // Keeps `buffers` after their first `skip` bytes. False, keeping nothing, when that would
+    // pass the store's max_size; a spool failure is noted in r.
+    template <class Buffers>
+    bool add(const Buffers& buffers, std::size_t skip, relay_result& r)
+    {
+        if (store_.size() + asio::buffer_size(buffers) - skip > store_.max_size())
+            return false;
+        for (auto b : beast::buffers_range_ref(buffers)) {
+            const auto cut = std::min(skip, b.size());
+            skip -= cut;
+            const std::string_view bytes(static_cast<const char*>(b.data()) + cut, b.size() - cut);
+            if (auto ec = store_.append(bytes)) {
+                r.failed = relay_result::failure::store;
+                r.ec = error_code(ec);
+                return true;
+            }
+        }
+        return true;
+    }
+
+private:
+    // The next unsent bytes ("" when none, and then the store is emptied for reuse).
+    bool next(std::string_view& piece, relay_result& r)
+    {
+        if (empty()) {
+            store_.clear();
+            sent_ = 0;
+            piece = {};
+            return true;
+        }
+        if (store_.spooled() && !scratch_)
+            scratch_ = std::make_unique_for_overwrite<char[]>(worker::relay_buffer_size);
+        if (auto ec = store_.read_at(sent_, scratch_.get(), worker::relay_buffer_size, piece)) {
+            r.failed = relay_result::failure::store;
+            r.ec = error_code(ec);
+            return false;
+        }
+        return true;
+    }
+
+    body_store store_;
+    std::uint64_t sent_ = 0;
+    std::unique_ptr<char[]> scratch_;
+};
+
+// Writes `out` to a writer with a backlog: what waits goes first, what the socket does not take
+// now joins the backlog. Past the backlog's max_size it waits for the writer, and the message
+// goes on streamed unbuffered. False after a failure noted in r.
+template <class Buffers>
+awaitable<bool> deliver(relay_side& to, const Buffers& out, std::optional<backlog>& waiting,
+                        relay_result& r)
+{
+    if (!waiting)
+        waiting.emplace(*to.backlog);
+    if (!waiting->flush_now(to, r))
+        co_return false;
+    std::size_t written = 0;
+    if (waiting->empty()) {
+        written = write_now(to, out, r);
+        if (r.failed != relay_result::failure::none)
+            co_return false;
+        if (written == asio::buffer_size(out))
+            co_return true;
+    }
+    if (waiting->add(out, written, r))
+        co_return r.failed == relay_result::failure::none;
+    if (!co_await waiting->drain(to, r))
+        co_return false;
+    co_await write_rest(to, out, written, r);
+    co_return r.failed == relay_result::failure::none;
+}
+
+}  // namespace sluice::proxy

@@ -3,7 +3,8 @@
 #include "config/timeout_chain.hpp"
 #include "proxy/log/event_log.hpp"
 #include "proxy/http/forwarding.hpp"
-#include "proxy/session/session.hpp"
+#include "proxy/session/forward.hpp"
+#include "proxy/session/local_reply.hpp"
 #include "net/socket_address.hpp"
 
 #include <boost/asio/co_spawn.hpp>

@@ -6,12 +6,17 @@
 // tried again (retry_policy.hpp says when): a stale pooled connection on a new connection to the
 // same server, anything else on another server when the backend has one. Every attempt that says
 // something about the server's health is reported to the backend (passive health).
+#include "proxy/session/forward.hpp"
+
 #include "proxy/backend/retry_policy.hpp"
 #include "proxy/http/forwarding.hpp"
 #include "proxy/session/body_relay.hpp"
+#include "proxy/session/local_reply.hpp"
 #include "proxy/session/request_buffering.hpp"
 #include "proxy/session/slot_wait.hpp"
-#include "proxy/session/upstream_attempt.hpp"
+#include "proxy/session/tunnel.hpp"
+#include "proxy/session/upstream_failure.hpp"
+#include "proxy/session/uwsgi_exchange.hpp"
 
 #include <sys/socket.h>
 

@@ -1,4 +1,4 @@
-#include "proxy/session/session.hpp"
+#include "proxy/session/local_reply.hpp"
 
 namespace sluice::proxy {
 

@@ -2,7 +2,9 @@
 
 #include "proxy/log/event_log.hpp"
 #include "proxy/session/body_relay.hpp"
+#include "proxy/session/local_reply.hpp"
 #include "proxy/session/upstream_attempt.hpp"
+#include "proxy/session/upstream_failure.hpp"
 
 namespace sluice::proxy {
 

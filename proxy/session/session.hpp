@@ -83,19 +83,7 @@ struct exchange {
     request_parser::value_type& request() { return parser->get(); }
 };
 
+// Milliseconds from `t` to now, for the access log.
 double ms_since(clock::time_point t);
-
-// A response the proxy writes itself (400, 408, 413, 431, 502, 503, 504), with a short body
-// naming the reason; also finishes the access record.
-awaitable<void> send_local_reply(client_connection& c, exchange& x, http::status status,
-                                       std::string_view reason, std::string_view message);
-
-// Everything between a parsed request head and the end of its response: slot, backend
-// connection, request body out, response back.
-awaitable<void> forward(client_connection& c, exchange& x);
-
-// Copies bytes both ways until one side closes or nothing moves for `idle`.
-awaitable<void> tunnel(client_connection& c, class upstream_connection& u, exchange& x,
-                             clock::duration idle);
 
 }  // namespace sluice::proxy

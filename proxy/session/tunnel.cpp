@@ -1,6 +1,6 @@
 // Upgraded connections (WebSocket): after the 101, bytes flow both ways untouched until one side
 // closes, or nothing moves either way for timeouts.tunnel.
-#include "proxy/session/session.hpp"
+#include "proxy/session/tunnel.hpp"
 #include "proxy/backend/upstream_connection.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>

@@ -5,6 +5,7 @@
 
 #include "proxy/http/message_head.hpp"
 #include "proxy/session/body_relay.hpp"
+#include "proxy/session/upstream_failure.hpp"
 
 namespace sluice::proxy {
 

@@ -53,20 +53,12 @@ awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_ru
                                           std::unique_ptr<upstream_connection>& u);
 awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
                                                  upstream_connection& u);
-awaitable<attempt_state> send_uwsgi_request(client_connection& c, exchange& x,
-                                                  upstream_connection& u);
 awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
                                             std::optional<response_parser>& rp);
 
-// The answer to a client whose request was not retried after `st`; logs the protocol hints.
-awaitable<void> answer_failure(client_connection& c, exchange& x,
-                                     const upstream_connection* u, const attempt_state& st);
-awaitable<void> fail_request_body(client_connection& c, exchange& x, const relay_result& r);
 // Sends "100 Continue" when the client waits for it before sending its body.
 awaitable<void> send_continue(client_connection& c, exchange& x);
 inline bool continue_due(const exchange& x) { return x.expect_continue && !x.parser->is_done(); }
-// Logs, at most once a minute per thread, that a pooled connection was found closed by its server.
-void note_stale_retry(client_connection& c, exchange& x);
 bool is_protocol_error(const error_code& ec);
 
 }  // namespace sluice::proxy

@@ -1,10 +1,12 @@
 // What the client and the operator see when an attempt at a server fails and is not retried: the
 // status and access-log reason (SPEC.md "Nothing is lost silently"), and for the failures a
 // misconfiguration explains, a log line that says what was seen and what to change.
-#include "proxy/session/body_relay.hpp"
-#include "proxy/log/event_log.hpp"
+#include "proxy/session/upstream_failure.hpp"
+
 #include "proxy/backend/retry_policy.hpp"
-#include "proxy/session/upstream_attempt.hpp"
+#include "proxy/log/event_log.hpp"
+#include "proxy/session/body_relay.hpp"
+#include "proxy/session/local_reply.hpp"
 
 namespace sluice::proxy {
 

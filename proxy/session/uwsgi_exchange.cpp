@@ -6,10 +6,13 @@
 // uWSGI reads exactly CONTENT_LENGTH bytes after the packet, so a chunked request body is read
 // whole first to learn its length, as NGINX does: request_buffering keeps it in memory and then
 // an unlinked spool file, up to buffering.max_spool.
-#include "proxy/session/body_relay.hpp"
+#include "proxy/session/uwsgi_exchange.hpp"
+
 #include "net/socket_address.hpp"
-#include "proxy/session/upstream_attempt.hpp"
 #include "proxy/http/uwsgi_request.hpp"
+#include "proxy/session/body_relay.hpp"
+#include "proxy/session/local_reply.hpp"
+#include "proxy/session/upstream_failure.hpp"
 
 #include <boost/asio/write.hpp>
 

@@ -1,5 +1,6 @@
 #include "health/checker.hpp"
 
+#include "health/check_failure.hpp"
 #include "health/jitter.hpp"
 #include "net/socket_address.hpp"
 
@@ -15,6 +16,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 
@@ -68,16 +70,6 @@ struct probe {
     clock::time_point deadline;
 };
 
-std::string request_for(const check_target& t)
-{
-    const auto& h = *t.health.http;
-    std::string host = h.host.empty() ? t.address.text : h.host;
-    if (t.address.type == config::endpoint::kind::unix_socket && h.host.empty())
-        host = "localhost";
-    return h.method + " " + h.path + " HTTP/1.1\r\nHost: " + host +
-           "\r\nUser-Agent: sluice-health-check\r\nConnection: close\r\n\r\n";
-}
-
 check_result classify(const config::health_http& h, unsigned status)
 {
     auto in = [status](const std::vector<unsigned>& v) {
@@ -90,6 +82,30 @@ check_result classify(const config::health_http& h, unsigned status)
     return check_result::failed("answered " + std::to_string(status));
 }
 
+// Why a step failed: a timeout (perhaps only a busy server's, see busy_timeout.hpp), or the
+// error in the step's words.
+check_result step_failure(const probe& p, const error_code& ec, std::string_view step)
+{
+    return p.timed_out() ? check_result::timeout() : check_result::failed(p.failure(ec, step));
+}
+
+// Reading the response head failed: what was seen, with the protocol hint when it points at a
+// mismatch (no answer at all, or bytes that are not HTTP).
+check_result read_failure(const probe& p, const check_target& t, const error_code& ec,
+                          const boost::beast::flat_buffer& seen)
+{
+    if (p.timed_out())
+        return check_result::timeout();
+    if (ec == http::error::end_of_stream)
+        return check_result::failed(closed_without_answer(t.protocol));
+    const bool parse_error = ec.category() == make_error_code(http::error::bad_version).category();
+    if (parse_error && seen.size() > 0) {
+        const std::string_view bytes(static_cast<const char*>(seen.data().data()), seen.size());
+        return check_result::failed(not_an_http_answer(t.protocol, bytes));
+    }
+    return check_result::failed(p.failure(ec, "response"));
+}
+
 // A connect, and with `health.http` one request whose response head decides; the body is never
 // read, so a check costs the server no more than its head.
 asio::awaitable<check_result> run_check(asio::io_context& io, const check_target& t,
@@ -98,19 +114,18 @@ asio::awaitable<check_result> run_check(asio::io_context& io, const check_target
     probe p(io, t.health.timeout);
     auto [ec] = co_await p.socket->async_connect(to, use_tuple);
     if (ec)
-        co_return check_result::failed(p.failure(ec, "connect"));
+        co_return step_failure(p, ec, "connect");
     if (!t.health.http)
         co_return check_result::passed("connected");
-    const auto request = request_for(t);
-    auto [wec, n] = co_await asio::async_write(*p.socket, asio::buffer(request), use_tuple);
+    auto [wec, n] = co_await asio::async_write(*p.socket, asio::buffer(t.request), use_tuple);
     if (wec)
-        co_return check_result::failed(p.failure(wec, "send"));
+        co_return step_failure(p, wec, "send");
     boost::beast::flat_buffer buffer;
     http::response_parser<http::empty_body> parser;
     parser.header_limit(16 * 1024);
     auto [rec, m] = co_await http::async_read_header(*p.socket, buffer, parser, use_tuple);
     if (rec)
-        co_return check_result::failed(p.failure(rec, "response"));
+        co_return read_failure(p, t, rec, buffer);
     co_return classify(*t.health.http, parser.get().result_int());
 }
 
@@ -128,14 +143,15 @@ asio::awaitable<void> run_agent(asio::io_context& io, const check_target& t,
             ec = rec;  // closed without a reply; a reply without a newline still counts
     }
     if (ec) {
-        t.on_agent_problem("agent unreachable: " + p.failure(ec, "connect"));
+        t.on_agent_problem({agent_problem::kind::unreachable,
+                            "agent unreachable: " + p.failure(ec, "connect")});
         co_return;
     }
     std::string problem;
     if (auto reply = parse_agent_reply(line, &problem))
         t.on_agent(*reply);
     if (!problem.empty())
-        t.on_agent_problem("agent reply: " + problem);
+        t.on_agent_problem({agent_problem::kind::malformed, "agent reply: " + problem});
 }
 
 }  // namespace
@@ -160,6 +176,7 @@ asio::awaitable<void> checker::impl::loop(check_target t, clock::duration offset
         agent = resolve(t.address, *t.agent_port);
     asio::steady_timer wait(io);
     wait.expires_after(offset);
+    busy_timeout busy(t.busy_window);
     for (;;) {
         co_await wait.async_wait(use_tuple);
         if (!*alive)
@@ -167,13 +184,18 @@ asio::awaitable<void> checker::impl::loop(check_target t, clock::duration offset
         if (agent)
             co_await run_agent(io, t, *agent);
         const auto began = clock::now();
+        if (t.activity)
+            busy.check_started(t.activity().answered, began);
         // Not a ?: around the co_await: GCC 12 miscompiles that inside coroutines.
         auto result = check_result::failed("cannot resolve " + t.address.text);
-        if (target)
+        if (!t.request_error.empty())
+            result = check_result::failed(t.request_error);
+        else if (target)
             result = co_await run_check(io, t, *target);
+        if (result.timed_out && t.activity)
+            result = busy.judge(std::move(result), t.activity(), clock::now());
         const std::chrono::duration<double> took = clock::now() - began;
-        static constexpr std::string_view names[] = {"pass", "fail", "busy"};
-        t.on_measured(names[static_cast<int>(result.outcome)], took.count());
+        t.on_measured(metric_label(result.outcome), took.count());
         if (!*alive)
             co_return;
         t.on_check(result);

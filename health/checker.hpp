@@ -7,6 +7,7 @@
 
 #include "config/model.hpp"
 #include "health/agent_reply.hpp"
+#include "health/busy_timeout.hpp"
 #include "health/server_state.hpp"
 
 #include <functional>
@@ -16,14 +17,30 @@
 
 namespace sluice::health {
 
+// An agent probe that gave nothing to apply. Only `unreachable` is a state of the agent (shown
+// in /status, never a failure); both are logged.
+struct agent_problem {
+    enum class kind { unreachable, malformed };
+    kind what;
+    std::string text;  // "agent unreachable: connect: Connection refused"
+};
+
 struct check_target {
     std::string backend, server;
     config::endpoint address;
+    config::protocol protocol = config::protocol::http;  // for the hint on a failed check
     config::health health;
+    // With `health.http`: the check request in the backend's protocol, built by the proxy
+    // (proxy/http/check_request), or why it cannot be built (then every check fails with it).
+    std::string request, request_error;
     std::optional<std::uint16_t> agent_port;  // the server's, else the backend's
+    clock::duration busy_window{};
+    // The server's activity, read as a check starts and when it times out (busy_timeout.hpp);
+    // null: a timeout is always a failure.
+    std::function<server_activity()> activity;
     std::function<void(const check_result&)> on_check;
     std::function<void(const agent_reply&)> on_agent;
-    std::function<void(const std::string& problem)> on_agent_problem;  // unreachable or malformed
+    std::function<void(const agent_problem&)> on_agent_problem;
     std::function<void(std::string_view result, double seconds)> on_measured;  // metrics
 };
 

@@ -16,6 +16,12 @@ std::string_view to_string(server_status s)
 
 std::ostream& operator<<(std::ostream& out, server_status s) { return out << to_string(s); }
 
+std::string_view metric_label(check_result::kind k)
+{
+    constexpr std::array<std::string_view, 4> names{"pass", "fail", "busy", "busy"};
+    return names[static_cast<std::size_t>(k)];
+}
+
 server_state::server_state(const config::health* health, const config::passive& passive,
                            config::duration slow_start, unsigned configured_weight,
                            unsigned configured_max_connections)
@@ -56,6 +62,8 @@ std::optional<transition> server_state::on_check(const check_result& r, clock::t
 std::string server_state::count_check(const check_result& r)
 {
     using kind = check_result::kind;
+    if (r.outcome == kind::saturated)  // no evidence either way: the streak stays as it is
+        return "check busy, not counted: " + r.detail;
     if (r.outcome == kind::busy) check_busy_ = true;
     if (r.outcome == kind::pass) check_busy_ = false;
     const bool answered = r.outcome != kind::fail;
@@ -141,6 +149,7 @@ std::optional<transition> server_state::settle(std::string cause, clock::time_po
 {
     const auto next = derive();
     if (next == status_) return std::nullopt;
+    cause_ = cause;
     transition t{status_, next, std::move(cause)};
     status_ = next;
     if (next == server_status::down || next == server_status::maint) {
@@ -194,6 +203,25 @@ std::string server_state::last_check_summary() const
     if (last_agent_.empty()) return last_check_;
     if (last_check_.empty()) return last_agent_;
     return last_check_ + "; " + last_agent_;
+}
+
+std::string unavailable_reason(const std::vector<named_state>& servers)
+{
+    if (servers.empty()) return "the backend has no server";
+    bool all_down = true;
+    for (const auto& s : servers) {
+        if (s.state->status() == server_status::up) return "";
+        all_down = all_down && s.state->status() == server_status::down;
+    }
+    std::string out = all_down ? "every server is down: " : "no server is up: ";
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+        const auto& [name, state] = servers[i];
+        if (i > 0) out += "; ";
+        out += name;
+        if (!all_down) out.append(" ").append(to_string(state->status()));
+        if (!state->cause().empty()) out.append(" (").append(state->cause()).append(")");
+    }
+    return out;
 }
 
 }  // namespace sluice::health

@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sluice::health {
 
@@ -48,16 +49,26 @@ struct transition {
 
 // One active check's outcome. `detail` says what was seen, for the log and /status: the
 // status code for a pass or busy answer, the reason for a failure ("connect refused",
-// "timeout", "answered 500").
+// "timed out", "answered 500").
+//   pass       answered an expect_status
+//   fail       no answer, or another status; `timed_out` when the check's timeout ended it
+//   busy       answered a busy_status: reachable, but takes no new requests
+//   saturated  timed out while the server was busy, not broken (busy_timeout.hpp): no evidence
+//              either way, so it counts towards neither rise nor fall
+// Metrics count busy and saturated alike as result="busy".
 struct check_result {
-    enum class kind { pass, fail, busy };
+    enum class kind { pass, fail, busy, saturated };
     kind outcome = kind::pass;
     std::string detail;
+    bool timed_out = false;
 
     static check_result passed(std::string detail = {}) { return {kind::pass, std::move(detail)}; }
     static check_result failed(std::string reason) { return {kind::fail, std::move(reason)}; }
+    static check_result timeout() { return {kind::fail, "timed out", true}; }
     static check_result busy(unsigned status) { return {kind::busy, std::to_string(status)}; }
+    static check_result saturated(std::string why) { return {kind::saturated, std::move(why)}; }
 };
+std::string_view metric_label(check_result::kind k);  // "pass", "fail" or "busy"
 
 // The lowest share of its weight a server gets when it starts its slow-start ramp, so that a
 // returning server receives *some* traffic at once instead of none until the first step.
@@ -100,6 +111,9 @@ public:
     bool takes_new_requests(clock::time_point now) const;
     // "check passed: 200; agent: 75% drain (#deploying)": the last of each, for /status.
     std::string last_check_summary() const;
+    // Why the server is in its state: the cause of its last transition ("" while it never left
+    // up), e.g. "3 checks in a row, last failed: connect: Connection refused".
+    const std::string& cause() const { return cause_; }
 
 private:
     server_status derive() const;
@@ -127,7 +141,16 @@ private:
     // Slow start: set when the server goes down or maint, consumed when it is next up.
     bool cold_ = false;
     std::optional<clock::time_point> ramp_from_;
-    std::string last_check_, last_agent_;
+    std::string last_check_, last_agent_, cause_;
 };
+
+// Why no server of a backend takes requests, for the 503 a request gets after waiting for one:
+// "every server is down: app1 (3 checks in a row, last failed: timed out); app2 (...)", or
+// "no server is up: ..." when some are busy or maint. "" when a server is up.
+struct named_state {
+    std::string_view name;
+    const server_state* state;
+};
+std::string unavailable_reason(const std::vector<named_state>& servers);
 
 }  // namespace sluice::health

@@ -164,6 +164,8 @@ void backend_runtime::handle(std::size_t server, Event&& event)
 
 void backend_runtime::report_result(std::size_t server, bool failed, std::string_view what)
 {
+    if (!failed)
+        servers_[server]->answered.fetch_add(1, std::memory_order_relaxed);
     auto& streak = servers_[server]->failure_streak;
     if (!failed && streak.load(std::memory_order_relaxed) == 0)
         return;  // the common case: nothing to reset, no lock
@@ -221,6 +223,23 @@ bool backend_runtime::has_server_up() const
         if (servers_[i]->state->status() == health::server_status::up)
             return true;
     return false;
+}
+
+std::string backend_runtime::unavailable_reason() const
+{
+    std::lock_guard lock(mutex_);
+    std::vector<health::named_state> servers;
+    for (auto i : active_)
+        servers.push_back({servers_[i]->name, &*servers_[i]->state});
+    return health::unavailable_reason(servers);
+}
+
+health::server_activity backend_runtime::activity(std::size_t server) const
+{
+    const auto answered = servers_[server]->answered.load(std::memory_order_relaxed);
+    std::lock_guard lock(mutex_);
+    const auto& slots = queue_.server(server);
+    return {slots.in_flight, slots.max_connections, answered};
 }
 
 void backend_runtime::refuse_waiting()

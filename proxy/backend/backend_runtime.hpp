@@ -16,6 +16,7 @@
 
 #include "config/model.hpp"
 #include "health/agent_reply.hpp"
+#include "health/busy_timeout.hpp"
 #include "health/server_state.hpp"
 #include "proxy/backend/connection_pool.hpp"
 #include "proxy/backend/request_queue.hpp"
@@ -43,6 +44,10 @@ struct server_runtime {
     // A lock-free hint for the request path: nonzero while a passive failure streak runs, so a
     // success takes the lock only when it has a streak to reset.
     std::atomic<unsigned> failure_streak{0};
+    // Requests the server answered (a response head that is not 502/503/504): the checker's
+    // evidence that a saturated server still works (health/busy_timeout.hpp). Relaxed: a count
+    // read once per check, ordered with nothing else.
+    std::atomic<std::uint64_t> answered{0};
 };
 
 struct slot_waiter {
@@ -85,6 +90,13 @@ public:
     // Ends ejections whose time is up and moves slow-start ramps along.
     void tick();
     bool has_server_up() const;
+    // Why no server of the current config is up, for the 503 of a request that waited for one:
+    // "every server is down: app1 (3 checks in a row, last failed: ...)"; "" when one is up.
+    // Takes the lock (O(servers)): for the moment a request gives up, not for every request.
+    std::string unavailable_reason() const;
+    // A server's slots in use, its limit and its answer count, for the checker's busy-or-dead
+    // verdict. Takes the lock for O(1), from any thread; like on_check, once per check.
+    health::server_activity activity(std::size_t server) const;
     // Wakes every waiter with `refused` (shutdown): none stays queued past the drain.
     void refuse_waiting();
 

@@ -1,5 +1,6 @@
 #include "proxy/runtime/runtime_impl.hpp"
 
+#include "proxy/http/check_request.hpp"
 #include "proxy/log/event_log.hpp"
 #include "proxy/runtime/systemd_notify.hpp"
 
@@ -163,40 +164,55 @@ void runtime::impl::schedule_health_ticks()
     });
 }
 
+// One target per server of each backend with checks; the callbacks run on the checker thread.
 std::vector<health::check_target> runtime::impl::check_targets(const snapshot& snap)
 {
     std::vector<health::check_target> targets;
     for (const auto& b : snap.backends) {
         if (!b.config->health)
             continue;
+        const auto& h = *b.config->health;
         const auto active = b.runtime->active_servers();
         for (std::size_t i = 0; i < active.size(); ++i) {
             const auto& s = b.config->servers[i];
-            auto rt = b.runtime;
-            auto last_problem = std::make_shared<std::string>();
-            const auto where = b.config->name + "/" + s.name;
-            targets.push_back(
-                {b.config->name, s.name, s.address, *b.config->health,
-                 s.agent_port ? s.agent_port : b.config->health->agent_port,
-                 [rt, index = active[i]](const health::check_result& r) { rt->on_check(index, r); },
-                 [rt, index = active[i], last_problem](const health::agent_reply& r) {
-                     last_problem->clear();
-                     rt->on_agent(index, r);
-                 },
-                 [rt, index = active[i], last_problem, where](const std::string& problem) {
-                     if (problem.starts_with("agent unreachable"))
-                         rt->on_agent_unreachable(index);
-                     if (*last_problem != problem)  // said once, not every interval
-                         log_event(severity::warning, "server " + where + ": " + problem);
-                     *last_problem = problem;
-                 },
-                 [this, backend = b.config->name, server = s.name](std::string_view result,
-                                                                    double seconds) {
-                     check_metrics.health_check(backend, server, result, seconds);
-                 }});
+            health::check_target t{b.config->name, s.name, s.address, b.config->protocol, h};
+            if (h.http) {
+                auto request = make_check_request(*h.http, s.address, b.config->protocol);
+                t.request = std::move(request.bytes);
+                t.request_error = std::move(request.error);
+            }
+            t.agent_port = s.agent_port ? s.agent_port : h.agent_port;
+            t.busy_window = health::busy_window(h, snap.config.timeouts.server, s.worker_timeout);
+            report_to(t, b.runtime, active[i]);
+            targets.push_back(std::move(t));
         }
     }
     return targets;
+}
+
+// Wires a target's results to the server's record at `index` and to the metrics.
+void runtime::impl::report_to(health::check_target& t, std::shared_ptr<backend_runtime> rt,
+                              std::size_t index)
+{
+    auto last_problem = std::make_shared<std::string>();
+    const auto where = t.backend + "/" + t.server;
+    t.activity = [rt, index] { return rt->activity(index); };
+    t.on_check = [rt, index](const health::check_result& r) { rt->on_check(index, r); };
+    t.on_agent = [rt, index, last_problem](const health::agent_reply& r) {
+        last_problem->clear();
+        rt->on_agent(index, r);
+    };
+    t.on_agent_problem = [rt, index, last_problem, where](const health::agent_problem& p) {
+        if (p.what == health::agent_problem::kind::unreachable)
+            rt->on_agent_unreachable(index);
+        if (*last_problem != p.text)  // said once, not every interval
+            log_event(severity::warning, "server " + where + ": " + p.text);
+        *last_problem = p.text;
+    };
+    t.on_measured = [this, backend = t.backend, server = t.server](std::string_view result,
+                                                                    double seconds) {
+        check_metrics.health_check(backend, server, result, seconds);
+    };
 }
 
 void runtime::impl::stop()

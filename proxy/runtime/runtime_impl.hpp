@@ -39,6 +39,8 @@ struct runtime::impl {
     void schedule_pool_pruning();
     void schedule_health_ticks();
     std::vector<health::check_target> check_targets(const snapshot& snap);
+    void report_to(health::check_target& t, std::shared_ptr<backend_runtime> rt,
+                   std::size_t index);
 
     // lifecycle.cpp
     void on_signal(int sig);

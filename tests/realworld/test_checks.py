@@ -18,8 +18,7 @@ def health(interval="400ms", timeout="250ms", rise=2, fall=2):
 
 class BusyIsNotDownTest(RealworldTest):
 
-    # point 2: today the checks time out behind the busy workers and the server flaps up/down
-    @unittest.expectedFailure
+    # point 2: a check timing out behind busy workers that keep answering counts "busy"
     def test_checks_do_not_flap_while_every_worker_is_busy(self):
         workers, length = 2, 2.0  # each request is 8 check timeouts long
         app = self.gunicorn(workers=workers)
@@ -60,8 +59,7 @@ class BusyIsNotDownTest(RealworldTest):
 
 class UwsgiChecksTest(RealworldTest):
 
-    # point 4: today the HTTP check is sent as HTTP to the uwsgi socket, fails, the server goes down
-    @unittest.expectedFailure
+    # point 4: the HTTP check goes to the uwsgi socket as a uwsgi packet
     def test_http_check_on_a_uwsgi_backend_speaks_uwsgi(self):
         app = self.uwsgi(processes=2)
         proxy = self.sluice(config(
@@ -92,8 +90,7 @@ class UwsgiChecksTest(RealworldTest):
         self.assertEqual(line["reason"], "protocol_mismatch", line)
         self.assertIn("protocol: uwsgi", proxy.stderr())
 
-    # point 4: today the failing check says "end of stream" and nothing of the protocol
-    @unittest.expectedFailure
+    # point 4: the failing check says what it saw and suggests protocol: uwsgi
     def test_a_failing_check_on_a_uwsgi_socket_suggests_protocol_uwsgi(self):
         app = self.uwsgi(processes=2)
         proxy = self.sluice(config([app.address],

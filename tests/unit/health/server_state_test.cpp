@@ -126,6 +126,84 @@ TEST(server_state, goes_down_only_after_fall_failures_in_a_row)
              });
 }
 
+check_result saturated() { return check_result::saturated("timed out with all 2 slots in use"); }
+
+// Issue 13 point 2: a check that timed out on a busy server is no evidence either way.
+TEST(server_state, a_saturated_timeout_neither_passes_nor_fails_nor_breaks_a_streak)
+{
+    fixture f;
+    run(f.s, {
+                 {2s, fail()},
+                 {4s, saturated()},
+                 {6s, saturated()},
+                 {8s, fail()},
+                 {10s, saturated()},
+                 {12s, fail(), down, "3 checks in a row, last failed: connect refused"},
+                 {14s, pass()},
+                 {16s, saturated()},
+                 {18s, pass(), up, "2 checks in a row, last passed: 200"},
+                 {20s, saturated()},
+                 {22s, saturated()},
+                 {24s, saturated()},
+                 {26s, saturated()},
+             });
+    EXPECT_EQ(f.s.last_check_summary(),
+              "check busy, not counted: timed out with all 2 slots in use");
+}
+
+TEST(server_state, a_saturated_timeout_keeps_a_busy_status_answer_busy)
+{
+    fixture f;
+    run(f.s, {{2s, busy_answer(), busy}, {4s, saturated()}, {6s, pass(), up}});
+}
+
+TEST(server_state, results_have_their_metric_labels)
+{
+    using kind = check_result::kind;
+    EXPECT_EQ(metric_label(kind::pass), "pass");
+    EXPECT_EQ(metric_label(kind::fail), "fail");
+    EXPECT_EQ(metric_label(kind::busy), "busy");
+    EXPECT_EQ(metric_label(kind::saturated), "busy");
+    EXPECT_TRUE(check_result::timeout().timed_out);
+    EXPECT_FALSE(check_result::failed("timed out").timed_out);
+}
+
+TEST(server_state, cause_says_why_the_server_is_in_its_state)
+{
+    fixture f;
+    EXPECT_EQ(f.s.cause(), "");
+    run(f.s, {{2s, fail()}, {4s, fail()}, {6s, fail(), down}});
+    EXPECT_EQ(f.s.cause(), "3 checks in a row, last failed: connect refused");
+    run(f.s, {{8s, pass()}, {10s, pass(), up}});
+    EXPECT_EQ(f.s.cause(), "2 checks in a row, last passed: 200");
+}
+
+TEST(unavailable_reason, is_empty_while_a_server_is_up)
+{
+    fixture a, b;
+    run(a.s, {{2s, fail()}, {4s, fail()}, {6s, fail(), down}});
+    EXPECT_EQ(unavailable_reason({{"app1", &a.s}, {"app2", &b.s}}), "");
+}
+
+TEST(unavailable_reason, names_each_server_and_why_it_is_out)
+{
+    fixture a, b;
+    run(a.s, {{2s, check_result::failed("the server closed the connection without answering")},
+              {4s, fail()},
+              {6s, check_result::failed("the server closed the connection without answering"),
+               down}});
+    run(b.s, {{2s, fail()}, {4s, fail()}, {6s, fail(), down}});
+    EXPECT_EQ(unavailable_reason({{"app1", &a.s}, {"app2", &b.s}}),
+              "every server is down: app1 (3 checks in a row, last failed: the server closed the "
+              "connection without answering); app2 (3 checks in a row, last failed: connect "
+              "refused)");
+    run(b.s, {{8s, agent_line{"maint"}, maint}});
+    EXPECT_EQ(unavailable_reason({{"app1", &a.s}, {"app2", &b.s}}),
+              "no server is up: app1 down (3 checks in a row, last failed: the server closed the "
+              "connection without answering); app2 maint (agent: maint)");
+    EXPECT_EQ(unavailable_reason({}), "the backend has no server");
+}
+
 TEST(server_state, comes_back_up_after_rise_passes_in_a_row)
 {
     fixture f;

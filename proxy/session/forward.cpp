@@ -35,6 +35,18 @@ backend_runtime::admission ask_for_slot(client_connection& c, exchange& x)
     return x.backend->admit(c.w.io);
 }
 
+// Why the wait ended and, when no server could take requests at all, why not (a down server's
+// last check, with its protocol hint): the 503 is where an operator looks first.
+std::string queue_timeout_message(const exchange& x)
+{
+    std::string message = clock::now() >= x.deadline
+                              ? "no server slot became free within the request's deadline"
+                              : "no server slot became free within timeouts.queue";
+    if (auto why = x.backend->unavailable_reason(); !why.empty())
+        message += ": " + why;
+    return message;
+}
+
 // A slot on some server after `admission` granted none at once; nullopt when a local reply
 // ended the request.
 awaitable<std::optional<std::size_t>> wait_for_slot(
@@ -55,9 +67,7 @@ awaitable<std::optional<std::size_t>> wait_for_slot(
         // 503 even when the request's deadline ended the wait: no server has seen the request,
         // so it is safe to send again, and the cause to fix is capacity (HAProxy answers 503).
         co_await send_local_reply(c, x, http::status::service_unavailable, "queue_timeout",
-                                  clock::now() >= x.deadline
-                                      ? "no server slot became free within the request's deadline"
-                                      : "no server slot became free within timeouts.queue");
+                                  queue_timeout_message(x));
         break;
     case kind::refused:
         co_await send_local_reply(c, x, http::status::service_unavailable, "draining",

@@ -127,6 +127,25 @@ TEST(uwsgi, a_uwsgi_socket_behind_protocol_http_answers_502_with_the_hint)
     EXPECT_EQ(log[0]["retries"], "0");
 }
 
+// Once the checks have marked it down, requests wait for a slot that never comes: their 503 says
+// why, with the hint, instead of a bare queue timeout.
+TEST(uwsgi, a_queue_timeout_with_every_server_down_says_why_with_the_hint)
+{
+    uwsgi_backend app;
+    sluice_process proxy{
+        proxy_config{}
+            .backend("app", {app.address()},
+                     {"health: { http: { path: /healthz }, interval: 100ms, timeout: 90ms, "
+                      "rise: 1, fall: 1 }"})
+            .timeout("queue", "300ms")};
+    ASSERT_TRUE(proxy.wait_stderr("up -> down")) << proxy.stderr_text();
+    auto r = http_get(proxy.port(), "/");
+    EXPECT_EQ(r.status, 503) << r.error;
+    EXPECT_NE(r.body.find("every server is down"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("protocol: uwsgi"), std::string::npos) << r.body;
+    EXPECT_EQ(app.request_count(), 0u);
+}
+
 TEST(uwsgi, an_http_server_answering_bytes_that_are_not_http_gets_the_hint)
 {
     scripted_backend app{{.raw_reply = std::string("\x00\x10\x00\x00garbage!", 12)}};

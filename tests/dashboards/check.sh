@@ -73,6 +73,8 @@ SPEC_METRICS = {
     "sluice_busy": "gauge",
     "sluice_busy_transitions_total": "counter",
     "sluice_client_connections": "gauge",
+    # Round 2, "Buffering: slow clients never hold a worker".
+    "sluice_slot_hold_seconds": "histogram",
     "sluice_config_reloads_total": "counter",
 }
 ALLOWED = set()

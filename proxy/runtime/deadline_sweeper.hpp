@@ -8,38 +8,12 @@
 // timeouts an operator sets in hundreds of milliseconds or more, and it keeps the hot path free
 // of timer-queue churn. Not thread-safe: a deadline is used only on its sweeper's thread.
 
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/generic/stream_protocol.hpp>
-#include <boost/asio/io_context.hpp>
+#include "net/io_types.hpp"
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/intrusive/list.hpp>
 
-#include <chrono>
-
-#include <time.h>
-
 namespace sluice::proxy {
-
-// Typed on the io_context executor rather than any_io_executor: smaller per connection.
-using socket_type = boost::asio::basic_stream_socket<boost::asio::generic::stream_protocol,
-                                                     boost::asio::io_context::executor_type>;
-using clock = std::chrono::steady_clock;
-// Coroutines are typed on the io_context's executor too: no type-erased executor to copy and
-// call through at every suspension.
-using executor_type = boost::asio::io_context::executor_type;
-template <class T>
-using awaitable = boost::asio::awaitable<T, executor_type>;
-
-// The steady clock read at the kernel's tick (1-10 ms) instead of to the nanosecond: several times
-// cheaper (a request reads the clock a dozen times), and as good for deadlines swept every tick
-// and for idle ages. Linux's CLOCK_MONOTONIC_COARSE shares the origin of CLOCK_MONOTONIC, which
-// steady_clock reads, so the two compare. Durations that are reported use clock::now().
-inline clock::time_point coarse_now() noexcept
-{
-    timespec ts;
-    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return clock::time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
-}
 
 class deadline_sweeper;
 

@@ -160,7 +160,7 @@ struct admin_server::impl {
     bool stopped = false;  // admin thread only, once started
     std::string address;
     asio::io_context io{1};
-    acceptor_type acceptor{io};
+    net::acceptor_type acceptor{io};
     std::thread thread;
     bool stop_requested = false;  // owner's thread
 };
@@ -176,14 +176,14 @@ void admin_server::impl::bind(const config::endpoint& e)
 {
     boost::system::error_code ec;
     try {
-        ec = listen_on(acceptor, e);
+        ec = net::listen_on(acceptor, e);
     } catch (const std::runtime_error& failure) {
         throw std::runtime_error(std::string("admin.bind: ") + failure.what());
     }
     if (ec)
         throw std::runtime_error("admin.bind: cannot listen on " + display(e) + ": " +
                                  ec.message() + "; is another process using it?");
-    address = describe(acceptor.local_endpoint());
+    address = net::describe(acceptor.local_endpoint());
 }
 
 asio::awaitable<void> admin_server::impl::accept_loop()

@@ -39,7 +39,7 @@ namespace {
 std::optional<protocol::endpoint> resolve(const config::endpoint& e, std::uint16_t port)
 {
     try {
-        return to_socket_address(e, port);
+        return net::to_socket_address(e, port);
     } catch (const std::runtime_error&) {
         return std::nullopt;
     }

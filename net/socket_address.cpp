@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <sys/stat.h>
 
-namespace sluice::health {
+namespace sluice::net {
 
 namespace asio = boost::asio;
 using generic_endpoint = asio::generic::stream_protocol::endpoint;
@@ -80,4 +80,4 @@ std::string describe(const generic_endpoint& e)
     return host + ":" + std::to_string(tcp.port());
 }
 
-}  // namespace sluice::health
+}  // namespace sluice::net

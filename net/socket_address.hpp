@@ -11,7 +11,7 @@
 #include <string>
 #include <utility>
 
-namespace sluice::health {
+namespace sluice::net {
 
 using acceptor_type = boost::asio::basic_socket_acceptor<boost::asio::generic::stream_protocol>;
 
@@ -33,4 +33,4 @@ std::pair<std::string, std::string> host_and_port(
 // "127.0.0.1:8080" or "unix:/path" of a bound socket's local address.
 std::string describe(const boost::asio::generic::stream_protocol::endpoint& e);
 
-}  // namespace sluice::health
+}  // namespace sluice::net

@@ -35,7 +35,7 @@ void backend_runtime::reconcile(const config::backend& cfg)
 {
     std::vector<boost::asio::generic::stream_protocol::endpoint> endpoints;
     for (const auto& s : cfg.servers)
-        endpoints.push_back(health::to_socket_address(s.address));
+        endpoints.push_back(net::to_socket_address(s.address));
 
     std::unique_lock lock(mutex_);
     if (servers_.size() + cfg.servers.size() > max_server_records)

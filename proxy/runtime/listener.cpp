@@ -14,7 +14,7 @@
 namespace sluice::proxy {
 
 namespace asio = boost::asio;
-using health::acceptor_type;
+using net::acceptor_type;
 
 struct listener::impl : connection_owner, std::enable_shared_from_this<impl> {
     impl(asio::io_context& io, const config::listener& cfg, std::vector<worker*> workers)
@@ -47,13 +47,13 @@ struct listener::impl : connection_owner, std::enable_shared_from_this<impl> {
 
 void listener::impl::bind(const config::listener& cfg)
 {
-    if (auto ec = health::listen_on(acceptor, cfg.bind))
+    if (auto ec = net::listen_on(acceptor, cfg.bind))
         throw std::runtime_error("listeners." + cfg.name + ": cannot listen on " + cfg.bind.text +
                                  ": " + ec.message() +
                                  "; is another process using it, or is the address wrong?");
     boost::system::error_code ec;
     auto ep = acceptor.local_endpoint(ec);
-    local_address = ec ? std::string("?") : health::describe(ep);
+    local_address = ec ? std::string("?") : net::describe(ep);
 }
 
 void listener::impl::accept()

@@ -10,7 +10,7 @@ snapshot::snapshot(config::root cfg, unsigned threads, const snapshot* previous)
     // Every address resolves before any shared runtime changes, so a failed reload changes nothing.
     for (const auto& b : config.backends)
         for (const auto& s : b.servers)
-            health::to_socket_address(s.address);
+            net::to_socket_address(s.address);
     backends.reserve(config.backends.size());
     for (const auto& b : config.backends) {
         const auto* before = previous ? previous->find_backend(b.name) : nullptr;

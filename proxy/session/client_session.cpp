@@ -275,7 +275,7 @@ client_connection::client_connection(worker& w, socket_type s,
 {
     idle.socket = &socket;
     error_code ec;
-    client_ip = health::host_and_port(socket.remote_endpoint(ec), ec).first;
+    client_ip = net::host_and_port(socket.remote_endpoint(ec), ec).first;
 }
 
 client_connection::~client_connection()

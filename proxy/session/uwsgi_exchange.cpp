@@ -40,8 +40,8 @@ struct endpoint_ports {
 endpoint_ports ports_of(const client_connection& c)
 {
     error_code ec;
-    auto peer = health::host_and_port(c.socket.remote_endpoint(ec), ec).second;
-    auto local = health::host_and_port(c.socket.local_endpoint(ec), ec).second;
+    auto peer = net::host_and_port(c.socket.remote_endpoint(ec), ec).second;
+    auto local = net::host_and_port(c.socket.local_endpoint(ec), ec).second;
     return {std::move(peer), std::move(local)};
 }
 

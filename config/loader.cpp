@@ -272,6 +272,27 @@ void read_threads(reader& r, const node& n, const std::string& path, root& c)
     c.threads = threads;
 }
 
+// RFC 9110 5.6.2: a field name is a token.
+bool is_token(std::string_view s)
+{
+    return std::ranges::all_of(s, [](unsigned char c) {
+        return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+                                      std::string_view::npos;
+    });
+}
+
+void read_header_name(reader& r, const node& n, const std::string& path, std::string& out)
+{
+    if (r.text(n, path, out) && !is_token(out))
+        r.error(n, path, "is not a header name; use letters, digits and - (e.g. "
+                         "X-Sluice-Not-Processed), or \"\" to turn it off");
+}
+
+const field<scale_out> scale_out_fields[] = {
+    {"not_processed_header",
+     [](auto& r, auto& n, auto& p, auto& s) { read_header_name(r, n, p, s.not_processed_header); }},
+};
+
 const field<root> root_fields[] = {
     {"threads", read_threads},
     {"access_log", read_access_log},
@@ -300,6 +321,8 @@ const field<root> root_fields[] = {
              }
          });
      }},
+    {"scale_out",
+     [](auto& r, auto& n, auto& p, auto& c) { read_map(r, n, p, scale_out_fields, c.scale_out); }},
 };
 
 // A listener with neither routes nor default_backend can only mean the one backend there is.

@@ -204,6 +204,14 @@ struct backend {
     source_mark mark;
 };
 
+// Several sluice instances (SPEC.md "Several sluice instances").
+struct scale_out {
+    // Sent as "1" on a 503 the proxy made before anything of the request reached an app, and
+    // honoured on a 503 from a server (another sluice): that request is retried elsewhere
+    // whatever its method. "" = neither sent nor honoured.
+    std::string not_processed_header = "X-Sluice-Not-Processed";
+};
+
 struct access_log {
     enum class kind { stdout_stream, off, file };
     kind type = kind::stdout_stream;
@@ -217,6 +225,7 @@ struct root {
     struct admin admin;
     struct timeouts timeouts;
     std::vector<backend> backends;
+    struct scale_out scale_out;
     std::string source;  // file name, or "<embedded default>"
     // Where each key the file sets was written, by key path ("backends[0].servers[1].weight"),
     // so cross-field checks can point at the exact line. Empty for a root built in code.

@@ -206,7 +206,7 @@ constexpr std::string_view timeout_kinds[] = {"client_header", "queue", "connect
                                               "request"};
 constexpr std::string_view rejection_reasons[] = {"full", "timeout", "client_gone"};
 constexpr std::string_view retry_reasons[] = {"connect_failure", "empty_response",
-                                              "stale_connection"};
+                                              "stale_connection", "not_processed"};
 constexpr std::string_view server_states[] = {"up", "busy", "down", "maint"};
 
 // Series that exist before their first event, so dashboards and alerts see 0, not nothing.

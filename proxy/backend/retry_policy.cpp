@@ -24,6 +24,14 @@ bool worker_killed(std::chrono::steady_clock::duration waited,
            waited <= worker_timeout + late;
 }
 
+bool retry_not_processed(bool body_streamed, std::size_t servers, retry_budget& budget)
+{
+    if (body_streamed || budget.not_processed + 1 >= servers)
+        return false;
+    ++budget.not_processed;
+    return true;
+}
+
 retry_decision decide_retry(const attempt_failure& f, const config::retries& policy,
                             retry_budget& budget)
 {

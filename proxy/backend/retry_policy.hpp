@@ -41,6 +41,7 @@ struct attempt_failure {
 struct retry_budget {
     unsigned counted = 0;     // retries counted against retries.attempts
     bool free_used = false;   // the one free retry of a stale pooled connection
+    unsigned not_processed = 0;  // retries of 503s another sluice marked not processed
 };
 
 struct retry_decision {
@@ -58,6 +59,12 @@ struct retry_decision {
 // after (gunicorn's arbiter looks once a second).
 bool worker_killed(std::chrono::steady_clock::duration waited,
                    std::chrono::milliseconds worker_timeout);
+
+// Whether a 503 that the server (another sluice) marked not processed is sent to another server:
+// nothing of it reached an app, so whatever its method, unless its body was streamed (and is
+// gone). Once per other server, so a tier that refuses everywhere ends in that 503, not a loop.
+// Records the retry in `budget`; never counted against retries.attempts.
+bool retry_not_processed(bool body_streamed, std::size_t servers, retry_budget& budget);
 
 // Decides, and when it says retry, records the retry in `budget`.
 retry_decision decide_retry(const attempt_failure& failure, const config::retries& policy,

@@ -185,6 +185,14 @@ void report(exchange& x, std::size_t server, const attempt_state& st, unsigned s
     x.backend->report_result(server, failed, failed ? "5xx status from the server" : "");
 }
 
+// A 503 from another sluice that says nothing of the request reached an app.
+bool not_processed(const exchange& x, const response_parser::value_type& res)
+{
+    const auto& name = x.snap->config.scale_out.not_processed_header;
+    return res.result() == http::status::service_unavailable && !name.empty() &&
+           res[name] == "1";
+}
+
 // Whether the failed attempt `st` is tried again; counts and logs the retry when it is.
 retry_decision consider_retry(client_connection& c, exchange& x, const attempt_state& st,
                               retry_budget& budget)
@@ -301,7 +309,19 @@ awaitable<void> forward(client_connection& c, exchange& x)
     bool server_reusable = true;
     for (;;) {
         auto st = co_await attempt(c, x, *server, !budget.free_used, u, rp);
-        report(x, *server, st, st.end == attempt_end::ok ? rp->get().result_int() : 0);
+        if (st.end == attempt_end::ok && not_processed(x, rp->get())) {
+            // Not the server's failure, nor its success: it refused before any app saw it.
+            if (retry_not_processed(st.body_sent, x.backend->active_servers().size(), budget)) {
+                ++x.rec.retries;
+                c.w.metrics.retry(x.backend_config->name, "not_processed");
+                u.reset();
+                if (!co_await move_to_another_server(c, x, hold, *server))
+                    co_return;
+                continue;
+            }
+        } else {
+            report(x, *server, st, st.end == attempt_end::ok ? rp->get().result_int() : 0);
+        }
         if (st.end == attempt_end::ok) {
             server_reusable = !st.write_failed;
             break;

@@ -17,14 +17,19 @@ awaitable<void> send_local_reply(client_connection& c, exchange& x, http::status
     res.set(http::field::content_type, "text/plain; charset=utf-8");
     if (!x.request_id.empty())
         res.set("X-Request-Id", x.request_id);
-    if (status == http::status::service_unavailable)
+    if (status == http::status::service_unavailable) {
         res.set(http::field::retry_after, "1");
+        // The proxy's 503s (queue full, queue timeout, draining) all come before any of the
+        // request reached an app: a sluice in front may send it elsewhere whatever its method.
+        if (const auto& name = x.snap->config.scale_out.not_processed_header; !name.empty())
+            res.set(name, "1");
+    }
     res.body() = std::string(http::obsolete_reason(status)) + " (" + std::string(reason) + "): " +
                  std::string(message) + "\n";
     res.keep_alive(c.keep_alive);
     res.prepare_payload();
 
-    c.deadline.arm(x.timeouts.client_idle);
+    c.deadline.arm(x.timeouts.client_send);
     auto [ec, n] = co_await http::async_write(c.socket, res, use_tuple);
     c.deadline.disarm();
     x.rec.bytes_out += n;

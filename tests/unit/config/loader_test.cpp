@@ -67,7 +67,10 @@ TEST(loader, each_error_names_file_line_column_key_path_and_the_fix)
     const error_case cases[] = {
         {with("colour: red\n"),
          {"t.yaml:8:1: colour: unknown key; expected one of threads, access_log, listeners, "
-          "admin, timeouts, backends"}},
+          "admin, timeouts, backends, scale_out"}},
+        {with("scale_out: { not_processed_header: \"X Not Processed\" }\n"),
+         {"t.yaml:8:36: scale_out.not_processed_header: is not a header name; use letters, "
+          "digits and - (e.g. X-Sluice-Not-Processed), or \"\" to turn it off"}},
         {with("threads: many\n"),
          {"t.yaml:8:10: threads: \"many\" is not a whole number; expected a number of threads, "
           "or auto"}},

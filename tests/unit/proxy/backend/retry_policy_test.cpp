@@ -104,6 +104,18 @@ TEST(retry_policy, retries_on_lists_the_kinds_that_are_retried)
     EXPECT_EQ(decide_retry(stale, connect_only, b5).what, decision::free_stale);
 }
 
+TEST(retry_policy, a_not_processed_503_goes_once_to_each_other_server)
+{
+    retry_budget budget;
+    EXPECT_TRUE(retry_not_processed(false, 3, budget));
+    EXPECT_TRUE(retry_not_processed(false, 3, budget));
+    EXPECT_FALSE(retry_not_processed(false, 3, budget));  // every other server has said no
+    EXPECT_EQ(budget.counted, 0u);
+    retry_budget alone, streamed;
+    EXPECT_FALSE(retry_not_processed(false, 1, alone));
+    EXPECT_FALSE(retry_not_processed(true, 3, streamed));  // the body is gone
+}
+
 TEST(retry_policy, a_close_at_about_the_worker_timeout_is_a_killed_worker)
 {
     EXPECT_TRUE(worker_killed(30s, 30s));

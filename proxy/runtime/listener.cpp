@@ -8,7 +8,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 namespace sluice::proxy {
@@ -25,7 +30,9 @@ struct listener::impl : connection_owner, std::enable_shared_from_this<impl> {
 
     void bind(const config::listener& cfg);
     void accept();
-    void on_accepted(boost::system::error_code ec, socket_type socket, worker& target);
+    void on_readable(boost::system::error_code ec);
+    bool take_waiting_connections();
+    void back_off();
     void on_closed() override;
     const std::string& name() const override { return name_; }
 
@@ -37,6 +44,7 @@ struct listener::impl : connection_owner, std::enable_shared_from_this<impl> {
     // Read once after bind: the admin thread asks for it while the accept thread may be closing
     // the acceptor.
     std::string local_address;
+    asio::generic::stream_protocol protocol{AF_INET, 0};  // of the accepted sockets
     std::atomic<std::uint64_t> max_connections;
     std::vector<worker*> workers;
     std::size_t next_worker = 0;
@@ -54,44 +62,79 @@ void listener::impl::bind(const config::listener& cfg)
     boost::system::error_code ec;
     auto ep = acceptor.local_endpoint(ec);
     local_address = ec ? std::string("?") : net::describe(ep);
+    protocol = asio::generic::stream_protocol(ep.protocol().family(), 0);
+    // accept4 below must never block the accept thread when another process took the connection.
+    acceptor.non_blocking(true, ec);
+    if (ec)
+        throw std::runtime_error("listeners." + cfg.name + ": cannot make the socket on " +
+                                 cfg.bind.text + " non-blocking: " + ec.message());
 }
 
+// Waits for connections on the accept thread and hands each one to a worker as a bare file
+// descriptor: the worker registers it with its own reactor, so a socket's reactor state is only
+// ever touched by the thread that owns it (no cross-thread registration for ThreadSanitizer to
+// doubt, and still one epoll_ctl per connection).
 void listener::impl::accept()
 {
     if (stopped || accepting || open.load() >= max_connections)
         return;
     accepting = true;
-    worker& target = *workers[next_worker++ % workers.size()];
-    // The accepted socket is registered with the target's reactor here, on the accept thread;
-    // every use of it happens on the target's thread, after the post below. The target's epoll
-    // can report it before that post runs, but only after the registration's epoll_ctl, whose
-    // kernel locks order it (ThreadSanitizer cannot see that and reports the pair).
-    acceptor.async_accept(target.io, [self = shared_from_this(), &target](
-                                         boost::system::error_code ec, socket_type socket) {
-        self->on_accepted(ec, std::move(socket), target);
-    });
+    acceptor.async_wait(acceptor_type::wait_read,
+                        [self = shared_from_this()](boost::system::error_code ec) {
+                            self->on_readable(ec);
+                        });
 }
 
-void listener::impl::on_accepted(boost::system::error_code ec, socket_type socket,
-                                 worker& target)
+void listener::impl::on_readable(boost::system::error_code ec)
 {
     accepting = false;
     if (stopped)
         return;
-    if (ec) {
-        // Out of file descriptors and the like: back off instead of spinning.
-        log_event(severity::warning, "listener " + name_ + ": accept failed: " + ec.message());
-        retry.expires_after(std::chrono::milliseconds(100));
-        retry.async_wait([self = shared_from_this()](boost::system::error_code) {
-            self->accept();
-        });
+    if (ec || !take_waiting_connections()) {
+        back_off();
         return;
     }
-    open.fetch_add(1);
-    asio::post(target.io, [self = shared_from_this(), &target, s = std::move(socket)]() mutable {
-        start_client_session(target, std::move(s), self);
-    });
     accept();
+}
+
+// Every connection the kernel has waiting, up to max_connections; false when accepting failed
+// for a reason that will not pass at once (out of file descriptors and the like).
+bool listener::impl::take_waiting_connections()
+{
+    while (open.load() < max_connections) {
+        const int fd = ::accept4(acceptor.native_handle(), nullptr, nullptr,
+                                 SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return true;
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            log_event(severity::warning,
+                      "listener " + name_ + ": accept failed: " + std::strerror(errno));
+            return false;
+        }
+        open.fetch_add(1);
+        worker& target = *workers[next_worker++ % workers.size()];
+        asio::post(target.io, [self = shared_from_this(), &target, fd] {
+            socket_type socket(target.io);
+            boost::system::error_code ec;
+            socket.assign(self->protocol, fd, ec);
+            if (ec) {
+                ::close(fd);
+                self->on_closed();
+                return;
+            }
+            start_client_session(target, std::move(socket), self);
+        });
+    }
+    return true;
+}
+
+// Backs off instead of spinning on an error that will be there again at once.
+void listener::impl::back_off()
+{
+    retry.expires_after(std::chrono::milliseconds(100));
+    retry.async_wait([self = shared_from_this()](boost::system::error_code) { self->accept(); });
 }
 
 void listener::impl::on_closed()

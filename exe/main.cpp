@@ -1,4 +1,5 @@
 // The command line of SPEC.md: run / check / demo / --version. Everything else lives elsewhere.
+#include "config/admin_rules.hpp"
 #include "config/loader.hpp"
 #include "config/summary.hpp"
 #include "config/timeout_chain.hpp"
@@ -93,6 +94,8 @@ int check_json(const options& o)
         report = analyze_timeouts(cfg.config);
         for (const auto& w : cfg.warnings)
             report.findings.push_back(config_finding(finding::severity::warning, w));
+        if (auto exposed = admin_exposure(cfg.config))
+            report.findings.push_back(config_finding(finding::severity::error, *exposed));
     } catch (const config_error& e) {
         for (const auto& line : e.errors())
             report.findings.push_back(config_finding(finding::severity::error, line));
@@ -114,7 +117,11 @@ int check(const options& o)
     std::cout << sluice::config::summarize(cfg.config) << '\n'
               << sluice::config::format_table(report);
     print_warnings(cfg.warnings);
-    if (!sluice::config::passes(report, false)) {
+    // Only `check` fails on it: `run` serves GETs to load balancers and refuses POSTs (403).
+    const auto exposed = sluice::config::admin_exposure(cfg.config);
+    if (exposed)
+        std::cerr << "error: " << *exposed << '\n';
+    if (!sluice::config::passes(report, false) || exposed) {
         std::cout << "config has errors: FAIL\n";
         return 1;
     }

@@ -35,9 +35,12 @@ void read_admin_token(root& cfg, const std::map<std::string, source_mark, std::l
     if (path.is_relative() && cfg.source.find('/') != std::string::npos)
         path = std::filesystem::path(cfg.source).parent_path() / path;
     const auto at = mark_of(cfg, marks, "admin.token_file");
+    std::string quoted = "\"";  // built in steps: GCC 12 warns (-Wrestrict) on "\"" + string
+    quoted += path.string();
+    quoted += '"';
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        errors.push_back(located(at, "\"" + path.string() + "\" cannot be read; check the path "
+        errors.push_back(located(at, quoted + " cannot be read; check the path "
                                      "(relative to the config file) and its permissions"));
         return;
     }
@@ -48,7 +51,7 @@ void read_admin_token(root& cfg, const std::map<std::string, source_mark, std::l
     token.erase(0, token.find_first_not_of(space));
     token.erase(token.find_last_not_of(space) + 1);
     if (token.empty())
-        errors.push_back(located(at, "\"" + path.string() + "\" is empty; put the token in it, "
+        errors.push_back(located(at, quoted + " is empty; put the token in it, "
                                      "e.g. `head -c 32 /dev/urandom | base64 > FILE`"));
     a.token = std::move(token);
 }

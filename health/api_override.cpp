@@ -20,10 +20,11 @@ std::string_view trimmed(std::string_view s)
 // A body is echoed in the error; a long or binary one is cut to something readable.
 std::string shown(std::string_view body)
 {
-    std::string out;
+    std::string out = "\"";
     for (char c : body.substr(0, 40))
         out += std::isprint(static_cast<unsigned char>(c)) ? c : '?';
-    return "\"" + out + (body.size() > 40 ? "...\"" : "\"");
+    out += body.size() > 40 ? "...\"" : "\"";
+    return out;
 }
 
 bool equals_lower(std::string_view a, std::string_view lower)
@@ -82,7 +83,10 @@ std::string describe(const api_override& o)
 {
     std::string out;
     if (o.admin != agent_admin::ready) out = to_string(o.admin);
-    if (o.weight) out += (out.empty() ? "" : " ") + describe(api_change{*o.weight});
+    if (o.weight) {
+        if (!out.empty()) out += ' ';
+        out += describe(api_change{*o.weight});
+    }
     return out;
 }
 

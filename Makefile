@@ -2,7 +2,8 @@
 BUILD ?= build
 JOBS ?= 2
 PACKAGES := g++ cmake make libboost1.81-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev ccache \
-            libgoogle-perftools-dev curl python3 gunicorn uwsgi-core uwsgi-plugin-python3
+            libgoogle-perftools-dev curl python3 gunicorn uwsgi-core uwsgi-plugin-python3 chromium \
+            man-db
 
 .PHONY: all deps build test demo bench sanitize clean
 

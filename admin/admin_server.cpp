@@ -8,9 +8,17 @@
 //
 // /healthz answers from the atomic alone, with small fixed strings. It shares this thread with
 // /metrics and /status, so a slow source delays it by that much: the sources must be cheap.
+//
+// A POST is handed to sources.post with a callback; a reload answers later from the control
+// thread. The connection's coroutine waits on a timer that the answer cancels (posted to this
+// thread through `gate`, which outlives the impl's io_context only as an empty shell), so the
+// admin thread keeps answering /healthz meanwhile.
 
 #include "admin/admin_server.hpp"
 
+#include "admin/admin_access.hpp"
+#include "admin/admin_replies.hpp"
+#include "admin/status_page.hpp"
 #include "net/socket_address.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -34,6 +42,7 @@
 
 #include <array>
 #include <chrono>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
@@ -48,8 +57,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using protocol = asio::generic::stream_protocol;
 using stream_type = beast::basic_stream<protocol>;
-using request = http::request<http::empty_body>;
-using response = http::response<http::string_body>;
 using namespace std::chrono_literals;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
@@ -62,33 +69,6 @@ constexpr auto write_timeout = 5s;
 // Load balancers and scrapers need a handful; more is a leak or an attack on the admin thread.
 constexpr std::size_t max_connections = 256;
 
-constexpr std::string_view plain = "text/plain; charset=utf-8";
-constexpr std::string_view index_text =
-    "sluice admin\n"
-    "/healthz  busy/free signal: 200 free, 503 busy, 503 draining\n"
-    "/livez    200 while the event loops respond\n"
-    "/readyz   200 when config is loaded and each backend has a server up\n"
-    "/metrics  Prometheus text format\n"
-    "/status   JSON: backends, servers, state, in-flight, queue, last check\n";
-
-enum class route { index, healthz, livez, readyz, metrics, status };
-constexpr std::array<std::pair<std::string_view, route>, 6> routes{{
-    {"/", route::index},
-    {"/healthz", route::healthz},
-    {"/livez", route::livez},
-    {"/readyz", route::readyz},
-    {"/metrics", route::metrics},
-    {"/status", route::status},
-}};
-
-std::optional<route> find_route(std::string_view target)
-{
-    auto path = target.substr(0, target.find('?'));
-    for (const auto& [name, r] : routes)
-        if (name == path) return r;
-    return std::nullopt;
-}
-
 // Config texts are kept as written; an endpoint built in code may leave `text` empty.
 std::string display(const config::endpoint& e)
 {
@@ -97,44 +77,20 @@ std::string display(const config::endpoint& e)
     return e.host + ":" + std::to_string(e.port);
 }
 
-// Errors that mean the peer sent something wrong and deserves an answer; every other read
-// error (close, reset, idle timeout, stop()) ends the connection quietly.
-std::optional<std::pair<http::status, std::string_view>> refusal(beast::error_code ec)
-{
-    if (ec == http::error::header_limit)
-        return std::pair{http::status::request_header_fields_too_large,
-                         "request head over 8 KiB\n"};
-    if (ec == http::error::unexpected_body || ec == http::error::body_limit)
-        return std::pair{http::status::bad_request, "admin requests take no body\n"};
-    if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
-        ec.category() != http::make_error_code(http::error::bad_target).category())
-        return std::nullopt;
-    return std::pair{http::status::bad_request, "bad request\n"};
-}
+// Where a POST's answer goes back to the admin thread. The impl empties it before its io_context
+// goes, so an answer that comes after that is dropped instead of posted to a dead context.
+struct post_gate {
+    std::mutex mutex;
+    asio::io_context* io = nullptr;
+};
 
-// A HEAD answer carries the GET answer's Content-Length and no body.
-response reply(http::status status, std::string_view type, std::string body, bool head_only)
-{
-    response res{status, 11};
-    res.set(http::field::server, "sluice-admin");
-    res.set(http::field::content_type, type);
-    res.set(http::field::cache_control, "no-store");
-    res.content_length(body.size());
-    if (!head_only) res.body() = std::move(body);
-    return res;
-}
-
-response healthz(const std::atomic<int>& signal, bool head_only)
-{
-    switch (static_cast<proxy_signal>(signal.load(std::memory_order_relaxed))) {
-    case proxy_signal::free:
-        return reply(http::status::ok, plain, "free\n", head_only);
-    case proxy_signal::draining:
-        return reply(http::status::service_unavailable, plain, "draining\n", head_only);
-    default:  // busy, or a value this build does not know: not a reason to send traffic
-        return reply(http::status::service_unavailable, plain, "busy\n", head_only);
-    }
-}
+// One POST waiting for its answer: set on any thread under `mutex`; `wake` (admin thread only)
+// is the waiting coroutine's timer, null once it stopped waiting.
+struct pending_post {
+    std::mutex mutex;
+    std::optional<admin_reply> answer;
+    asio::steady_timer* wake = nullptr;
+};
 
 }  // namespace
 
@@ -144,6 +100,7 @@ struct admin_server::impl {
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(protocol::socket socket);
     response answer(const request& req) const;
+    asio::awaitable<response> answer_post(const request& req, const std::string& peer);
     response from_sources(route r, bool head_only) const;
     void shutdown();
 
@@ -157,6 +114,8 @@ struct admin_server::impl {
 
     admin_sources sources;
     std::unordered_set<stream_type*> connections;
+    std::unordered_set<asio::steady_timer*> waiting_posts;  // cancelled by shutdown()
+    std::shared_ptr<post_gate> gate = std::make_shared<post_gate>();
     bool stopped = false;  // admin thread only, once started
     std::string address;
     asio::io_context io{1};
@@ -169,6 +128,7 @@ admin_server::impl::impl(const config::endpoint& e, admin_sources s) : sources(s
 {
     if (!sources.signal) throw std::invalid_argument("admin_server: sources.signal is null");
     bind(e);
+    gate->io = &io;
 }
 
 // Blocking resolution is fine here: the admin server is built at start-up.
@@ -206,16 +166,26 @@ asio::awaitable<void> admin_server::impl::serve(protocol::socket socket)
 {
     stream_type stream{std::move(socket)};
     registration registered{*this, stream};
+    beast::error_code peer_ec;
+    const auto remote = stream.socket().remote_endpoint(peer_ec);
+    const std::string peer = peer_ec ? "unknown" : describe(remote);
     beast::flat_buffer buffer{buffer_limit};
     for (;;) {
-        http::request_parser<http::empty_body> parser;
+        http::request_parser<http::string_body> parser;
         parser.header_limit(head_limit);
+        parser.body_limit(max_post_body);
         stream.expires_after(idle_timeout);
         auto [read_ec, in] = co_await http::async_read(stream, buffer, parser, use_tuple);
         auto refused = read_ec ? refusal(read_ec) : std::nullopt;
         if (read_ec && !refused) break;
-        response res = refused ? reply(refused->first, plain, std::string(refused->second), false)
-                               : answer(parser.get());
+        response res;
+        if (refused)
+            res = reply(refused->first, json_type, std::move(refused->second), false);
+        else if (parser.get().method() == http::verb::post)
+            res = co_await answer_post(parser.get(), peer);
+        else
+            res = answer(parser.get());
+        if (stopped) break;
         if (!refused) res.version(parser.get().version());
         // After a refusal the rest of the stream cannot be trusted to frame a next request.
         res.keep_alive(!refused && parser.get().keep_alive() && !stopped);
@@ -230,15 +200,17 @@ asio::awaitable<void> admin_server::impl::serve(protocol::socket socket)
 response admin_server::impl::answer(const request& req) const
 {
     auto r = find_route(req.target());
-    if (!r) return reply(http::status::not_found, plain, "not found; see /\n", false);
-    bool head_only = req.method() == http::verb::head;
-    if (req.method() != http::verb::get && !head_only) {
-        auto res = reply(http::status::method_not_allowed, plain, "use GET or HEAD\n", false);
-        res.set(http::field::allow, "GET, HEAD");
-        return res;
+    if (!r) {
+        if (parse_post_target(req.target())) return not_allowed("POST");
+        return reply(http::status::not_found, json_type,
+                     error_json("no such admin endpoint; GET / shows the status page, "
+                                "/status its JSON"),
+                     false);
     }
+    bool head_only = req.method() == http::verb::head;
+    if (req.method() != http::verb::get && !head_only) return not_allowed("GET, HEAD");
     if (r == route::healthz) return healthz(*sources.signal, head_only);
-    if (r == route::index) return reply(http::status::ok, plain, std::string(index_text), head_only);
+    if (r == route::index) return reply(http::status::ok, html, std::string(status_page_html()), head_only);
     try {
         return from_sources(*r, head_only);
     } catch (const std::exception& e) {
@@ -271,11 +243,62 @@ response admin_server::impl::from_sources(route r, bool head_only) const
     }
 }
 
+// The coroutine waits on `wake` until the answer's callback cancels it, the POST times out, or
+// shutdown() cancels it.
+asio::awaitable<response> admin_server::impl::answer_post(const request& req,
+                                                         const std::string& peer)
+{
+    if (!sources.post || !parse_post_target(req.target())) {
+        if (find_route(req.target())) co_return not_allowed("GET, HEAD");
+        co_return reply(http::status::not_found, json_type,
+                        error_json("no such admin API endpoint; POST /servers/BACKEND/SERVER/"
+                                   "state, /servers/BACKEND/SERVER/weight or /reload"),
+                        false);
+    }
+    auto pending = std::make_shared<pending_post>();
+    asio::steady_timer wake{io, post_timeout};
+    pending->wake = &wake;
+    waiting_posts.insert(&wake);
+    sources.post({std::string(req.target()), req.body(), peer,
+                  std::string(req[http::field::authorization])},
+                 [pending, gate = gate](admin_reply answer) {
+                     {
+                         std::lock_guard lock(pending->mutex);
+                         pending->answer = std::move(answer);
+                     }
+                     std::lock_guard lock(gate->mutex);
+                     if (gate->io)
+                         asio::post(*gate->io, [pending] {
+                             if (pending->wake) pending->wake->cancel();
+                         });
+                 });
+    std::optional<admin_reply> answer;
+    for (;;) {
+        {
+            std::lock_guard lock(pending->mutex);
+            answer = std::move(pending->answer);
+        }
+        if (answer || stopped) break;
+        auto [ec] = co_await wake.async_wait(use_tuple);
+        if (!ec) break;  // timed out
+    }
+    pending->wake = nullptr;
+    waiting_posts.erase(&wake);
+    if (!answer)
+        co_return reply(http::status::gateway_timeout, json_type,
+                        error_json("no answer within " + std::to_string(post_timeout.count()) +
+                                   " s (or sluice is stopping); see the log for the outcome"),
+                        false);
+    co_return reply(static_cast<http::status>(answer->status), json_type,
+                    std::move(answer->json), false);
+}
+
 void admin_server::impl::shutdown()
 {
     stopped = true;
     beast::error_code ignored;
     acceptor.close(ignored);
+    for (auto* wake : waiting_posts) wake->cancel();
     // Fails every pending read and write; each coroutine then ends and unregisters itself.
     for (stream_type* s : connections) s->socket().close(ignored);
 }
@@ -288,6 +311,8 @@ admin_server::admin_server(const config::endpoint& bind, admin_sources sources)
 admin_server::~admin_server()
 {
     stop();
+    std::lock_guard lock(impl_->gate->mutex);
+    impl_->gate->io = nullptr;
 }
 
 void admin_server::start()

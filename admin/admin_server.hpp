@@ -9,13 +9,15 @@
 //   GET|HEAD /readyz   200 "ready", else 503 with ready()'s reason
 //   GET|HEAD /metrics  metrics_text(), Prometheus text format 0.0.4
 //   GET|HEAD /status   status_json()
-//   GET|HEAD /         a plain-text index of the above
-//   other paths 404, other methods 405; a request with a body or a head over 8 KiB gets 400 or
-//   431 and the connection closes; idle keep-alive connections close after 5 s.
+//   GET|HEAD /         the status page (status_page.html: one document that reads /status)
+//   POST /servers/BACKEND/SERVER/state|weight, POST /reload   handed to post() (admin API)
+//   other paths 404, other methods 405, in JSON; a body over 512 bytes gets 413 and a head over
+//   8 KiB 431, and the connection closes; idle keep-alive connections close after 5 s.
 
 #include "config/model.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -25,6 +27,21 @@ namespace sluice::health {
 
 enum class proxy_signal : int { free = 0, busy = 1, draining = 2 };
 
+// A POST to the admin API, as read; the admin server checks only the path's shape.
+struct admin_request {
+    std::string target;
+    std::string body;           // at most max_post_body bytes
+    std::string peer;           // "127.0.0.1:40112", or "unix" for a unix-socket client
+    std::string authorization;  // the Authorization header, "" when absent
+};
+struct admin_reply {
+    unsigned status = 200;
+    std::string json;
+};
+inline constexpr std::size_t max_post_body = 512;
+// How long a POST may take (a reload resolves server names) before it is answered 504.
+inline constexpr auto post_timeout = std::chrono::seconds(60);
+
 // Called on the admin thread; each function must be thread-safe (the caller's contract).
 struct admin_sources {
     // Read by /healthz with a relaxed load: never takes a lock that request handling holds.
@@ -33,6 +50,9 @@ struct admin_sources {
     std::function<std::pair<bool, std::string>()> ready;  // /readyz: ok + a short reason text
     std::function<std::string()> metrics_text;  // /metrics body (Prometheus text format 0.0.4)
     std::function<std::string()> status_json;   // /status body
+    // A POST: `done` takes the answer, on any thread, once (a reload answers from the control
+    // thread). Unset: every POST is answered 404.
+    std::function<void(admin_request, std::function<void(admin_reply)> done)> post;
 };
 
 class admin_server {

@@ -1,5 +1,6 @@
 #include "config/loader.hpp"
 
+#include "config/admin_rules.hpp"
 #include "config/yaml_reader.hpp"
 
 #include <algorithm>
@@ -63,6 +64,7 @@ const field<admin> admin_fields[] = {
     {"bind", [](auto& r, auto& n, auto& p, auto& a) { r.address(n, p, a.bind); }},
     {"busy_hold", [](auto& r, auto& n, auto& p, auto& a) { r.time(n, p, a.busy_hold); }},
     {"drain_notice", [](auto& r, auto& n, auto& p, auto& a) { r.time(n, p, a.drain_notice); }},
+    {"token_file", [](auto& r, auto& n, auto& p, auto& a) { r.text(n, p, a.token_file); }},
 };
 
 // The first `shared_server_keys` rows are the ones server_defaults may set as well.
@@ -382,6 +384,7 @@ loaded load_string(std::string_view yaml, const std::string& source_name)
     }
     read_map(r, doc, "", root_fields, result.config);
     infer_default_backends(r, result.config);
+    read_admin_token(result.config, r.marks, r.errors);
     result.config.marks = std::move(r.marks);
     for (auto& d : validate(result.config)) {
         auto& list = d.level == diagnostic::severity::error ? r.errors : r.warnings;

@@ -119,6 +119,11 @@ struct admin {
     endpoint bind{endpoint::kind::tcp, "127.0.0.1", 9090, "", "127.0.0.1:9090"};
     duration busy_hold = 1s;
     duration drain_notice = 0s;
+    // As written ("" = none); a relative path is taken from the config file's directory.
+    std::string token_file;
+    // The file's content without surrounding white space, read by the loader (so a reload
+    // re-reads it); "" without a token_file. A secret: never logged, never in /status.
+    std::string token;
     source_mark mark;
 };
 

@@ -1,8 +1,10 @@
-// The command line of SPEC.md: run / check / demo / --version. Everything else lives elsewhere.
+// The command line of SPEC.md: run / check / demo / help / --version; its text is in help.cpp.
+#include "config/admin_rules.hpp"
 #include "config/loader.hpp"
 #include "config/summary.hpp"
 #include "config/timeout_chain.hpp"
 #include "demo/demo.hpp"
+#include "exe/help.hpp"
 #include "proxy/log/event_log.hpp"
 #include "proxy/runtime/runtime.hpp"
 
@@ -14,20 +16,10 @@
 
 namespace {
 
-constexpr const char* usage = R"(usage:
-  sluice run   [-c FILE]     serve; without -c an embedded default config is used; a config
-                             whose timeout chain has an error is refused, as check fails it
-                [--allow-chain-errors]  start (and reload) anyway, saying so in the log
-  sluice check  -c FILE      validate the config, print a summary and the timeout chain of
-                             every hop with each misalignment and its fix; errors exit 1
-                [--strict]   warnings fail the check too
-                [--format json|text]  json: one object {ok, findings, rows} for tooling
-  sluice demo                proxy + two built-in demo app servers, for a first look
-  sluice --version
-)";
-
 struct options {
     std::string command;
+    std::string topic;  // help COMMAND
+    bool man = false;   // help --man
     std::optional<std::string> config_file;
     bool strict = false;
     bool json = false;  // check --format json
@@ -46,10 +38,12 @@ std::optional<options> parse(int argc, char** argv)
             o.strict = true;
         else if (a == "--allow-chain-errors")
             o.allow_chain_errors = true;
+        else if (a == "--man")
+            o.man = true;
         else if (a == "--format") {
             const std::string format = i + 1 < args.size() ? args[++i] : "";
             if (format != "json" && format != "text") {
-                std::cerr << "sluice: --format takes json or text\n" << usage;
+                std::cerr << "sluice: --format takes json or text\n" << sluice::cli::usage();
                 return std::nullopt;
             }
             o.json = format == "json";
@@ -57,12 +51,35 @@ std::optional<options> parse(int argc, char** argv)
             o.command = a == "--version" ? "version" : "help";
         else if (o.command.empty() && a.front() != '-')
             o.command = a;
+        else if (o.command == "help" && o.topic.empty() && a.front() != '-')
+            o.topic = a;
         else {
-            std::cerr << "sluice: unexpected argument '" << a << "'\n" << usage;
+            std::cerr << "sluice: unexpected argument '" << a << "'\n" << sluice::cli::usage();
             return std::nullopt;
         }
     }
     return o;
+}
+
+// --help, help COMMAND, help --man.
+int help(const options& o)
+{
+    if (o.man) {
+        std::cout << sluice::cli::man_page();
+        return 0;
+    }
+    if (o.topic.empty()) {
+        std::cout << sluice::cli::usage();
+        return 0;
+    }
+    const auto text = sluice::cli::command_help(o.topic == "--version" ? "version" : o.topic);
+    if (!text) {
+        std::cerr << "sluice help: no command is named '" << o.topic << "'\n"
+                  << sluice::cli::usage();
+        return 2;
+    }
+    std::cout << *text;
+    return 0;
 }
 
 sluice::config::loaded load(const options& o)
@@ -93,6 +110,8 @@ int check_json(const options& o)
         report = analyze_timeouts(cfg.config);
         for (const auto& w : cfg.warnings)
             report.findings.push_back(config_finding(finding::severity::warning, w));
+        if (auto exposed = admin_exposure(cfg.config))
+            report.findings.push_back(config_finding(finding::severity::error, *exposed));
     } catch (const config_error& e) {
         for (const auto& line : e.errors())
             report.findings.push_back(config_finding(finding::severity::error, line));
@@ -114,7 +133,11 @@ int check(const options& o)
     std::cout << sluice::config::summarize(cfg.config) << '\n'
               << sluice::config::format_table(report);
     print_warnings(cfg.warnings);
-    if (!sluice::config::passes(report, false)) {
+    // Only `check` fails on it: `run` serves GETs to load balancers and refuses POSTs (403).
+    const auto exposed = sluice::config::admin_exposure(cfg.config);
+    if (exposed)
+        std::cerr << "error: " << *exposed << '\n';
+    if (!sluice::config::passes(report, false) || exposed) {
         std::cout << "config has errors: FAIL\n";
         return 1;
     }
@@ -182,11 +205,13 @@ int main(int argc, char** argv)
             return check(*o);
         if (o->command == "demo")
             return sluice::proxy::run_demo();
-        if (o->command.empty() || o->command == "help") {
-            std::cout << usage;
-            return o->command.empty() ? 2 : 0;
+        if (o->command == "help")
+            return help(*o);
+        if (o->command.empty()) {
+            std::cerr << sluice::cli::usage();
+            return 2;
         }
-        std::cerr << "sluice: unknown command '" << o->command << "'\n" << usage;
+        std::cerr << "sluice: unknown command '" << o->command << "'\n" << sluice::cli::usage();
         return 2;
     } catch (const sluice::config::config_error& e) {
         for (const auto& line : e.errors())

@@ -16,6 +16,12 @@ std::string_view to_string(server_status s)
 
 std::ostream& operator<<(std::ostream& out, server_status s) { return out << to_string(s); }
 
+std::string_view to_string(state_setter s)
+{
+    constexpr std::array<std::string_view, 3> names{"check", "agent", "api"};
+    return names[static_cast<std::size_t>(s)];
+}
+
 std::string_view metric_label(check_result::kind k)
 {
     constexpr std::array<std::string_view, 4> names{"pass", "fail", "busy", "busy"};
@@ -55,6 +61,7 @@ std::optional<transition> server_state::on_check(const check_result& r, clock::t
         cause += ", ends the ejection";
     }
     last_check_ = cause;
+    last_check_at_ = now;
     return settle(std::move(cause), now);
 }
 
@@ -98,6 +105,13 @@ std::optional<transition> server_state::on_agent(const agent_reply& a, clock::ti
     return settle(last_agent_, now);
 }
 
+std::optional<transition> server_state::on_api(const api_override& next, clock::time_point now)
+{
+    api_ = next;
+    const auto words = describe(next);
+    return settle("admin API: " + (words.empty() ? std::string("ready") : words), now);
+}
+
 std::optional<transition> server_state::on_agent_unreachable(clock::time_point)
 {
     last_agent_ = "agent unreachable (ignored; the check decides)";
@@ -137,12 +151,34 @@ std::optional<transition> server_state::tick(clock::time_point now)
 // The first reason in the header's list wins.
 server_status server_state::derive() const
 {
-    if (admin_ == agent_admin::maint) return server_status::maint;
+    if (api_.admin == agent_admin::maint || admin_ == agent_admin::maint)
+        return server_status::maint;
     if (check_down_ || agent_down_ || ejected_until_) return server_status::down;
-    const bool agent_zero_weight = agent_weight_ && agent_adjusted_weight() <= 0;
-    if (check_busy_ || admin_ == agent_admin::drain || agent_zero_weight)
+    if (check_busy_ || api_.admin == agent_admin::drain || admin_ == agent_admin::drain ||
+        zero_weight_set())
         return server_status::busy;
     return server_status::up;
+}
+
+state_setter server_state::set_by() const
+{
+    using enum state_setter;
+    switch (status_) {
+    case server_status::maint:
+        return api_.admin == agent_admin::maint ? api : agent;
+    case server_status::down:
+        return check_down_ || ejected_until_ ? check : agent;
+    case server_status::busy:
+        if (api_.admin == agent_admin::drain || (api_.weight && zero_weight_set())) return api;
+        return admin_ == agent_admin::drain || zero_weight_set() ? agent : check;
+    default:
+        return check;
+    }
+}
+
+bool server_state::zero_weight_set() const
+{
+    return (api_.weight || agent_weight_) && adjusted_weight() <= 0;
 }
 
 std::optional<transition> server_state::settle(std::string cause, clock::time_point now)
@@ -164,11 +200,12 @@ std::optional<transition> server_state::settle(std::string cause, clock::time_po
 
 // HAProxy semantics: N% scales the configured weight, weight:N replaces it; both cap at 256.
 // Unlike HAProxy the result is not rounded down, so 50% of weight 1 is 0.5, not 0.
-double server_state::agent_adjusted_weight() const
+double server_state::adjusted_weight() const
 {
-    if (!agent_weight_) return configured_weight_;
-    const double w = agent_weight_->relative ? configured_weight_ * (agent_weight_->value / 100.0)
-                                             : agent_weight_->value;
+    const auto& change = api_.weight ? api_.weight : agent_weight_;
+    if (!change) return configured_weight_;
+    const double w =
+        change->relative ? configured_weight_ * (change->value / 100.0) : change->value;
     return std::min(w, double(agent_max_weight));
 }
 
@@ -184,7 +221,7 @@ double server_state::slow_start_factor(clock::time_point now) const
 double server_state::effective_weight(clock::time_point now) const
 {
     if (status_ != server_status::up) return 0.0;
-    return agent_adjusted_weight() * slow_start_factor(now);
+    return adjusted_weight() * slow_start_factor(now);
 }
 
 unsigned server_state::max_connections() const

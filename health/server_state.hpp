@@ -4,18 +4,22 @@
 // caller says what happened and when, and logs and counts the transitions it gets back.
 //
 // The state is derived from independent reasons, each set and cleared only by its own source:
-//   maint  the agent said "maint"                               (cleared by agent "ready")
+//   maint  the admin API said "maint"                           (cleared by API "ready")
+//          the agent said "maint"                               (cleared by agent "ready")
 //   down   `fall` checks failed in a row                        (cleared by `rise` answers)
 //          the agent said down / fail / stopped                 (cleared by agent "up" only)
 //          ejected by passive checks                            (cleared by a passing check or
 //                                                                when `ejection` has passed)
-//   busy   the last check answered a busy_status                (cleared by a passing check)
+//   busy   the admin API said "drain" or set the weight to 0    (cleared by API "ready" / weight)
+//          the last check answered a busy_status                (cleared by a passing check)
 //          the agent said "drain"                               (cleared by agent "ready")
 //          the agent set the weight to 0                        (cleared by a weight above 0)
 //   up     none of the above.
 // The first state in that list with a reason wins, so an HTTP pass never undoes the agent's
 // down or drain, and an agent "up" never brings back a server whose HTTP check fails (HAProxy
-// behaves the same way).
+// behaves the same way). A weight set by the API replaces the agent's (api_override.hpp).
+// set_by() says whose reason decided the state, for /status: within a state the API's reason
+// comes first, then the agent's, then the checks' (active and passive alike).
 //
 // Servers start up, checks or not, as in HAProxy: `fall` failed checks take a dead one down
 // within fall × interval, whereas starting down would refuse all traffic for rise × interval
@@ -24,6 +28,7 @@
 
 #include "config/model.hpp"
 #include "health/agent_reply.hpp"
+#include "health/api_override.hpp"
 
 #include <chrono>
 #include <iosfwd>
@@ -39,6 +44,10 @@ using clock = std::chrono::steady_clock;
 enum class server_status { up, busy, down, maint };
 std::string_view to_string(server_status s);
 std::ostream& operator<<(std::ostream& out, server_status s);  // for logs and test failures
+
+// Whose reason put a server in its state; `check` also for a server up with no reason at all.
+enum class state_setter { check, agent, api };
+std::string_view to_string(state_setter s);
 
 struct transition {
     server_status from, to;
@@ -92,6 +101,8 @@ public:
     // An unreachable agent is not a failure (SPEC.md): the HTTP check decides reachability.
     // Only remembered for /status.
     std::optional<transition> on_agent_unreachable(clock::time_point now);
+    // The admin API replaced its override (see api_override.hpp for what a change does).
+    std::optional<transition> on_api(const api_override& next, clock::time_point now);
     // Passive check: a request outcome on this server (connect failure, reset, timeout or
     // 502/503/504 count as failed). `ejection_allowed` is the caller's max_ejected verdict for
     // the backend; when it is false the server stays in and is ejected by a later failure once
@@ -102,6 +113,10 @@ public:
     std::optional<transition> tick(clock::time_point now);
 
     server_status status() const { return status_; }
+    state_setter set_by() const;
+    const api_override& api() const { return api_; }
+    // When the last active check ended; nullopt before the first.
+    std::optional<clock::time_point> last_check_at() const { return last_check_at_; }
     bool ejected() const { return ejected_until_.has_value(); }
     // 0 unless up; the configured weight (or the agent's) × the slow-start ramp.
     double effective_weight(clock::time_point now) const;
@@ -119,7 +134,9 @@ private:
     server_status derive() const;
     std::optional<transition> settle(std::string cause, clock::time_point now);
     std::string count_check(const check_result& r);
-    double agent_adjusted_weight() const;  // configured weight with the agent's change applied
+    // The configured weight with the API's change applied, else the agent's.
+    double adjusted_weight() const;
+    bool zero_weight_set() const;  // the API or the agent set a weight that comes to 0
 
     unsigned rise_, fall_;
     config::passive passive_;
@@ -135,6 +152,7 @@ private:
     bool agent_down_ = false;
     std::optional<agent_weight> agent_weight_;
     std::optional<unsigned> agent_max_connections_;
+    api_override api_;
     // Passive checks.
     unsigned passive_failures_ = 0;
     std::optional<clock::time_point> ejected_until_;
@@ -142,6 +160,7 @@ private:
     bool cold_ = false;
     std::optional<clock::time_point> ramp_from_;
     std::string last_check_, last_agent_, cause_;
+    std::optional<clock::time_point> last_check_at_;
 };
 
 // Why no server of a backend takes requests, for the 503 a request gets after waiting for one:

@@ -51,18 +51,23 @@ void backend_runtime::reconcile(const config::backend& cfg)
     for (std::size_t i = 0; i < cfg.servers.size(); ++i) {
         const auto& s = cfg.servers[i];
         std::size_t index = servers_.size();
-        for (std::size_t j = 0; j < servers_.size(); ++j)
+        const server_runtime* same_name = nullptr;  // of the config so far: the API's word stays
+        for (std::size_t j = 0; j < servers_.size(); ++j) {
             if (servers_[j]->name == s.name && servers_[j]->address_text == s.address.text)
                 index = j;
+            if (servers_[j]->name == s.name && !servers_[j]->retired) same_name = &*servers_[j];
+        }
         if (index == servers_.size())
             index = add_server(s, endpoints[i]);
         auto& record = *servers_[index];
         record.retired = false;
-        if (record.state)
+        if (record.state) {
             record.state->reconfigure(health, cfg.passive, cfg.slow_start, s.weight,
                                       s.max_connections);
-        else
+        } else {
             record.state.emplace(health, cfg.passive, cfg.slow_start, s.weight, s.max_connections);
+            if (same_name) record.state->on_api(same_name->state->api(), now);
+        }
         active.push_back(index);
     }
     for (std::size_t j = 0; j < servers_.size(); ++j)
@@ -164,8 +169,8 @@ void backend_runtime::handle(std::size_t server, Event&& event)
 
 void backend_runtime::report_result(std::size_t server, bool failed, std::string_view what)
 {
-    if (!failed)
-        servers_[server]->answered.fetch_add(1, std::memory_order_relaxed);
+    (failed ? servers_[server]->failed : servers_[server]->answered)
+        .fetch_add(1, std::memory_order_relaxed);
     auto& streak = servers_[server]->failure_streak;
     if (!failed && streak.load(std::memory_order_relaxed) == 0)
         return;  // the common case: nothing to reset, no lock
@@ -196,10 +201,30 @@ void backend_runtime::on_agent_unreachable(std::size_t server)
     });
 }
 
+std::optional<backend_runtime::api_outcome> backend_runtime::on_api(
+    std::string_view server, const health::api_change& change)
+{
+    const auto now = clock::now();
+    std::unique_lock lock(mutex_);
+    const auto it = std::find_if(active_.begin(), active_.end(),
+                                 [&](std::size_t i) { return servers_[i]->name == server; });
+    if (it == active_.end()) return std::nullopt;
+    auto& state = *servers_[*it]->state;
+    const auto from = state.status();
+    const auto next = health::apply(state.api(), change);
+    state.on_api(next, now);
+    api_outcome out{*it, from, state.status(), describe(next)};
+    auto grants = refresh(*it, now);
+    publish();
+    deliver(std::move(grants), lock);
+    return out;
+}
+
 void backend_runtime::tick()
 {
     const auto now = clock::now();
     std::unique_lock lock(mutex_);
+    const auto records = servers_.size();
     std::vector<std::string> lines;
     std::vector<request_queue::grant> grants;
     for (auto i : active_) {
@@ -214,6 +239,18 @@ void backend_runtime::tick()
     deliver(std::move(grants), lock);
     for (const auto& line : lines)
         log_event(severity::info, line);
+    sample_stats(records, now);
+}
+
+// Records below `records` exist and stay: their atomics are read without the backend's lock.
+void backend_runtime::sample_stats(std::size_t records, clock::time_point now)
+{
+    std::vector<backend_stats::server_totals> totals;
+    totals.reserve(records);
+    for (std::size_t i = 0; i < records; ++i)
+        totals.push_back({servers_[i]->answered.load(std::memory_order_relaxed),
+                          servers_[i]->failed.load(std::memory_order_relaxed)});
+    stats_.sample(now, totals);
 }
 
 bool backend_runtime::has_server_up() const
@@ -260,11 +297,21 @@ void backend_runtime::refuse_waiting()
 
 backend_runtime::server_report backend_runtime::report(std::size_t server) const
 {
-    std::lock_guard lock(mutex_);
+    const auto now = clock::now();
     const auto& record = *servers_[server];
-    return {queue_.server(server).in_flight, queue_.server(server).max_connections,
-            std::string(to_string(record.state->status())), record.state->last_check_summary(),
-            queue_.server(server).weight};
+    const backend_stats::server_totals totals{record.answered.load(std::memory_order_relaxed),
+                                              record.failed.load(std::memory_order_relaxed)};
+    std::unique_lock lock(mutex_);
+    const auto& state = *record.state;
+    server_report r{queue_.server(server).in_flight, queue_.server(server).max_connections,
+                    std::string(to_string(state.status())), state.last_check_summary(),
+                    queue_.server(server).weight, to_string(state.set_by()),
+                    describe(state.api()), std::nullopt, {}};
+    if (const auto at = state.last_check_at())
+        r.last_check_age_s = std::chrono::duration<double>(now - *at).count();
+    lock.unlock();
+    r.last_minute = stats_.server_last_minute(server, now, totals);
+    return r;
 }
 
 std::vector<std::pair<server_runtime*, bool>> backend_runtime::records_and_retired() const

@@ -16,8 +16,10 @@
 
 #include "config/model.hpp"
 #include "health/agent_reply.hpp"
+#include "health/api_override.hpp"
 #include "health/busy_timeout.hpp"
 #include "health/server_state.hpp"
+#include "proxy/backend/backend_stats.hpp"
 #include "proxy/backend/connection_pool.hpp"
 #include "proxy/backend/request_queue.hpp"
 
@@ -48,6 +50,8 @@ struct server_runtime {
     // evidence that a saturated server still works (health/busy_timeout.hpp). Relaxed: a count
     // read once per check, ordered with nothing else.
     std::atomic<std::uint64_t> answered{0};
+    // Requests that failed on it (what report_result counts as failed), for the status page.
+    std::atomic<std::uint64_t> failed{0};
 };
 
 struct slot_waiter {
@@ -87,6 +91,14 @@ public:
     void on_check(std::size_t server, const health::check_result& r);
     void on_agent(std::size_t server, const health::agent_reply& r);
     void on_agent_unreachable(std::size_t server);
+    // The admin API's change to the server of the current config named `server`; nullopt when
+    // there is none. Like a check result: O(1) under the lock. The caller logs the change.
+    struct api_outcome {
+        std::size_t index;  // the server's record
+        health::server_status from, to;
+        std::string override_text;  // the override now in force ("" = none)
+    };
+    std::optional<api_outcome> on_api(std::string_view server, const health::api_change& change);
     // Ends ejections whose time is up and moves slow-start ramps along.
     void tick();
     bool has_server_up() const;
@@ -108,8 +120,14 @@ public:
         unsigned in_flight, max_connections;
         std::string state, last_check;
         double weight;
+        std::string_view set_by;        // "api", "agent" or "check"
+        std::string api_override;       // "" = none
+        std::optional<double> last_check_age_s;
+        backend_stats::server_totals last_minute;  // requests sent and failed
     };
     server_report report(std::size_t server) const;  // takes the lock: admin thread only
+    backend_stats& stats() { return stats_; }
+    const backend_stats& stats() const { return stats_; }
     // Closes pooled connections of this thread that idled past their time.
     void prune_pools(unsigned thread, clock::duration idle_timeout);
     // A reload dropped this backend: each thread closes its own pooled connections to it
@@ -122,6 +140,7 @@ public:
 
 private:
     std::size_t add_server(const config::server& s, boost::asio::generic::stream_protocol::endpoint e);
+    void sample_stats(std::size_t records, clock::time_point now);
     void deliver(std::vector<request_queue::grant> grants, std::unique_lock<std::mutex>& lock);
     void publish();  // under the lock
     // Puts a server's state into the slot table (weight, max); returns the grants it allows.
@@ -147,6 +166,7 @@ private:
     std::atomic<std::size_t> queue_length_{0};
     std::atomic<std::size_t> free_slots_{0};
     std::atomic<bool> retired_{false};
+    backend_stats stats_{clock::now()};
 };
 
 }  // namespace sluice::proxy

@@ -2,6 +2,7 @@
 // once). Everything here runs on the control thread.
 #include "proxy/runtime/runtime_impl.hpp"
 
+#include "config/config_diff.hpp"
 #include "config/loader.hpp"
 #include "config/timeout_chain.hpp"
 #include "proxy/log/event_log.hpp"
@@ -15,7 +16,7 @@ void runtime::impl::on_signal(int sig)
 {
     if (sig == SIGHUP) {
         if (!draining)
-            reload();
+            reload("SIGHUP");
         return;
     }
     if (draining) {
@@ -154,60 +155,75 @@ void runtime::impl::apply_listeners(std::vector<listener_plan> plan, const confi
 
 // As at start-up: the timeout chain's findings are logged, and an error refuses the new config
 // (the old one keeps serving) unless the process was started with --allow-chain-errors.
-bool runtime::impl::chain_allows_reload(const config::root& cfg) const
+// Returns the errors that refuse it (empty when it may be applied).
+std::vector<std::string> runtime::impl::chain_refusal(const config::root& cfg) const
 {
     using level = config::finding::severity;
     const auto report = config::analyze_timeouts(cfg);
-    for (const auto& f : report.findings)
+    std::vector<std::string> errors;
+    for (const auto& f : report.findings) {
         log_event(f.level == level::error ? severity::error : severity::warning,
                   "reload: " + config::log_line(f));
-    const auto errors = config::error_count(report);
-    if (errors == 0)
-        return true;
-    const auto n = std::to_string(errors) + " error(s)";
+        if (f.level == level::error) errors.push_back(config::log_line(f));
+    }
+    if (errors.empty())
+        return {};
+    const auto n = std::to_string(errors.size()) + " error(s)";
     if (allow_chain_errors) {
         log_event(severity::warning,
                   "reload: applying despite " + n + " in the timeout chain (--allow-chain-errors)");
-        return true;
+        return {};
     }
     log_event(severity::error, "reload failed: the timeout chain has " + n +
                                    " (above, each with its fix); still serving the previous "
                                    "config");
-    return false;
+    return errors;
 }
 
-void runtime::impl::reload()
+// The one reload path, for SIGHUP and POST /reload alike; `asked_by` names who asked, for the log.
+reload_result runtime::impl::reload(const std::string& asked_by)
 {
     notify_systemd("RELOADING=1");
+    reload_result result;
+    bool said = false;  // the failure is in the log already
     try {
         auto loaded = config::load_file(config_path);
         for (const auto& w : loaded.warnings)
             log_event(severity::warning, "reload: " + w);
-        if (!chain_allows_reload(loaded.config)) {
-            metrics.config_reload(false);
-            notify_systemd("READY=1");
-            return;
+        result.errors = chain_refusal(loaded.config);
+        said = !result.errors.empty();
+        if (result.errors.empty()) {
+            warn_restart_only(current->config, loaded.config);
+            result.changes = config::describe_changes(current->config, loaded.config);
+            auto plan = plan_listeners(loaded.config);
+            auto next = std::make_shared<const snapshot>(std::move(loaded.config), thread_count,
+                                                         current.get());
+            apply_listeners(std::move(plan), next->config);
+            publish_snapshot(next);
+            checker.set_targets(check_targets(*next));
+            warn_admin_exposure(next->config);
+            result.ok = true;
         }
-        warn_restart_only(current->config, loaded.config);
-        auto plan = plan_listeners(loaded.config);
-        auto next = std::make_shared<const snapshot>(std::move(loaded.config), thread_count,
-                                                     current.get());
-        apply_listeners(std::move(plan), next->config);
-        publish_snapshot(next);
-        checker.set_targets(check_targets(*next));
-        metrics.config_reload(true);
-        log_event(severity::info, "reloaded " + config_path);
     } catch (const config::config_error& e) {
-        for (const auto& line : e.errors())
-            log_event(severity::error, "reload: " + line);
-        log_event(severity::error, "reload failed; still serving the previous config");
-        metrics.config_reload(false);
+        result.errors = e.errors();
     } catch (const std::exception& e) {
-        log_event(severity::error, std::string("reload failed: ") + e.what() +
-                                       "; still serving the previous config");
-        metrics.config_reload(false);
+        result.errors = {e.what()};
+    }
+    metrics.config_reload(result.ok);
+    if (result.ok) {
+        std::string what;
+        for (const auto& c : result.changes)
+            what += (what.empty() ? "" : "; ") + c;
+        log_event(severity::info, "reloaded " + config_path + " (" + asked_by +
+                                      "): " + (what.empty() ? "no change" : what));
+    } else if (!said) {
+        for (const auto& line : result.errors)
+            log_event(severity::error, "reload: " + line);
+        log_event(severity::error, "reload failed; still serving the previous config (" +
+                                       asked_by + ")");
     }
     notify_systemd("READY=1");
+    return result;
 }
 
 }  // namespace sluice::proxy

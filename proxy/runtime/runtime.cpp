@@ -1,5 +1,6 @@
 #include "proxy/runtime/runtime_impl.hpp"
 
+#include "config/admin_rules.hpp"
 #include "proxy/http/check_request.hpp"
 #include "proxy/log/event_log.hpp"
 #include "proxy/runtime/systemd_notify.hpp"
@@ -42,8 +43,10 @@ runtime::impl::impl(config::root cfg, std::string path)
     monitor = std::make_unique<runtime_monitor>(control, raw, metrics,
                                                 current->config.admin.busy_hold,
                                                 [this] { return raw_busy(); });
-    admin = std::make_unique<health::admin_server>(current->config.admin.bind, admin_sources());
+    admin_bind = current->config.admin.bind;
+    admin = std::make_unique<health::admin_server>(admin_bind, admin_sources());
     log_event(severity::info, "admin listening on " + admin->local_address());
+    warn_admin_exposure(current->config);
 }
 
 // Per backend: idle slots of one backend cannot serve another's queue, so a saturated backend
@@ -65,7 +68,10 @@ health::admin_sources runtime::impl::admin_sources()
 {
     // These run on the admin thread; see runtime_impl.hpp for why they lock.
     auto inputs = [this] {
-        return status_inputs{*current, listeners, monitor->busy(), monitor->draining()};
+        const auto post = !current->config.admin.token.empty() ? "token"
+                          : config::local_only(admin_bind)     ? "open"
+                                                               : "refused";
+        return status_inputs{*current, listeners, monitor->busy(), monitor->draining(), post};
     };
     return {&monitor->signal(),
             [this] { return monitor->live(); },
@@ -80,6 +86,9 @@ health::admin_sources runtime::impl::admin_sources()
             [this, inputs] {
                 std::lock_guard lock(state_mutex);
                 return status_json(inputs());
+            },
+            [this](health::admin_request req, std::function<void(health::admin_reply)> done) {
+                on_admin_post(std::move(req), std::move(done));
             }};
 }
 

@@ -6,6 +6,7 @@
 // posted reload); the admin thread reads `current` and `listeners` for /status and /metrics under
 // `state_mutex`, which only a reload's swap takes otherwise. /healthz reads one atomic.
 
+#include "admin/admin_access.hpp"
 #include "admin/admin_server.hpp"
 #include "health/checker.hpp"
 #include "health/metrics.hpp"
@@ -28,6 +29,12 @@ namespace sluice::proxy {
 
 namespace asio = boost::asio;
 
+// What a reload did: `changes` when applied, else the `errors` that refused it (file:line:col).
+struct reload_result {
+    bool ok = false;
+    std::vector<std::string> changes, errors;
+};
+
 struct runtime::impl {
     impl(config::root cfg, std::string path);
     void start_threads();
@@ -44,8 +51,8 @@ struct runtime::impl {
 
     // lifecycle.cpp
     void on_signal(int sig);
-    void reload();
-    bool chain_allows_reload(const config::root& cfg) const;
+    reload_result reload(const std::string& asked_by);
+    std::vector<std::string> chain_refusal(const config::root& cfg) const;
     struct listener_plan {
         std::optional<std::size_t> keep;   // index into `listeners`
         std::unique_ptr<listener> bound;   // or a newly bound one
@@ -53,6 +60,11 @@ struct runtime::impl {
     std::vector<listener_plan> plan_listeners(const config::root& cfg);
     void apply_listeners(std::vector<listener_plan> plan, const config::root& cfg);
     void begin_drain();
+    // admin_api.cpp: the admin API's POSTs, from the admin thread.
+    void on_admin_post(health::admin_request req, std::function<void(health::admin_reply)> done);
+    health::admin_reply on_server_change(const health::admin_request& req,
+                                         const health::post_target& target);
+    void warn_admin_exposure(const config::root& cfg) const;
     void stop_accepting();
     void wait_for_connections(clock::time_point deadline);
 
@@ -78,6 +90,7 @@ struct runtime::impl {
     bool draining = false;
     bool refused_waiting = false;
     bool allow_chain_errors = false;  // run --allow-chain-errors: reloads accept them too
+    config::endpoint admin_bind;      // in use: a reload does not move the admin listener
 };
 
 }  // namespace sluice::proxy

@@ -157,8 +157,10 @@ void record(client_connection& c, exchange& x)
     health::request_sample sample{x.rec.listener, x.rec.backend, x.rec.server, x.rec.status,
                                   x.rec.total_ms / 1000.0, std::nullopt, x.rec.reason,
                                   x.left_queue};
-    if (x.asked_for_slot)
+    if (x.asked_for_slot) {
         sample.queue_wait_seconds = x.rec.queue_ms / 1000.0;
+        x.backend->stats().record_queue_wait(x.rec.queue_ms);
+    }
     if (x.rec.slot_ms > 0)
         sample.slot_hold_seconds = x.rec.slot_ms / 1000.0;
     c.w.metrics.record(sample);

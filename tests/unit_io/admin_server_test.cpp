@@ -1,5 +1,7 @@
 #include "admin/admin_server.hpp"
 
+#include "raw_client.hpp"
+
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -28,80 +30,13 @@ using sluice::health::admin_server;
 using sluice::health::admin_sources;
 using sluice::health::proxy_signal;
 using response = http::response<http::string_body>;
+using sluice::test::raw_client;
 using namespace std::chrono_literals;
 
 sluice::config::endpoint tcp_endpoint(std::uint16_t port)
 {
     return {sluice::config::endpoint::kind::tcp, "127.0.0.1", port, "", ""};
 }
-
-// Plain blocking socket with a receive timeout, so a hung server fails a test, never hangs it.
-// Responses are parsed with Beast's parser fed by hand, which keeps pipelined leftovers.
-class raw_client {
-public:
-    explicit raw_client(const std::string& address)
-    {
-        bool is_unix = address.starts_with("unix:");
-        fd_ = ::socket(is_unix ? AF_UNIX : AF_INET, SOCK_STREAM, 0);
-        timeval timeout{10, 0};
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-        int rc = -1;
-        if (is_unix) {
-            sockaddr_un a{};
-            a.sun_family = AF_UNIX;
-            std::strncpy(a.sun_path, address.c_str() + 5, sizeof a.sun_path - 1);
-            rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-        } else {
-            sockaddr_in a{};
-            a.sin_family = AF_INET;
-            a.sin_port = htons(std::stoi(address.substr(address.rfind(':') + 1)));
-            ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-            rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-        }
-        if (rc != 0) throw std::runtime_error("cannot connect to " + address);
-    }
-    ~raw_client() { ::close(fd_); }
-
-    void send(std::string_view bytes)
-    {
-        ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
-                  static_cast<ssize_t>(bytes.size()));
-    }
-    // The next response; nullopt when the server closed (or timed out) first.
-    std::optional<response> receive(bool to_head = false)
-    {
-        http::response_parser<http::string_body> parser;
-        parser.eager(true);
-        parser.skip(to_head);
-        for (;;) {
-            beast::error_code ec;
-            auto used = pending_.empty() ? 0 : parser.put(boost::asio::buffer(pending_), ec);
-            pending_.erase(0, used);
-            if (parser.is_done()) return parser.release();
-            if (ec && ec != http::error::need_more) return std::nullopt;
-            if (used > 0 && !pending_.empty()) continue;
-            char chunk[4096];
-            auto n = ::recv(fd_, chunk, sizeof chunk, 0);
-            if (n <= 0) return std::nullopt;
-            pending_.append(chunk, static_cast<std::size_t>(n));
-        }
-    }
-    std::optional<response> get(std::string_view target, std::string_view method = "GET")
-    {
-        send(std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: admin\r\n\r\n");
-        return receive(method == "HEAD");
-    }
-    // True when the server closed the connection (rather than the receive timing out).
-    bool closed_by_server()
-    {
-        char c;
-        return ::recv(fd_, &c, 1, 0) == 0;
-    }
-
-private:
-    int fd_ = -1;
-    std::string pending_;
-};
 
 constexpr std::string_view metrics_body = "# TYPE sluice_busy gauge\nsluice_busy 0\n";
 
@@ -240,10 +175,12 @@ TEST_F(admin, bad_input_is_refused_and_the_server_keeps_answering)
         {std::string("\x00\xff\x13garbage\r\n\r\n", 14), http::status::bad_request},
         {"GET /healthz HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(9000, 'x') + "\r\n\r\n",
          http::status::request_header_fields_too_large},
-        {"POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
-         http::status::bad_request},
-        {"GET /healthz HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
-         http::status::bad_request},
+        {"POST /reload HTTP/1.1\r\nHost: a\r\nContent-Length: 513\r\n\r\n" +
+             std::string(513, 'x'),
+         http::status::payload_too_large},
+        {"POST /reload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n300\r\n" +
+             std::string(0x300, 'x') + "\r\n0\r\n\r\n",
+         http::status::payload_too_large},
     };
     for (const auto& r : rows) {
         auto c = connect();

@@ -168,7 +168,7 @@ asio::awaitable<void> admin_server::impl::serve(protocol::socket socket)
     registration registered{*this, stream};
     beast::error_code peer_ec;
     const auto remote = stream.socket().remote_endpoint(peer_ec);
-    const std::string peer = peer_ec ? "unknown" : describe(remote);
+    const std::string peer = peer_ec ? "unknown" : net::describe(remote);
     beast::flat_buffer buffer{buffer_limit};
     for (;;) {
         http::request_parser<http::string_body> parser;

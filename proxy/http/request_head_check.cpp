@@ -55,10 +55,12 @@ head_check check_request_head(request_parser& p, std::string_view buffered,
         c.parse_error = ec;
         return c;
     }
+    if (!p.is_header_done())
+        // The head is whole, yet the parser asks for more: a request line cut short (Beast reads
+        // "GET / : a\r\n\r\n" as a version still arriving), which no more bytes can mend.
+        return refused(http::status::bad_request, "bad_request", "malformed request line", n);
     head_check c;
     c.consumed = n;
-    if (!p.is_header_done())
-        return c;
     c.facts = inspect_request_head(p.get());
     if (c.facts.problem != head_problem::none)
         return refused(http::status::bad_request, "bad_request",

@@ -16,7 +16,7 @@ constexpr std::uint32_t max_response_head = 256 * 1024;
 void prepare_response_parser(response_parser& p, bool head_request);
 
 // Parses what `in` holds of the head and drops it from `in`: no error once the head is whole,
-// need_more while it is not, or the parse error.
+// need_more while it is not, or the parse error (bad_status for a status below 100).
 boost::system::error_code put_response_head(response_parser& p, boost::beast::flat_buffer& in);
 
 }  // namespace sluice::proxy

@@ -1,10 +1,16 @@
 # Two commands do everything on a fresh Debian machine: `make demo` and `make test`.
 BUILD ?= build
 JOBS ?= 2
+# clang-16 and its libFuzzer build the fuzz targets (bookworm's default clang 14 cannot compile
+# libstdc++ 12's ranges, which config/ uses).
 PACKAGES := g++ cmake make libboost1.81-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev ccache \
-            libgoogle-perftools-dev curl gunicorn uwsgi-core uwsgi-plugin-python3
+            libgoogle-perftools-dev curl gunicorn uwsgi-core uwsgi-plugin-python3 \
+            clang-16 libfuzzer-16-dev
+FUZZ_CXX ?= clang++-16
+# Seconds per fuzz target in `make fuzz`.
+SECONDS ?= 60
 
-.PHONY: all deps build test demo bench sanitize clean
+.PHONY: all deps build test demo bench sanitize fuzz clean
 
 all: build
 
@@ -29,8 +35,15 @@ sanitize: deps
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -E dashboards
 
+# Every fuzz target for SECONDS seconds, JOBS at a time (tests/fuzz/README.md), in build-fuzz/.
+fuzz: deps
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON \
+	  -DCMAKE_CXX_COMPILER=$(FUZZ_CXX)
+	cmake --build build-fuzz -j$(JOBS)
+	bash tests/fuzz/run.sh build-fuzz $(SECONDS) $(JOBS)
+
 bench: build
 	../shared/bench/compare.sh --sluice $(BUILD)/sluice --repeat 3
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -10,7 +10,7 @@ FUZZ_CXX ?= clang++-16
 # Seconds per fuzz target in `make fuzz`.
 SECONDS ?= 60
 
-.PHONY: all deps build test demo bench sanitize fuzz clean
+.PHONY: all deps build test demo bench sanitize fuzz ci clean
 
 all: build
 
@@ -29,11 +29,13 @@ test: build
 demo: build
 	./$(BUILD)/sluice demo
 
-# Every test again under AddressSanitizer and UndefinedBehaviorSanitizer (slow to build: not in CI).
+# The unit and integration tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# -O1 and line tables only: a quicker build than -O2 -g, with stacks that still name each line.
 sanitize: deps
-	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=ON
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=ON \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1"
 	cmake --build build-asan -j$(JOBS)
-	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -E dashboards
+	bash .ci/sanitized-ctest build-asan -E dashboards
 
 # Every fuzz target for SECONDS seconds, JOBS at a time (tests/fuzz/README.md), in build-fuzz/.
 fuzz: deps
@@ -41,6 +43,10 @@ fuzz: deps
 	  -DCMAKE_CXX_COMPILER=$(FUZZ_CXX)
 	cmake --build build-fuzz -j$(JOBS)
 	bash tests/fuzz/run.sh build-fuzz $(SECONDS) $(JOBS)
+
+# What .ci/run runs: the tests, the tests under the sanitizers, and a short run of each fuzzer.
+ci: test sanitize
+	$(MAKE) fuzz SECONDS=30
 
 bench: build
 	../shared/bench/compare.sh --sluice $(BUILD)/sluice --repeat 3

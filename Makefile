@@ -1,11 +1,16 @@
 # Two commands do everything on a fresh Debian machine: `make demo` and `make test`.
 BUILD ?= build
 JOBS ?= 2
+# clang-16 and its libFuzzer build the fuzz targets (bookworm's default clang 14 cannot compile
+# libstdc++ 12's ranges, which config/ uses).
 PACKAGES := g++ cmake make libboost1.81-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev ccache \
             libgoogle-perftools-dev curl python3 gunicorn uwsgi-core uwsgi-plugin-python3 chromium \
-            man-db
+            man-db clang-16 libfuzzer-16-dev
+FUZZ_CXX ?= clang++-16
+# Seconds per fuzz target in `make fuzz`.
+SECONDS ?= 60
 
-.PHONY: all deps build test demo bench sanitize clean
+.PHONY: all deps build test demo bench sanitize fuzz ci clean
 
 all: build
 
@@ -24,14 +29,27 @@ test: build
 demo: build
 	./$(BUILD)/sluice demo
 
-# Every test again under AddressSanitizer and UndefinedBehaviorSanitizer (slow to build: not in CI).
+# The unit and integration tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+# -O1 and line tables only: a quicker build than -O2 -g, with stacks that still name each line.
 sanitize: deps
-	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=ON
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_SANITIZE=ON \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1"
 	cmake --build build-asan -j$(JOBS)
-	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -E dashboards
+	bash .ci/sanitized-ctest build-asan -E 'dashboards|realworld|browser|docs'
+
+# Every fuzz target for SECONDS seconds, JOBS at a time (tests/fuzz/README.md), in build-fuzz/.
+fuzz: deps
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON \
+	  -DCMAKE_CXX_COMPILER=$(FUZZ_CXX)
+	cmake --build build-fuzz -j$(JOBS)
+	bash tests/fuzz/run.sh build-fuzz $(SECONDS) $(JOBS)
+
+# What .ci/run runs: the tests, the tests under the sanitizers, and a short run of each fuzzer.
+ci: test sanitize
+	$(MAKE) fuzz SECONDS=30
 
 bench: build
 	../shared/bench/compare.sh --sluice $(BUILD)/sluice --repeat 3
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -215,7 +215,10 @@ void checker::start()
 
 void checker::set_targets(std::vector<check_target> targets)
 {
-    asio::post(impl_->io, [self = impl_, targets = std::move(targets)]() mutable {
+    // A raw pointer: a handler still queued at stop() would otherwise keep the impl, and so the
+    // io_context that holds the handler, alive for good (LeakSanitizer saw the cycle). The impl
+    // outlives every run of the handler: ~checker joins the thread that runs them.
+    asio::post(impl_->io, [self = impl_.get(), targets = std::move(targets)]() mutable {
         self->current_alive->store(false);
         self->current_alive = std::make_shared<std::atomic<bool>>(true);
         if (targets.empty())

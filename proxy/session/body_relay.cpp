@@ -1,5 +1,6 @@
 #include "proxy/session/body_relay.hpp"
 
+#include "proxy/http/body_parse.hpp"
 #include "proxy/http/message_head.hpp"
 #include "proxy/session/relay_backlog.hpp"
 #include "proxy/session/relay_writes.hpp"
@@ -56,23 +57,13 @@ template <bool IsRequest>
 std::size_t parse_buffered(relay_parser<IsRequest>& p, beast::flat_buffer& in,
                            char* data, std::size_t size, relay_result& r)
 {
-    auto& body = p.get().body();
-    body.data = data;
-    body.size = size;
-    while (in.size() > 0 && !p.is_done() && body.size > 0) {
-        error_code ec;
-        const auto used = p.put(in.data(), ec);
-        in.consume(used);
-        r.bytes_read += used;
-        if (ec == http::error::need_more || (!ec && used == 0))
-            break;
-        if (ec && ec != http::error::need_buffer) {
-            r.failed = relay_result::failure::read;
-            r.ec = ec;
-            break;
-        }
+    const auto parsed = parse_body(p, in, data, size);
+    r.bytes_read += parsed.consumed;
+    if (parsed.ec) {
+        r.failed = relay_result::failure::read;
+        r.ec = parsed.ec;
     }
-    return size - body.size;
+    return parsed.produced;
 }
 
 // Reads the next piece of p's body into [data, data + size); returns its size (0 is possible:

@@ -6,6 +6,7 @@
 #include "proxy/log/access_record.hpp"
 #include "proxy/session/client_session.hpp"
 #include "proxy/http/forwarding.hpp"
+#include "proxy/http/message_parsers.hpp"
 #include "proxy/runtime/snapshot.hpp"
 #include "proxy/runtime/worker.hpp"
 
@@ -27,11 +28,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using boost::system::error_code;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable_t<executor_type>{});
-
-template <bool IsRequest>
-using relay_parser = http::parser<IsRequest, http::buffer_body, header_allocator>;
-using request_parser = relay_parser<true>;
-using response_parser = relay_parser<false>;
 
 struct client_connection {
     client_connection(worker& w, socket_type s, std::shared_ptr<connection_owner> owner);
@@ -62,6 +58,7 @@ struct exchange {
     std::array<std::byte, 4096> arena_space;
     std::pmr::monotonic_buffer_resource arena{arena_space.data(), arena_space.size()};
     std::optional<request_parser> parser;
+    request_facts facts;  // of the parsed head (check_request_head)
     head_edits upstream_edits{header_allocator(&arena)};  // the request's, for the backend
     access_record rec;
     clock::time_point start;

@@ -4,6 +4,7 @@
 #include "proxy/session/upstream_attempt.hpp"
 
 #include "proxy/http/message_head.hpp"
+#include "proxy/http/response_head_read.hpp"
 #include "proxy/session/body_relay.hpp"
 #include "proxy/session/upstream_failure.hpp"
 
@@ -28,12 +29,9 @@ awaitable<error_code> read_response_head(upstream_connection& u, response_parser
 {
     for (;;) {
         if (u.buffer.size() > 0) {
-            error_code ec;
-            u.buffer.consume(rp.put(u.buffer.data(), ec));
-            if (ec && ec != http::error::need_more)
+            const auto ec = put_response_head(rp, u.buffer);
+            if (ec != http::error::need_more)
                 co_return ec;
-            if (rp.is_header_done())
-                co_return error_code{};
         }
         const auto spare = u.buffer.capacity() - u.buffer.size();
         auto space = u.buffer.prepare(std::max<std::size_t>(512, std::min<std::size_t>(spare, 65536)));
@@ -157,10 +155,7 @@ awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
         // nothing before the request ends, and a server may send any number of 1xx heads.
         const auto alloc = interim_seen ? header_allocator() : header_allocator(&x.arena);
         rp.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(alloc));
-        rp->body_limit(boost::none);
-        rp->header_limit(256 * 1024);
-        if (x.request().method() == http::verb::head)
-            rp->skip(true);
+        prepare_response_parser(*rp, x.request().method() == http::verb::head);
         const auto limit = limit_for(x, x.timeouts.server);
         u.deadline.arm_at(limit.at);
         auto ec = co_await read_response_head(u, *rp);

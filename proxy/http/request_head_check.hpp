@@ -1,0 +1,40 @@
+#pragma once
+// The byte-level decision on a client's request head: not complete yet, accepted, or refused
+// with 400, 413 or 431 and why. Kept apart from the socket loop that reads the bytes
+// (client_session.cpp) so that a fuzzer runs this very path (tests/fuzz/request_head).
+
+#include "config/model.hpp"
+#include "proxy/http/forwarding.hpp"
+#include "proxy/http/message_parsers.hpp"
+
+#include <boost/beast/http/status.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <string_view>
+
+namespace sluice::proxy {
+
+struct head_check {
+    enum class verdict { need_more, accepted, refused };
+    verdict result = verdict::need_more;
+    std::size_t consumed = 0;  // bytes the parser took: the caller drops them from its buffer
+    // When refused: the status, the access log's reason and the reply's text; a parse error
+    // leaves `message` empty and says it in `parse_error`.
+    http::status status = http::status::bad_request;
+    std::string_view reason;
+    std::string_view message;
+    boost::system::error_code parse_error;
+    request_facts facts;  // when accepted
+};
+
+// Sets the listener's limits on a fresh parser: its header limit gives 431, its body limit 413.
+void limit_request_parser(request_parser& p, const config::limits& limits);
+
+// Checks the request head at the start of `buffered` (what the client has sent so far) with
+// `p`, which limit_request_parser set up and which keeps the parsed head. Beast's parser
+// silently joins obs-folded lines, which a proxy must reject (RFC 9112 5.2), so the raw bytes are
+// checked for those first; inspect_request_head then applies the checks Beast leaves to us.
+head_check check_request_head(request_parser& p, std::string_view buffered,
+                              const config::limits& limits);
+
+}  // namespace sluice::proxy

@@ -1,6 +1,8 @@
 # Two commands do everything on a fresh Debian machine: `make demo` and `make test`.
 BUILD ?= build
 JOBS ?= 2
+# ccache keys on paths relative to the checkout, so a fresh clone elsewhere (CI) hits the cache.
+export CCACHE_BASEDIR := $(CURDIR)
 # clang-16 and its libFuzzer build the fuzz targets (bookworm's default clang 14 cannot compile
 # libstdc++ 12's ranges, which config/ uses).
 PACKAGES := g++ cmake make libboost1.81-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev ccache \

@@ -154,7 +154,7 @@ void metrics_shard::record(const request_sample& s)
         memo_slot(queue_waits_, last_queue_wait_, s.backend)
             .observe(*s.queue_wait_seconds, bounds);
     if (s.slot_hold_seconds)
-        slot(slot_holds_, s.backend).observe(*s.slot_hold_seconds, bounds);
+        memo_slot(slot_holds_, last_slot_hold_, s.backend).observe(*s.slot_hold_seconds, bounds);
     if (!t.queue_rejection.empty())
         ++slot(queue_rejected_, std::tuple{s.backend, t.queue_rejection});
     if (!t.upstream_error.empty())

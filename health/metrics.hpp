@@ -75,6 +75,7 @@ private:
     memo<key3, std::uint64_t> last_request_;
     memo<key2, histogram_data> last_duration_;
     memo<std::string, histogram_data> last_queue_wait_;
+    memo<std::string, histogram_data> last_slot_hold_;
 };
 
 // The running state that /metrics reports as gauges, read at scrape time.

@@ -113,6 +113,23 @@ bool killed_by_app_server(const exchange& x, const attempt_state& st)
     return true;
 }
 
+// A connection that closed without a (whole) answer: a worker the app server killed, a uWSGI
+// socket that refused the request at once, or a plain reset.
+failure_answer closed_answer(const exchange& x, const attempt_state& st)
+{
+    using s = http::status;
+    if (killed_by_app_server(x, st))
+        return {s::bad_gateway, "worker_killed",
+                "the app server killed its worker at its own request timeout"};
+    if (st.end == attempt_end::reset)
+        return {s::bad_gateway, "server_reset", "the server closed the connection", true};
+    if (!closed_at_once(st))
+        return {s::bad_gateway, "server_reset",
+                "the server closed the connection without answering"};
+    log_mismatch(x, "closed the connection at once without answering");
+    return closed_at_once_answer(x);
+}
+
 }  // namespace
 
 awaitable<void> answer_failure(client_connection& c, exchange& x,
@@ -133,19 +150,7 @@ awaitable<void> answer_failure(client_connection& c, exchange& x,
         break;
     case attempt_end::empty_response:
     case attempt_end::reset:
-        if (killed_by_app_server(x, st)) {
-            a = {s::bad_gateway, "worker_killed",
-                 "the app server killed its worker at its own request timeout"};
-            break;
-        }
-        if (st.end == attempt_end::empty_response && closed_at_once(st)) {
-            log_mismatch(x, "closed the connection at once without answering");
-            a = closed_at_once_answer(x);
-        } else if (st.end == attempt_end::empty_response) {
-            a = {s::bad_gateway, "server_reset",
-                 "the server closed the connection without answering"};
-        } else
-            a = {s::bad_gateway, "server_reset", "the server closed the connection", true};
+        a = closed_answer(x, st);
         break;
     case attempt_end::server_timeout:
         a = {s::gateway_timeout, "server_timeout",

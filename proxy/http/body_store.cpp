@@ -11,10 +11,10 @@ namespace {
 
 std::error_code last_error() { return {errno, std::generic_category()}; }
 
-std::string spool_directory(const std::string& configured)
+std::string spool_directory(std::string_view configured)
 {
     if (!configured.empty())
-        return configured;
+        return std::string(configured);
     const char* tmp = std::getenv("TMPDIR");
     return tmp && *tmp ? tmp : "/tmp";
 }

@@ -17,7 +17,9 @@ public:
     struct limits {
         std::size_t memory = 1024 * 1024;  // bytes kept in memory before spooling
         std::uint64_t max_size = 1024ull * 1024 * 1024;
-        std::string spool_dir;  // "" = $TMPDIR, else /tmp
+        // "" = $TMPDIR, else /tmp. A view into the config, which outlives every request: no copy
+        // of the path per response.
+        std::string_view spool_dir;
     };
 
     explicit body_store(limits l) : limits_(std::move(l)) {}

@@ -52,7 +52,8 @@ TEST(body_store, past_memory_the_rest_goes_to_an_unlinked_file_and_reads_back_ex
     std::filesystem::create_directories(dir);
     const auto body = pattern(100'000);
     {
-        body_store b({.memory = 1000, .max_size = 1'000'000, .spool_dir = dir.string()});
+        const auto spool_dir = dir.string();
+        body_store b({.memory = 1000, .max_size = 1'000'000, .spool_dir = spool_dir});
         for (std::size_t i = 0; i < body.size(); i += 777)
             ASSERT_FALSE(b.append(std::string_view(body).substr(i, 777)));
         EXPECT_TRUE(b.spooled());

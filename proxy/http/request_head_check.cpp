@@ -31,7 +31,7 @@ void limit_request_parser(request_parser& p, const config::limits& limits)
 {
     p.header_limit(static_cast<std::uint32_t>(std::min<std::uint64_t>(limits.max_header,
                                                                       UINT32_MAX)));
-    p.body_limit(limits.max_body);
+    p.chunked_body_limit(limits.max_body);
 }
 
 head_check check_request_head(request_parser& p, std::string_view buffered,
@@ -45,9 +45,6 @@ head_check check_request_head(request_parser& p, std::string_view buffered,
                        "obsolete line folding in a header");
     boost::system::error_code ec;
     const auto n = p.put(boost::asio::const_buffer(buffered.data(), buffered.size()), ec);
-    if (ec == http::error::body_limit)
-        return refused(http::status::payload_too_large, "body_too_large",
-                       "request body larger than limits.max_body", n);
     if (ec == http::error::header_limit)
         return head_too_large(n);
     if (ec && ec != http::error::need_more) {
@@ -59,6 +56,9 @@ head_check check_request_head(request_parser& p, std::string_view buffered,
         // The head is whole, yet the parser asks for more: a request line cut short (Beast reads
         // "GET / : a\r\n\r\n" as a version still arriving), which no more bytes can mend.
         return refused(http::status::bad_request, "bad_request", "malformed request line", n);
+    if (const auto length = p.content_length(); length && *length > limits.max_body)
+        return refused(http::status::payload_too_large, "body_too_large",
+                       "request body larger than limits.max_body", n);
     head_check c;
     c.consumed = n;
     c.facts = inspect_request_head(p.get());

@@ -27,7 +27,8 @@ struct head_check {
     request_facts facts;  // when accepted
 };
 
-// Sets the listener's limits on a fresh parser: its header limit gives 431, its body limit 413.
+// Sets the listener's limits on a fresh parser: its header limit gives 431, its body limit 413
+// (a Content-Length in check_request_head, a chunked body chunk by chunk as it is read).
 void limit_request_parser(request_parser& p, const config::limits& limits);
 
 // Checks the request head at the start of `buffered` (what the client has sent so far) with

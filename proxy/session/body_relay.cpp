@@ -201,7 +201,7 @@ awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p,
 }
 
 template awaitable<relay_result> relay_message<true>(
-    worker&, request_parser&, const head_edits&, bool, relay_side, relay_side,
+    worker&, relay_parser<true>&, const head_edits&, bool, relay_side, relay_side,
     std::function<void()>);
 template awaitable<relay_result> relay_message<false>(
     worker&, response_parser&, const head_edits&, bool, relay_side, relay_side,

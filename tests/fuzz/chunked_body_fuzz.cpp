@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 using namespace sluice::proxy;
 
@@ -68,7 +69,7 @@ template <bool IsRequest>
 void run(std::string_view data, std::size_t step, std::size_t piece, std::uint64_t max_body,
          auto&& start)
 {
-    relay_parser<IsRequest> a, b;
+    std::conditional_t<IsRequest, request_parser, response_parser> a, b;
     if (!start(a) || !start(b))
         return;
     const auto split = decode(a, data, step, piece);

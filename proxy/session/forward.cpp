@@ -149,10 +149,14 @@ awaitable<attempt_state> attempt(client_connection& c, exchange& x, std::size_t 
         st = co_await send_uwsgi_request(c, x, *u);
     else
         st = co_await send_http_request(c, x, *u);
+    // What the send says of the body outlives the states the response's head read replaces it
+    // with: a body that went out must stop a retry, which could not send it again.
+    const bool body_sent = st.body_sent;
     if (st.end == attempt_end::ok)
         st = co_await receive_head(x, *u, rp);
     else if (st.write_failed)
         co_await take_early_answer(c, x, *u, rp, st);
+    st.body_sent = body_sent;
     st.reused = reused;
     co_return st;
 }

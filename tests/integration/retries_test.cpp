@@ -135,6 +135,33 @@ TEST_F(silent_servers, a_get_answered_by_nothing_on_a_new_connection_is_not_run_
               0);
 }
 
+// A reused connection that takes a POST's whole body and closes at once without a word looks
+// like the keep-alive race, but the body is gone: sending the head again would leave the server
+// waiting for a body that never comes (found by tests/soak: a 504 after the server timeout).
+TEST(retries, a_post_whose_body_went_out_on_a_reused_connection_is_not_sent_again)
+{
+    scripted_backend app{{.handler = [](const recorded_request& r) {
+        reply out;
+        out.body = "ok";
+        out.silent_close = r.method == "POST";
+        return out;
+    }}};
+    sluice_process proxy{config_for({&app})};
+    // One client connection: its requests run on one event-loop thread, whose pool the first
+    // leaves its server connection in, just after the client has its answer.
+    connection client{proxy.port()};
+    ASSERT_EQ(client.send({}).status, 200);
+    std::this_thread::sleep_for(100ms);
+    auto r = client.send({.method = "POST", .path = "/pay", .body = std::string(20000, 'x')});
+    EXPECT_EQ(r.status, 502) << r.error;
+    auto log = proxy.wait_access_log(2);
+    ASSERT_EQ(log.size(), 2u);
+    EXPECT_EQ(log[1]["retries"], "0") << log[1].text();
+    EXPECT_EQ(app.request_count(), 2u);
+    EXPECT_EQ(app.requests().at(1).connection, 0u) << "the POST did not go out on the pooled "
+                                                      "connection: the test proves nothing";
+}
+
 // A worker killed by its app server's own timeout (gunicorn --timeout, uWSGI harakiri) closes the
 // connection at about worker_timeout: 502 worker_killed, and the app never runs it a second time.
 TEST(retries, a_worker_killed_at_its_timeout_is_a_502_not_a_second_run)

@@ -258,7 +258,7 @@ bool scripted_backend::serve_one(std::size_t id, byte_stream& stream, bool first
     bool sent = false;
     if (!stream.peer_closed()) {
         auto answer = options_.handler ? options_.handler(r) : default_reply(r);
-        sent = send_reply(stream, r, answer) && !answer.close;
+        sent = !answer.silent_close && send_reply(stream, r, answer) && !answer.close;
     } else {
         ++abandoned_;
     }

@@ -40,6 +40,7 @@ struct reply {
     bool chunked = false;
     bool close = false;  // Connection: close, then close
     bool echo = false;   // after this reply (a 101), echo every byte back until the peer closes
+    bool silent_close = false;  // instead of a reply, close without a byte (a crashed worker)
 };
 
 struct backend_options {

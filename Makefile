@@ -7,12 +7,14 @@ export CCACHE_BASEDIR := $(CURDIR)
 # libstdc++ 12's ranges, which config/ uses).
 PACKAGES := g++ cmake make libboost1.81-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev ccache \
             libgoogle-perftools-dev curl python3 gunicorn uwsgi-core uwsgi-plugin-python3 chromium \
-            man-db clang-16 libfuzzer-16-dev
+            man-db clang-16 libfuzzer-16-dev wrk
 FUZZ_CXX ?= clang++-16
 # Seconds per fuzz target in `make fuzz`.
 SECONDS ?= 60
+# Seconds of traffic in `make soak` (CI runs 30).
+SOAK_SECONDS ?= 300
 
-.PHONY: all deps build test demo bench sanitize fuzz ci clean
+.PHONY: all deps build test demo bench sanitize tsan soak endurance fuzz ci clean
 
 all: build
 
@@ -39,6 +41,25 @@ sanitize: deps
 	cmake --build build-asan -j$(JOBS)
 	bash .ci/sanitized-ctest build-asan -E 'dashboards|realworld|browser|docs'
 
+# The event-loop threads, the admin and checker threads and the reload path under ThreadSanitizer:
+# the tests that run sluice's threads (the pure-logic unit tests have none), no suppressions.
+tsan: deps
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_TSAN=ON \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1"
+	cmake --build build-tsan -j$(JOBS) --target sluice sluice_io_tests sluice_integration_tests
+	bash .ci/sanitized-ctest build-tsan -R '^(unit_io|integration)$$'
+
+# The fault soak (tests/soak/soak.py): backends killed, slowed, resetting and failing their
+# checks under load for SOAK_SECONDS; every request answered and logged once, no server over its
+# max_connections, no descriptor lost.
+soak: build
+	python3 tests/soak/soak.py $(BUILD)/sluice --seconds $(SOAK_SECONDS)
+
+# A million mixed requests with a SIGHUP every 100,000: RSS and descriptors must not grow after
+# the warm-up (tests/soak/endurance.py; about ten minutes; not in CI).
+endurance: build
+	python3 tests/soak/endurance.py $(BUILD)/sluice
+
 # Every fuzz target for SECONDS seconds, JOBS at a time (tests/fuzz/README.md), in build-fuzz/.
 fuzz: deps
 	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON \
@@ -46,12 +67,16 @@ fuzz: deps
 	cmake --build build-fuzz -j$(JOBS)
 	bash tests/fuzz/run.sh build-fuzz $(SECONDS) $(JOBS)
 
-# What .ci/run runs: the tests, the tests under the sanitizers, and a short run of each fuzzer.
-ci: test sanitize
+# What .ci/run runs: the tests, a short soak, the tests under the sanitizers, and a short run of
+# each fuzzer.
+ci: test
+	$(MAKE) soak SOAK_SECONDS=30
+	$(MAKE) sanitize
+	$(MAKE) tsan
 	$(MAKE) fuzz SECONDS=30
 
 bench: build
 	../shared/bench/compare.sh --sluice $(BUILD)/sluice --repeat 3
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

@@ -357,19 +357,23 @@ def read_response(sock, timeout):
     if "content-length" in lookup:
         body = f.read(int(lookup["content-length"]))
     elif lookup.get("transfer-encoding", "").lower() == "chunked":
-        pieces = []
-        while True:
-            size = int(f.readline().split(b";")[0], 16)
-            if size == 0:
-                while f.readline() not in (b"\r\n", b"\n", b""):
-                    pass
-                break
-            pieces.append(f.read(size))
-            f.readline()
-        body = b"".join(pieces)
+        body = read_chunked(f)
     else:
         body = f.read()
     return int(parts[1]), parts[2].strip() if len(parts) > 2 else "", headers, body
+
+
+def read_chunked(f):
+    """A chunked body from the file object f, trailers skipped."""
+    pieces = []
+    while True:
+        size = int(f.readline().split(b";")[0], 16)
+        if size == 0:
+            while f.readline() not in (b"\r\n", b"\n", b""):
+                pass
+            return b"".join(pieces)
+        pieces.append(f.read(size))
+        f.readline()
 
 
 def slow_upload(port, path, size, rate, piece=4096, timeout=60):

@@ -158,6 +158,8 @@ awaitable<attempt_state> attempt(client_connection& c, exchange& x, std::size_t 
         co_await take_early_answer(c, x, *u, rp, st);
     st.body_sent = body_sent;
     st.reused = reused;
+    if (st.end != attempt_end::ok)
+        st.answered_before = s.answered.load(std::memory_order_relaxed) > 0;
     co_return st;
 }
 

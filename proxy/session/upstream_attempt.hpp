@@ -33,6 +33,9 @@ struct attempt_state {
     // The server stopped reading the request (a failed write, not a timeout): it may have
     // answered early, as an app that refuses a body does, and closed.
     bool write_failed = false;
+    // The server has answered requests in HTTP since sluice started: a close at once from it is
+    // a crashed worker, not the uWSGI socket that an HTTP backend's address may point at.
+    bool answered_before = false;
 };
 
 // The earlier of now + `timeout` and the request's deadline, and which of the two it is, so that

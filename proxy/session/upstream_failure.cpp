@@ -74,11 +74,13 @@ bool closed_at_once(const attempt_state& st)
     return !st.reused && st.waited < keepalive_race_window;
 }
 
-// On an HTTP backend that is most likely a uWSGI socket (a crash that quick is rare); an
-// HTTP server would answer a uwsgi packet with a 400, so on a uwsgi backend it is a reset.
-failure_answer closed_at_once_answer(const exchange& x)
+// On an HTTP backend whose server has never answered, that is most likely a uWSGI socket (a
+// crash that quick is rare); one that has answered in HTTP reset the request (a worker that
+// crashed on it). An HTTP server would answer a uwsgi packet with a 400, so on a uwsgi backend
+// it is a reset.
+failure_answer closed_at_once_answer(const exchange& x, const attempt_state& st)
 {
-    if (x.backend_config->protocol == config::protocol::uwsgi)
+    if (x.backend_config->protocol == config::protocol::uwsgi || st.answered_before)
         return {http::status::bad_gateway, "server_reset",
                 "the server closed the connection at once without answering"};
     return {http::status::bad_gateway, "protocol_mismatch",
@@ -126,8 +128,9 @@ failure_answer closed_answer(const exchange& x, const attempt_state& st)
     if (!closed_at_once(st))
         return {s::bad_gateway, "server_reset",
                 "the server closed the connection without answering"};
-    log_mismatch(x, "closed the connection at once without answering");
-    return closed_at_once_answer(x);
+    if (!st.answered_before)
+        log_mismatch(x, "closed the connection at once without answering");
+    return closed_at_once_answer(x, st);
 }
 
 }  // namespace

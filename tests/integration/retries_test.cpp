@@ -135,6 +135,27 @@ TEST_F(silent_servers, a_get_answered_by_nothing_on_a_new_connection_is_not_run_
               0);
 }
 
+// A server that has answered in HTTP and then closes at once without a byte crashed on that
+// request: a reset, not the uWSGI-socket hint, which would send the operator the wrong way
+// (found by tests/soak, whose resetting backend got 502 protocol_mismatch).
+TEST(retries, a_close_at_once_from_a_server_that_answered_before_is_a_reset)
+{
+    scripted_backend app{{.keepalive_timeout = 0ms, .handler = [](const recorded_request& r) {
+                              reply out;
+                              out.silent_close = r.target == "/crash";
+                              return out;
+                          }}};
+    sluice_process proxy{config_for({&app})};
+    ASSERT_EQ(http_get(proxy.port(), "/").status, 200);
+    EXPECT_EQ(http_get(proxy.port(), "/crash").status, 502);
+    auto log = proxy.wait_access_log(2);
+    ASSERT_EQ(log.size(), 2u);
+    EXPECT_EQ(log[1]["reason"], "server_reset") << log[1].text();
+    EXPECT_EQ(log[1]["retries"], "0") << log[1].text();
+    EXPECT_EQ(proxy.stderr_text().find("protocol: uwsgi"), std::string::npos)
+        << proxy.stderr_text();
+}
+
 // A reused connection that takes a POST's whole body and closes at once without a word looks
 // like the keep-alive race, but the body is gone: sending the head again would leave the server
 // waiting for a body that never comes (found by tests/soak: a 504 after the server timeout).

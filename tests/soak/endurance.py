@@ -62,9 +62,18 @@ class Sampler(threading.Thread):
         self.start_time = time.monotonic()
         self.stopped = threading.Event()
 
-    def take(self, kind):
+    def take(self, kind, fds=None):
         self.samples.append((time.monotonic() - self.start_time, self.round, kind,
-                             rss_kib(self.pid), soak.fd_count(self.pid)))
+                             rss_kib(self.pid), soak.fd_count(self.pid) if fds is None else fds))
+
+    def take_settled(self, kind):
+        """A sample whose descriptor count is the fewest seen over two seconds: a health check
+        or a pooled connection may be open at any one instant, a leak is open at all of them."""
+        counts = []
+        for _ in range(10):
+            counts.append(soak.fd_count(self.pid))
+            time.sleep(0.2)
+        self.take(kind, min(counts))
 
     def run(self):
         while not self.stopped.wait(SAMPLE_SECONDS):
@@ -135,7 +144,7 @@ def endurance(args):
                   % (r + 1, done, bad, errors), flush=True)
             proxy.process.signal(signal.SIGHUP)
             time.sleep(SETTLE_SECONDS)
-            sampler.take("round end")
+            sampler.take_settled("round end")
         sampler.stopped.set()
         print("\n  seconds  round  sample      RSS MiB  fds")
         for t, r, kind, rss, fds in sampler.samples:

@@ -12,7 +12,7 @@ shift 3
 here=$(cd "$(dirname "$0")" && pwd)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(request_head chunked_body response_head uwsgi_request
-                                     agent_reply config)
+                                     agent_reply config proxy_header)
 
 run_one() {
   local t=$1 log="$build/fuzz-logs/$1.log"

@@ -72,7 +72,7 @@ admin_reply runtime::impl::on_server_change(const health::admin_request& req,
     std::lock_guard lock(state_mutex);  // keeps the snapshot as it is while it is read
     const auto* b = current->find_backend(target.backend);
     if (!b) return {404, error_json("no backend is named \"" + target.backend + "\"")};
-    const auto outcome = b->runtime->on_api(target.server, *parsed.change);
+    const auto outcome = b->runtime->health().on_api(target.server, *parsed.change);
     if (!outcome)
         return {404, error_json("backend " + target.backend + " has no server named \"" +
                                 target.server + "\"")};

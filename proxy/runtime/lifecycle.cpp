@@ -81,7 +81,7 @@ void runtime::impl::wait_for_connections(clock::time_point deadline)
         // grace lets those answers go out.
         refused_waiting = true;
         for (const auto& b : current->backends)
-            b.runtime->refuse_waiting();
+            b.runtime->slots().refuse_waiting();
         deadline = clock::now() + std::chrono::milliseconds(250);
     }
     drain_timer.expires_after(std::chrono::milliseconds(20));

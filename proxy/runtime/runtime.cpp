@@ -59,7 +59,7 @@ bool runtime::impl::raw_busy() const
     if (at_limit)
         return true;
     for (const auto& b : current->backends)
-        if (health::raw_busy(b.runtime->queue_length(), b.runtime->free_slots(), false))
+        if (health::raw_busy(b.runtime->slots().queue_length(), b.runtime->slots().free_slots(), false))
             return true;
     return false;
 }
@@ -205,15 +205,15 @@ void runtime::impl::report_to(health::check_target& t, std::shared_ptr<backend_r
 {
     auto last_problem = std::make_shared<std::string>();
     const auto where = t.backend + "/" + t.server;
-    t.activity = [rt, index] { return rt->activity(index); };
-    t.on_check = [rt, index](const health::check_result& r) { rt->on_check(index, r); };
+    t.activity = [rt, index] { return rt->health().activity(index); };
+    t.on_check = [rt, index](const health::check_result& r) { rt->health().on_check(index, r); };
     t.on_agent = [rt, index, last_problem](const health::agent_reply& r) {
         last_problem->clear();
-        rt->on_agent(index, r);
+        rt->health().on_agent(index, r);
     };
     t.on_agent_problem = [rt, index, last_problem, where](const health::agent_problem& p) {
         if (p.what == health::agent_problem::kind::unreachable)
-            rt->on_agent_unreachable(index);
+            rt->health().on_agent_unreachable(index);
         if (*last_problem != p.text)  // said once, not every interval
             log_event(severity::warning, "server " + where + ": " + p.text);
         *last_problem = p.text;

@@ -29,10 +29,10 @@ namespace {
 bool is_uwsgi(const exchange& x) { return x.backend_config->protocol == config::protocol::uwsgi; }
 
 // Asks the backend for a slot; a free one comes at once, without a suspension.
-backend_runtime::admission ask_for_slot(client_connection& c, exchange& x)
+slot_table::admission ask_for_slot(client_connection& c, exchange& x)
 {
     x.asked_for_slot = true;
-    return x.backend->admit(c.w.io);
+    return x.backend->slots().admit(c.w.io);
 }
 
 // Why the wait ended and, when no server could take requests at all, why not (a down server's
@@ -42,7 +42,7 @@ std::string queue_timeout_message(const exchange& x)
     std::string message = clock::now() >= x.deadline
                               ? "no server slot became free within the request's deadline"
                               : "no server slot became free within timeouts.queue";
-    if (auto why = x.backend->unavailable_reason(); !why.empty())
+    if (auto why = x.backend->health().unavailable_reason(); !why.empty())
         message += ": " + why;
     return message;
 }
@@ -50,7 +50,7 @@ std::string queue_timeout_message(const exchange& x)
 // A slot on some server after `admission` granted none at once; nullopt when a local reply
 // ended the request.
 awaitable<std::optional<std::size_t>> wait_for_slot(
-    client_connection& c, exchange& x, backend_runtime::admission admission,
+    client_connection& c, exchange& x, slot_table::admission admission,
     const std::function<void()>& on_queued = {})
 {
     auto slot = co_await acquire_slot(c, x, std::move(admission), on_queued);
@@ -98,7 +98,7 @@ awaitable<bool> move_to_another_server(client_connection& c, exchange& x,
         next = co_await wait_for_slot(c, x, std::move(admission), [&hold] { hold.reset(); });
     if (!next)
         co_return false;
-    hold.emplace(*x.backend, *next, x.rec.slot_ms);
+    hold.emplace(x.backend->slots(), *next, x.rec.slot_ms);
     server = *next;
     co_return true;
 }
@@ -178,11 +178,11 @@ void report(exchange& x, std::size_t server, const attempt_state& st, unsigned s
 {
     if (st.end != attempt_end::ok) {
         if (auto what = health_failure(st); !what.empty())
-            x.backend->report_result(server, true, what);
+            x.backend->health().report_result(server, true, what);
         return;
     }
     const bool failed = status == 502 || status == 503 || status == 504;
-    x.backend->report_result(server, failed, failed ? "5xx status from the server" : "");
+    x.backend->health().report_result(server, failed, failed ? "5xx status from the server" : "");
 }
 
 // A 503 from another sluice that says nothing of the request reached an app.
@@ -300,7 +300,7 @@ awaitable<void> forward(client_connection& c, exchange& x)
     if (!server)
         co_return;
     std::optional<slot_hold> hold;
-    hold.emplace(*x.backend, *server, x.rec.slot_ms);
+    hold.emplace(x.backend->slots(), *server, x.rec.slot_ms);
     prepare_upstream_request(x.request().base(), {c.client_ip, x.request_id, x.upgrade},
                              x.upstream_edits);
     std::unique_ptr<upstream_connection> u;

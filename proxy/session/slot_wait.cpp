@@ -1,5 +1,5 @@
 // Getting a server slot for a request: at once when one is free, else in the backend's FIFO
-// until granted, timed out, or the client leaves. See backend_runtime.hpp for who may touch what.
+// until granted, timed out, or the client leaves. See slot_table.hpp for who may touch what.
 #include "proxy/session/slot_wait.hpp"
 
 namespace sluice::proxy {
@@ -26,7 +26,7 @@ void watch_client(client_connection& c, const std::shared_ptr<slot_waiter>& wait
 }  // namespace
 
 awaitable<slot_result> acquire_slot(client_connection& c, exchange& x,
-                                    backend_runtime::admission admission,
+                                    slot_table::admission admission,
                                     const std::function<void()>& on_queued)
 {
     if (admission.result == request_queue::outcome::rejected_full)
@@ -56,7 +56,7 @@ awaitable<slot_result> acquire_slot(client_connection& c, exchange& x,
         const bool timed_out = clock::now() >= deadline;
         if (!timed_out && !*gone)
             continue;
-        if (x.backend->cancel(waiter->ticket)) {
+        if (x.backend->slots().cancel(waiter->ticket)) {
             error_code ignored;
             c.socket.cancel(ignored);
             co_return slot_result{*gone ? slot_result::kind::client_gone

@@ -4,7 +4,7 @@
 // (client_session.cpp) so that a fuzzer runs this very path (tests/fuzz/request_head).
 
 #include "config/model.hpp"
-#include "proxy/http/forwarding.hpp"
+#include "proxy/http/hop_by_hop.hpp"
 #include "proxy/http/message_parsers.hpp"
 
 #include <boost/beast/http/status.hpp>

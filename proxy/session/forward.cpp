@@ -9,7 +9,7 @@
 #include "proxy/session/forward.hpp"
 
 #include "proxy/backend/retry_policy.hpp"
-#include "proxy/http/forwarding.hpp"
+#include "proxy/http/hop_by_hop.hpp"
 #include "proxy/session/body_relay.hpp"
 #include "proxy/session/local_reply.hpp"
 #include "proxy/session/request_buffering.hpp"

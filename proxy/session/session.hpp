@@ -5,7 +5,7 @@
 #include "proxy/http/body_store.hpp"
 #include "proxy/log/access_record.hpp"
 #include "proxy/session/client_session.hpp"
-#include "proxy/http/forwarding.hpp"
+#include "proxy/http/hop_by_hop.hpp"
 #include "proxy/http/message_parsers.hpp"
 #include "proxy/runtime/snapshot.hpp"
 #include "proxy/runtime/worker.hpp"

@@ -6,7 +6,7 @@
 // same status and the same fields, less those the proxy leaves out; so a server cannot make the
 // proxy send a client something it would read differently (response splitting).
 
-#include "proxy/http/forwarding.hpp"
+#include "proxy/http/hop_by_hop.hpp"
 #include "proxy/http/message_head.hpp"
 #include "proxy/http/response_head_read.hpp"
 #include "tests/fuzz/property.hpp"

@@ -1,4 +1,4 @@
-#include "proxy/http/forwarding.hpp"
+#include "proxy/http/hop_by_hop.hpp"
 #include "proxy/http/message_head.hpp"
 
 #include <gtest/gtest.h>

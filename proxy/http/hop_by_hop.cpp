@@ -1,4 +1,4 @@
-#include "proxy/http/forwarding.hpp"
+#include "proxy/http/hop_by_hop.hpp"
 
 #include <boost/beast/http/rfc7230.hpp>
 

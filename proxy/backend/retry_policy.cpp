@@ -1,6 +1,7 @@
 #include "proxy/backend/retry_policy.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace sluice::proxy {
 
@@ -14,6 +15,12 @@ bool allowed_by_policy(const attempt_failure& f, const config::retries& policy)
 }
 
 }  // namespace
+
+bool is_idempotent(std::string_view method)
+{
+    constexpr std::string_view idempotent[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"};
+    return std::find(std::begin(idempotent), std::end(idempotent), method) != std::end(idempotent);
+}
 
 bool worker_killed(std::chrono::steady_clock::duration waited,
                    std::chrono::milliseconds worker_timeout)

@@ -53,6 +53,10 @@ struct retry_decision {
     bool prefer_other_server = false;
 };
 
+// RFC 9110 9.2.2: GET, HEAD, OPTIONS, TRACE, PUT and DELETE. Method names are case-sensitive
+// (RFC 9110 9.1), so "get" is not GET (Beast's parser sees it so too).
+bool is_idempotent(std::string_view method);
+
 // Whether a connection that carried the whole request and closed without an answer `waited`
 // after it was written was most likely closed by the app server killing its worker at its own
 // request timeout (gunicorn --timeout, uWSGI harakiri): at about `worker_timeout`, or a little

@@ -2,7 +2,7 @@
 
 #include "config/timeout_chain.hpp"
 #include "proxy/log/event_log.hpp"
-#include "proxy/http/hop_by_hop.hpp"
+#include "proxy/http/deadline_header.hpp"
 #include "proxy/http/request_head_check.hpp"
 #include "proxy/session/forward.hpp"
 #include "proxy/session/local_reply.hpp"

@@ -9,6 +9,7 @@
 #include "proxy/session/forward.hpp"
 
 #include "proxy/backend/retry_policy.hpp"
+#include "proxy/http/deadline_header.hpp"
 #include "proxy/http/hop_by_hop.hpp"
 #include "proxy/session/body_relay.hpp"
 #include "proxy/session/local_reply.hpp"
@@ -204,8 +205,8 @@ retry_decision consider_retry(client_connection& c, exchange& x, const attempt_s
         return {};
     const attempt_failure failure{connect ? attempt_failure::kind::connect_failure
                                           : attempt_failure::kind::empty_response,
-                                  st.reused, st.body_sent, is_idempotent(x.request().method()),
-                                  st.waited};
+                                  st.reused, st.body_sent,
+                                  is_idempotent(x.request().method_string()), st.waited};
     auto d = decide_retry(failure, x.backend_config->retries, budget);
     if (d.what == retry_decision::kind::none)
         return d;

@@ -3,9 +3,10 @@
 // request it is serving. Heavy (Beast); include it from no other header.
 
 #include "proxy/http/body_store.hpp"
+#include "proxy/http/head_edits.hpp"
 #include "proxy/log/access_record.hpp"
 #include "proxy/session/client_session.hpp"
-#include "proxy/http/hop_by_hop.hpp"
+#include "proxy/http/request_head_check.hpp"
 #include "proxy/http/message_parsers.hpp"
 #include "proxy/runtime/snapshot.hpp"
 #include "proxy/runtime/worker.hpp"

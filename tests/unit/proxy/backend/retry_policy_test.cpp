@@ -116,6 +116,14 @@ TEST(retry_policy, a_not_processed_503_goes_once_to_each_other_server)
     EXPECT_FALSE(retry_not_processed(true, 3, streamed));  // the body is gone
 }
 
+TEST(retry_policy, idempotent_methods_follow_rfc_9110)
+{
+    for (std::string_view m : {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+        EXPECT_TRUE(is_idempotent(m)) << m;
+    for (std::string_view m : {"POST", "PATCH", "CONNECT", "get", "PROPFIND"})
+        EXPECT_FALSE(is_idempotent(m)) << m;
+}
+
 TEST(retry_policy, a_close_at_about_the_worker_timeout_is_a_killed_worker)
 {
     EXPECT_TRUE(worker_killed(30s, 30s));

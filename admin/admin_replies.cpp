@@ -5,7 +5,7 @@
 
 #include <boost/beast/http/error.hpp>
 
-namespace sluice::health {
+namespace sluice::admin {
 namespace {
 
 constexpr std::array<std::pair<std::string_view, route>, 6> routes{{
@@ -81,4 +81,4 @@ response not_allowed(std::string_view allow)
 }
 
 
-}  // namespace sluice::health
+}  // namespace sluice::admin

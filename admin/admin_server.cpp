@@ -49,7 +49,7 @@
 #include <thread>
 #include <unordered_set>
 
-namespace sluice::health {
+namespace sluice::admin {
 namespace {
 
 namespace asio = boost::asio;
@@ -339,4 +339,4 @@ std::string admin_server::local_address() const
     return impl_->address;
 }
 
-}  // namespace sluice::health
+}  // namespace sluice::admin

@@ -44,7 +44,7 @@ runtime::impl::impl(config::root cfg, std::string path)
                                                 current->config.admin.busy_hold,
                                                 [this] { return raw_busy(); });
     admin_bind = current->config.admin.bind;
-    admin = std::make_unique<health::admin_server>(admin_bind, admin_sources());
+    admin = std::make_unique<admin::admin_server>(admin_bind, admin_sources());
     log_event(severity::info, "admin listening on " + admin->local_address());
     warn_admin_exposure(current->config);
 }
@@ -64,7 +64,7 @@ bool runtime::impl::raw_busy() const
     return false;
 }
 
-health::admin_sources runtime::impl::admin_sources()
+admin::admin_sources runtime::impl::admin_sources()
 {
     // These run on the admin thread; see runtime_impl.hpp for why they lock.
     auto inputs = [this] {
@@ -87,7 +87,7 @@ health::admin_sources runtime::impl::admin_sources()
                 std::lock_guard lock(state_mutex);
                 return status_json(inputs());
             },
-            [this](health::admin_request req, std::function<void(health::admin_reply)> done) {
+            [this](admin::admin_request req, std::function<void(admin::admin_reply)> done) {
                 on_admin_post(std::move(req), std::move(done));
             }};
 }

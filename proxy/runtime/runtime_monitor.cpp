@@ -42,12 +42,12 @@ void runtime_monitor::stop()
 
 void runtime_monitor::set_draining()
 {
-    signal_.store(static_cast<int>(health::proxy_signal::draining));
+    signal_.store(static_cast<int>(admin::proxy_signal::draining));
 }
 
 bool runtime_monitor::draining() const
 {
-    return signal_.load() == static_cast<int>(health::proxy_signal::draining);
+    return signal_.load() == static_cast<int>(admin::proxy_signal::draining);
 }
 
 bool runtime_monitor::live() const
@@ -65,8 +65,8 @@ void runtime_monitor::tick()
         return;
     const auto now = clock::now();
     if (auto flipped = busy_.observe(raw_busy_(), now); flipped && !draining()) {
-        signal_.store(static_cast<int>(*flipped ? health::proxy_signal::busy
-                                                : health::proxy_signal::free));
+        signal_.store(static_cast<int>(*flipped ? admin::proxy_signal::busy
+                                                : admin::proxy_signal::free));
         metrics_.busy_transition(*flipped);
         log_event(severity::info, *flipped ? "busy: requests are waiting and no slot is free"
                                            : "free: slots are available again");

@@ -15,10 +15,10 @@
 namespace {
 
 using namespace std::chrono_literals;
-using sluice::health::admin_reply;
-using sluice::health::admin_request;
-using sluice::health::admin_server;
-using sluice::health::admin_sources;
+using sluice::admin::admin_reply;
+using sluice::admin::admin_request;
+using sluice::admin::admin_server;
+using sluice::admin::admin_sources;
 using sluice::test::raw_client;
 namespace http = boost::beast::http;
 

@@ -26,9 +26,9 @@ namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
-using sluice::health::admin_server;
-using sluice::health::admin_sources;
-using sluice::health::proxy_signal;
+using sluice::admin::admin_server;
+using sluice::admin::admin_sources;
+using sluice::admin::proxy_signal;
 using response = http::response<http::string_body>;
 using sluice::test::raw_client;
 using namespace std::chrono_literals;

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace sluice::health {
+namespace sluice::admin {
 namespace {
 
 config::endpoint tcp(std::string host)
@@ -63,4 +63,4 @@ TEST(admin_access, post_targets_name_a_server_and_what_to_change)
 }
 
 }  // namespace
-}  // namespace sluice::health
+}  // namespace sluice::admin

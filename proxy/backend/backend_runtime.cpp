@@ -30,8 +30,7 @@ std::size_t backend_runtime::add_server(request_queue& queue, const config::serv
 void backend_runtime::reconcile(const config::backend& cfg)
 {
     std::vector<boost::asio::generic::stream_protocol::endpoint> endpoints;
-    for (const auto& s : cfg.servers)
-        endpoints.push_back(net::to_socket_address(s.address));
+    for (const auto& s : cfg.servers) endpoints.push_back(net::to_socket_address(s.address));
 
     slots_.update([&](request_queue& queue) {
         if (servers_.size() + cfg.servers.size() > max_server_records)
@@ -54,8 +53,7 @@ void backend_runtime::reconcile(const config::backend& cfg)
                     index = j;
                 if (servers_[j]->name == s.name && !servers_[j]->retired) same_name = &*servers_[j];
             }
-            if (index == servers_.size())
-                index = add_server(queue, s, endpoints[i]);
+            if (index == servers_.size()) index = add_server(queue, s, endpoints[i]);
             auto& record = *servers_[index];
             record.retired = false;
             if (record.state) {
@@ -69,8 +67,7 @@ void backend_runtime::reconcile(const config::backend& cfg)
             active.push_back(index);
         }
         for (std::size_t j = 0; j < servers_.size(); ++j)
-            servers_[j]->retired =
-                std::find(active.begin(), active.end(), j) == active.end();
+            servers_[j]->retired = std::find(active.begin(), active.end(), j) == active.end();
         active_ = std::move(active);
         std::vector<request_queue::grant> grants;
         for (std::size_t j = 0; j < servers_.size(); ++j) {
@@ -112,10 +109,15 @@ backend_runtime::server_report backend_runtime::report(std::size_t server) const
                                               record.failed.load(std::memory_order_relaxed)};
     auto r = slots_.inspect([&](const request_queue& queue) {
         const auto& state = *record.state;
-        server_report r{queue.server(server).in_flight, queue.server(server).max_connections,
-                        std::string(to_string(state.status())), state.last_check_summary(),
-                        queue.server(server).weight, to_string(state.set_by()),
-                        describe(state.api()), std::nullopt, {}};
+        server_report r{queue.server(server).in_flight,
+                        queue.server(server).max_connections,
+                        std::string(to_string(state.status())),
+                        state.last_check_summary(),
+                        queue.server(server).weight,
+                        to_string(state.set_by()),
+                        describe(state.api()),
+                        std::nullopt,
+                        {}};
         if (const auto at = state.last_check_at())
             r.last_check_age_s = std::chrono::duration<double>(now - *at).count();
         return r;
@@ -128,8 +130,7 @@ std::vector<std::pair<server_runtime*, bool>> backend_runtime::records_and_retir
 {
     return slots_.inspect([&](const request_queue&) {
         std::vector<std::pair<server_runtime*, bool>> records;
-        for (const auto& r : servers_)
-            records.emplace_back(r.get(), r->retired);
+        for (const auto& r : servers_) records.emplace_back(r.get(), r->retired);
         return records;
     });
 }
@@ -148,16 +149,14 @@ void backend_runtime::prune_pools(unsigned thread, clock::duration idle_timeout)
 
 void backend_runtime::clear_pools(unsigned thread)
 {
-    for (const auto& entry : records_and_retired())
-        entry.first->pools[thread].clear();
+    for (const auto& entry : records_and_retired()) entry.first->pools[thread].clear();
 }
 
 void backend_runtime::close_pools()
 {
     slots_.inspect([&](const request_queue&) {
         for (auto& record : servers_)
-            for (auto& pool : record->pools)
-                pool.clear();
+            for (auto& pool : record->pools) pool.clear();
     });
 }
 

@@ -48,8 +48,8 @@ public:
         unsigned in_flight, max_connections;
         std::string state, last_check;
         double weight;
-        std::string_view set_by;        // "api", "agent" or "check"
-        std::string api_override;       // "" = none
+        std::string_view set_by;   // "api", "agent" or "check"
+        std::string api_override;  // "" = none
         std::optional<double> last_check_age_s;
         backend_stats::server_totals last_minute;  // requests sent and failed
     };

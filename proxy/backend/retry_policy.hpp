@@ -39,8 +39,8 @@ struct attempt_failure {
 
 // What the request has used so far.
 struct retry_budget {
-    unsigned counted = 0;     // retries counted against retries.attempts
-    bool free_used = false;   // the one free retry of a stale pooled connection
+    unsigned counted = 0;        // retries counted against retries.attempts
+    bool free_used = false;      // the one free retry of a stale pooled connection
     unsigned not_processed = 0;  // retries of 503s another sluice marked not processed
 };
 

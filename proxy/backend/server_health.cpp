@@ -28,8 +28,7 @@ std::vector<request_queue::grant> server_health::refresh(request_queue& queue, s
 bool server_health::ejection_allowed() const
 {
     std::size_t ejected = 0;
-    for (auto i : active_)
-        ejected += servers_[i]->state->ejected() ? 1 : 0;
+    for (auto i : active_) ejected += servers_[i]->state->ejected() ? 1 : 0;
     // At least one server may always be ejected, as in Envoy: otherwise a one-server backend
     // could never stop sending to a dead server.
     const auto limit = std::max<std::size_t>(1, active_.size() * max_ejected_percent_ / 100);
@@ -71,16 +70,14 @@ void server_health::report_result(std::size_t server, bool failed, std::string_v
 
 void server_health::on_check(std::size_t server, const health::check_result& r)
 {
-    handle(server, [&](health::server_state& s, clock::time_point now) {
-        return s.on_check(r, now);
-    });
+    handle(server,
+           [&](health::server_state& s, clock::time_point now) { return s.on_check(r, now); });
 }
 
 void server_health::on_agent(std::size_t server, const health::agent_reply& r)
 {
-    handle(server, [&](health::server_state& s, clock::time_point now) {
-        return s.on_agent(r, now);
-    });
+    handle(server,
+           [&](health::server_state& s, clock::time_point now) { return s.on_agent(r, now); });
 }
 
 void server_health::on_agent_unreachable(std::size_t server)
@@ -91,15 +88,14 @@ void server_health::on_agent_unreachable(std::size_t server)
 }
 
 std::optional<server_health::api_outcome> server_health::on_api(std::string_view server,
-                                                                 const health::api_change& change)
+                                                                const health::api_change& change)
 {
     const auto now = clock::now();
     std::optional<api_outcome> out;
     slots_.update([&](request_queue& queue) {
         const auto it = std::find_if(active_.begin(), active_.end(),
                                      [&](std::size_t i) { return servers_[i]->name == server; });
-        if (it == active_.end())
-            return std::vector<request_queue::grant>{};
+        if (it == active_.end()) return std::vector<request_queue::grant>{};
         auto& state = *servers_[*it]->state;
         const auto from = state.status();
         const auto next = health::apply(state.api(), change);
@@ -127,8 +123,7 @@ void server_health::tick()
         }
         return grants;
     });
-    for (const auto& line : lines)
-        log_event(severity::info, line);
+    for (const auto& line : lines) log_event(severity::info, line);
 }
 
 bool server_health::has_server_up() const
@@ -144,8 +139,7 @@ std::string server_health::unavailable_reason() const
 {
     return slots_.inspect([&](const request_queue&) {
         std::vector<health::named_state> servers;
-        for (auto i : active_)
-            servers.push_back({servers_[i]->name, &*servers_[i]->state});
+        for (auto i : active_) servers.push_back({servers_[i]->name, &*servers_[i]->state});
         return health::unavailable_reason(servers);
     });
 }

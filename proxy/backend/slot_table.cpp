@@ -23,8 +23,7 @@ slot_table::admission slot_table::admit(boost::asio::io_context& io)
     const auto ticket = next_ticket_++;
     auto a = queue_.admit(ticket);
     publish();
-    if (a.result != request_queue::outcome::queued)
-        return {a.result, a.server, nullptr};
+    if (a.result != request_queue::outcome::queued) return {a.result, a.server, nullptr};
     auto waiter = std::make_shared<slot_waiter>(io);
     waiter->ticket = ticket;
     waiters_.emplace(ticket, waiter);
@@ -39,8 +38,7 @@ void slot_table::release(std::size_t server)
 bool slot_table::cancel(request_queue::ticket ticket)
 {
     std::lock_guard lock(mutex_);
-    if (!queue_.cancel(ticket))
-        return false;
+    if (!queue_.cancel(ticket)) return false;
     waiters_.erase(ticket);
     publish();
     return true;
@@ -51,8 +49,7 @@ void slot_table::refuse_waiting()
     std::unique_lock lock(mutex_);
     auto waiters = std::move(waiters_);
     waiters_.clear();
-    for (const auto& [ticket, waiter] : waiters)
-        queue_.cancel(ticket);
+    for (const auto& [ticket, waiter] : waiters) queue_.cancel(ticket);
     publish();
     lock.unlock();
     for (auto& [ticket, waiter] : waiters)

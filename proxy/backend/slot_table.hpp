@@ -41,8 +41,8 @@ public:
 
     struct admission {
         request_queue::outcome result;
-        std::size_t server = 0;                // granted
-        std::shared_ptr<slot_waiter> waiter;   // queued
+        std::size_t server = 0;               // granted
+        std::shared_ptr<slot_waiter> waiter;  // queued
     };
     admission admit(boost::asio::io_context& io);
     void release(std::size_t server);

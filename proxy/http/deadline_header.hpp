@@ -12,8 +12,7 @@
 
 namespace sluice::proxy {
 
-std::chrono::milliseconds request_budget(const request_head& req,
-                                         std::string_view header,
+std::chrono::milliseconds request_budget(const request_head& req, std::string_view header,
                                          std::chrono::milliseconds configured);
 
 // Replaces the client's value with what is left of the budget when the request is sent (after

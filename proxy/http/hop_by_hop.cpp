@@ -22,8 +22,7 @@ void erase_connection_listed(fields& f, bool keep_upgrade)
 {
     std::vector<std::string> listed;
     for (const auto& field : f) {
-        if (field.name() != http::field::connection)
-            continue;
+        if (field.name() != http::field::connection) continue;
         const auto value = field.value();
         if (boost::beast::iequals(value, "keep-alive") || boost::beast::iequals(value, "close"))
             continue;  // the usual value, and nothing listed in it
@@ -36,8 +35,7 @@ void erase_connection_listed(fields& f, bool keep_upgrade)
                 listed.emplace_back(token);
         }
     }
-    for (const auto& name : listed)
-        f.erase(name);
+    for (const auto& name : listed) f.erase(name);
 }
 
 }  // namespace
@@ -47,12 +45,9 @@ void prepare_upstream_request(request_head& req, const forward_context& ctx, hea
     erase_connection_listed(req, ctx.upgrade);
     edits.keep_upgrade = ctx.upgrade;
     req.version(11);
-    if (ctx.upgrade)
-        edits.set(connection, "upgrade");
-    if (!ctx.client_ip.empty())
-        edits.append(req, x_forwarded_for, ctx.client_ip);
-    if (req.find(x_forwarded_proto) == req.end())
-        edits.set(x_forwarded_proto, "http");
+    if (ctx.upgrade) edits.set(connection, "upgrade");
+    if (!ctx.client_ip.empty()) edits.append(req, x_forwarded_for, ctx.client_ip);
+    if (req.find(x_forwarded_proto) == req.end()) edits.set(x_forwarded_proto, "http");
     edits.append(req, via, via_token);
     edits.set(x_request_id, ctx.request_id);
 }

@@ -15,8 +15,13 @@
 namespace sluice::proxy {
 
 // Problems a request head can have that Beast's parser lets through.
-enum class head_problem { none, content_length_and_transfer_encoding, duplicate_content_length,
-                          transfer_encoding_not_chunked, bad_request_id };
+enum class head_problem {
+    none,
+    content_length_and_transfer_encoding,
+    duplicate_content_length,
+    transfer_encoding_not_chunked,
+    bad_request_id
+};
 
 // What the proxy needs from a request head, found in one pass over its fields: a lookup by name
 // walks Beast's name index, one case-insensitive compare per step.

@@ -26,7 +26,8 @@ std::string error_json(std::string_view what)
 // {"reloaded":true,"changes":[...]} or {"reloaded":false,"errors":[...]}
 std::string reload_json(const reload_result& r)
 {
-    std::string out = r.ok ? "{\"reloaded\":true,\"changes\":[" : "{\"reloaded\":false,\"errors\":[";
+    std::string out = r.ok ? "{\"reloaded\":true,\"changes\":["
+                           : "{\"reloaded\":false,\"errors\":[";
     const auto& lines = r.ok ? r.changes : r.errors;
     for (std::size_t i = 0; i < lines.size(); ++i) {
         if (i) out += ',';
@@ -37,8 +38,7 @@ std::string reload_json(const reload_result& r)
 
 }  // namespace
 
-void runtime::impl::on_admin_post(admin::admin_request req,
-                                  std::function<void(admin_reply)> done)
+void runtime::impl::on_admin_post(admin::admin_request req, std::function<void(admin_reply)> done)
 {
     std::string token;
     {

@@ -11,8 +11,7 @@ namespace {
 
 void append_pair(std::string& out, std::string_view key, std::string_view value, bool first = false)
 {
-    if (!first)
-        out += ',';
+    if (!first) out += ',';
     append_json_string(out, key);
     out += ':';
     append_json_string(out, value);
@@ -135,8 +134,7 @@ std::string status_json(const status_inputs& in)
     }
     out += "],\"backends\":[";
     for (std::size_t i = 0; i < in.snap.backends.size(); ++i) {
-        if (i)
-            out += ',';
+        if (i) out += ',';
         append_backend(out, in.snap.backends[i]);
     }
     out += "]}\n";

@@ -46,16 +46,15 @@ struct runtime::impl {
     void schedule_pool_pruning();
     void schedule_health_ticks();
     std::vector<health::check_target> check_targets(const snapshot& snap);
-    void report_to(health::check_target& t, std::shared_ptr<backend_runtime> rt,
-                   std::size_t index);
+    void report_to(health::check_target& t, std::shared_ptr<backend_runtime> rt, std::size_t index);
 
     // lifecycle.cpp
     void on_signal(int sig);
     reload_result reload(const std::string& asked_by);
     std::vector<std::string> chain_refusal(const config::root& cfg) const;
     struct listener_plan {
-        std::optional<std::size_t> keep;   // index into `listeners`
-        std::unique_ptr<listener> bound;   // or a newly bound one
+        std::optional<std::size_t> keep;  // index into `listeners`
+        std::unique_ptr<listener> bound;  // or a newly bound one
     };
     std::vector<listener_plan> plan_listeners(const config::root& cfg);
     void apply_listeners(std::vector<listener_plan> plan, const config::root& cfg);
@@ -63,7 +62,7 @@ struct runtime::impl {
     // admin_api.cpp: the admin API's POSTs, from the admin thread.
     void on_admin_post(admin::admin_request req, std::function<void(admin::admin_reply)> done);
     admin::admin_reply on_server_change(const admin::admin_request& req,
-                                         const admin::post_target& target);
+                                        const admin::post_target& target);
     void warn_admin_exposure(const config::root& cfg) const;
     void stop_accepting();
     void wait_for_connections(clock::time_point deadline);

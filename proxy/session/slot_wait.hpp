@@ -29,8 +29,7 @@ public:
     ~slot_hold() { release(); }
     void release()
     {
-        if (!slots_)
-            return;
+        if (!slots_) return;
         std::exchange(slots_, nullptr)->release(server_);
         held_ms_ += ms_since(granted_);
     }

@@ -37,7 +37,10 @@ struct admin_post : ::testing::Test {
 
     admin_sources sources()
     {
-        admin_sources s{&signal, [] { return true; }, [] { return std::pair{true, std::string()}; },
+        admin_sources s{&signal, [] { return true; },
+                        [] {
+                            return std::pair{true, std::string()};
+                        },
                         [] { return std::string(); }, [] { return std::string("{}"); }};
         s.post = [this](admin_request r, std::function<void(admin_reply)> done) {
             std::lock_guard lock(mutex);

@@ -18,8 +18,7 @@ request_head request_with(std::vector<std::string> values)
     request_head req;
     req.method(http::verb::get);
     req.target("/");
-    for (const auto& v : values)
-        req.insert(header, v);
+    for (const auto& v : values) req.insert(header, v);
     return req;
 }
 
@@ -33,9 +32,9 @@ TEST(deadline_header, a_client_value_can_only_shorten_the_budget)
         {{}, 5000ms},
         {{"1200"}, 1200ms},
         {{"0"}, 0ms},
-        {{"9000"}, 5000ms},                   // longer than configured: ignored
-        {{"800", "300"}, 300ms},              // repeated: the smallest wins
-        {{"-5"}, 5000ms},                     // not a count of milliseconds
+        {{"9000"}, 5000ms},       // longer than configured: ignored
+        {{"800", "300"}, 300ms},  // repeated: the smallest wins
+        {{"-5"}, 5000ms},         // not a count of milliseconds
         {{"12.5"}, 5000ms},
         {{"1e3"}, 5000ms},
         {{""}, 5000ms},

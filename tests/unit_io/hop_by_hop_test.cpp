@@ -13,10 +13,16 @@ TEST(hop_by_hop, upstream_request_gets_forwarding_headers_and_loses_hop_by_hop_o
     req.method(http::verb::get);
     req.target("/a");
     req.version(10);
-    for (auto [name, value] : {std::pair{"Host", "example"}, {"X-Forwarded-For", "10.1.2.3"},
-                               {"Via", "1.0 a"}, {"via", "1.1 b"}, {"Connection", "keep-alive, X-Private"},
-                               {"X-Private", "secret"}, {"Keep-Alive", "timeout=5"}, {"TE", "trailers"},
-                               {"Upgrade", "h2c"}, {"X-Request-Id", "theirs"}})
+    for (auto [name, value] : {std::pair{"Host", "example"},
+                               {"X-Forwarded-For", "10.1.2.3"},
+                               {"Via", "1.0 a"},
+                               {"via", "1.1 b"},
+                               {"Connection", "keep-alive, X-Private"},
+                               {"X-Private", "secret"},
+                               {"Keep-Alive", "timeout=5"},
+                               {"TE", "trailers"},
+                               {"Upgrade", "h2c"},
+                               {"X-Request-Id", "theirs"}})
         req.insert(name, value);
     head_edits edits;
     prepare_upstream_request(req, {"127.0.0.1", "ours", false}, edits);

@@ -19,8 +19,7 @@ inline std::string written(const request_head& req, const head_edits& edits)
 inline std::size_t count_of(const std::string& text, const std::string& part)
 {
     std::size_t n = 0;
-    for (auto pos = text.find(part); pos != std::string::npos; pos = text.find(part, pos + 1))
-        ++n;
+    for (auto pos = text.find(part); pos != std::string::npos; pos = text.find(part, pos + 1)) ++n;
     return n;
 }
 

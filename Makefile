@@ -7,7 +7,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 # libstdc++ 12's ranges, which config/ uses).
 PACKAGES := g++ cmake make libboost1.81-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev ccache \
             libgoogle-perftools-dev curl python3 gunicorn uwsgi-core uwsgi-plugin-python3 chromium \
-            man-db clang-16 libfuzzer-16-dev wrk
+            man-db clang-16 libfuzzer-16-dev clang-format wrk
 FUZZ_CXX ?= clang++-16
 # Seconds per fuzz target in `make fuzz`.
 SECONDS ?= 60
@@ -67,9 +67,9 @@ fuzz: deps
 	cmake --build build-fuzz -j$(JOBS)
 	bash tests/fuzz/run.sh build-fuzz $(SECONDS) $(JOBS)
 
-# What .ci/run runs: the tests, a short soak, the tests under the sanitizers, and a short run of
-# each fuzzer.
-ci: test
+# What .ci/run runs: the format check, the tests, a short soak, the tests under the sanitizers,
+# and a short run of each fuzzer.
+ci: format-check test
 	$(MAKE) soak SOAK_SECONDS=30
 	$(MAKE) sanitize
 	$(MAKE) tsan
@@ -80,3 +80,12 @@ bench: build
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan build-fuzz
+
+# Every C++ source and header as the root .clang-format has it; cheap, so .ci/run runs it first.
+# Generated sources live in build directories, which are not among these folders.
+CLANG_FORMAT ?= clang-format
+FORMAT_FILES = $(shell find proxy config health net admin demo exe tests \
+                 -name '*.cpp' -o -name '*.hpp' | sort)
+.PHONY: format-check
+format-check: deps
+	@$(CLANG_FORMAT) --dry-run -Werror $(FORMAT_FILES) && echo 'format-check: clean'

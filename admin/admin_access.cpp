@@ -6,7 +6,7 @@
 #include <cctype>
 #include <vector>
 
-namespace sluice::health {
+namespace sluice::admin {
 namespace {
 
 std::optional<std::string> percent_decoded(std::string_view s)
@@ -101,4 +101,4 @@ std::optional<post_target> parse_post_target(std::string_view target)
     return t;
 }
 
-}  // namespace sluice::health
+}  // namespace sluice::admin

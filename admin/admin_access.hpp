@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-namespace sluice::health {
+namespace sluice::admin {
 
 // Equal length and bytes, in a time that depends on the lengths only.
 bool same_secret(std::string_view a, std::string_view b);
@@ -35,4 +35,4 @@ struct post_target {
 };
 std::optional<post_target> parse_post_target(std::string_view target);
 
-}  // namespace sluice::health
+}  // namespace sluice::admin

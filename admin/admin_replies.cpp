@@ -5,7 +5,7 @@
 
 #include <boost/beast/http/error.hpp>
 
-namespace sluice::health {
+namespace sluice::admin {
 namespace {
 
 constexpr std::array<std::pair<std::string_view, route>, 6> routes{{
@@ -63,8 +63,7 @@ response reply(http::status status, std::string_view type, std::string body, boo
 response healthz(const std::atomic<int>& signal, bool head_only)
 {
     switch (static_cast<proxy_signal>(signal.load(std::memory_order_relaxed))) {
-    case proxy_signal::free:
-        return reply(http::status::ok, plain, "free\n", head_only);
+    case proxy_signal::free: return reply(http::status::ok, plain, "free\n", head_only);
     case proxy_signal::draining:
         return reply(http::status::service_unavailable, plain, "draining\n", head_only);
     default:  // busy, or a value this build does not know: not a reason to send traffic
@@ -80,5 +79,4 @@ response not_allowed(std::string_view allow)
     return res;
 }
 
-
-}  // namespace sluice::health
+}  // namespace sluice::admin

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace sluice::health {
+namespace sluice::admin {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -36,4 +36,4 @@ response reply(http::status status, std::string_view type, std::string body, boo
 response healthz(const std::atomic<int>& signal, bool head_only);
 response not_allowed(std::string_view allow);
 
-}  // namespace sluice::health
+}  // namespace sluice::admin

@@ -39,7 +39,6 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
-
 #include <array>
 #include <chrono>
 #include <mutex>
@@ -49,7 +48,7 @@
 #include <thread>
 #include <unordered_set>
 
-namespace sluice::health {
+namespace sluice::admin {
 namespace {
 
 namespace asio = boost::asio;
@@ -210,7 +209,8 @@ response admin_server::impl::answer(const request& req) const
     bool head_only = req.method() == http::verb::head;
     if (req.method() != http::verb::get && !head_only) return not_allowed("GET, HEAD");
     if (r == route::healthz) return healthz(*sources.signal, head_only);
-    if (r == route::index) return reply(http::status::ok, html, std::string(status_page_html()), head_only);
+    if (r == route::index)
+        return reply(http::status::ok, html, std::string(status_page_html()), head_only);
     try {
         return from_sources(*r, head_only);
     } catch (const std::exception& e) {
@@ -246,7 +246,7 @@ response admin_server::impl::from_sources(route r, bool head_only) const
 // The coroutine waits on `wake` until the answer's callback cancels it, the POST times out, or
 // shutdown() cancels it.
 asio::awaitable<response> admin_server::impl::answer_post(const request& req,
-                                                         const std::string& peer)
+                                                          const std::string& peer)
 {
     if (!sources.post || !parse_post_target(req.target())) {
         if (find_route(req.target())) co_return not_allowed("GET, HEAD");
@@ -289,8 +289,8 @@ asio::awaitable<response> admin_server::impl::answer_post(const request& req,
                         error_json("no answer within " + std::to_string(post_timeout.count()) +
                                    " s (or sluice is stopping); see the log for the outcome"),
                         false);
-    co_return reply(static_cast<http::status>(answer->status), json_type,
-                    std::move(answer->json), false);
+    co_return reply(static_cast<http::status>(answer->status), json_type, std::move(answer->json),
+                    false);
 }
 
 void admin_server::impl::shutdown()
@@ -334,9 +334,6 @@ void admin_server::stop()
     if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-std::string admin_server::local_address() const
-{
-    return impl_->address;
-}
+std::string admin_server::local_address() const { return impl_->address; }
 
-}  // namespace sluice::health
+}  // namespace sluice::admin

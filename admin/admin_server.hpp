@@ -23,7 +23,7 @@
 #include <string>
 #include <utility>
 
-namespace sluice::health {
+namespace sluice::admin {
 
 enum class proxy_signal : int { free = 0, busy = 1, draining = 2 };
 
@@ -79,4 +79,4 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
-}  // namespace sluice::health
+}  // namespace sluice::admin

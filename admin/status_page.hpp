@@ -5,8 +5,8 @@
 
 #include <string_view>
 
-namespace sluice::health {
+namespace sluice::admin {
 
 std::string_view status_page_html();
 
-}  // namespace sluice::health
+}  // namespace sluice::admin

@@ -41,7 +41,7 @@ void read_admin_token(root& cfg, const std::map<std::string, source_mark, std::l
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         errors.push_back(located(at, quoted + " cannot be read; check the path "
-                                     "(relative to the config file) and its permissions"));
+                                              "(relative to the config file) and its permissions"));
         return;
     }
     std::ostringstream text;
@@ -52,18 +52,20 @@ void read_admin_token(root& cfg, const std::map<std::string, source_mark, std::l
     token.erase(token.find_last_not_of(space) + 1);
     if (token.empty())
         errors.push_back(located(at, quoted + " is empty; put the token in it, "
-                                     "e.g. `head -c 32 /dev/urandom | base64 > FILE`"));
+                                              "e.g. `head -c 32 /dev/urandom | base64 > FILE`"));
     a.token = std::move(token);
 }
 
 std::optional<std::string> admin_exposure(const root& cfg)
 {
     if (!cfg.admin.token.empty() || local_only(cfg.admin.bind)) return std::nullopt;
-    return located(mark_of(cfg, cfg.marks, "admin.bind"),
-                   cfg.admin.bind.text + " is reachable from other machines and admin.token_file "
-                   "is not set, so the admin API would refuse every POST (403); set "
-                   "admin.token_file (POSTs then need \"Authorization: Bearer TOKEN\"), or bind "
-                   "admin to 127.0.0.1 or a unix socket");
+    return located(
+        mark_of(cfg, cfg.marks, "admin.bind"),
+        cfg.admin.bind.text +
+            " is reachable from other machines and admin.token_file "
+            "is not set, so the admin API would refuse every POST (403); set "
+            "admin.token_file (POSTs then need \"Authorization: Bearer TOKEN\"), or bind "
+            "admin to 127.0.0.1 or a unix socket");
 }
 
 }  // namespace sluice::config

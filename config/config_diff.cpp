@@ -67,7 +67,8 @@ std::vector<std::string> describe_changes(const root& before, const root& after)
                       if (b.bind.text != a.bind.text)
                           out.push_back("listener " + a.name + ": bind " + b.bind.text + " -> " +
                                         a.bind.text);
-                      if (b.default_backend != a.default_backend || b.routes.size() != a.routes.size())
+                      if (b.default_backend != a.default_backend ||
+                          b.routes.size() != a.routes.size())
                           out.push_back("listener " + a.name + ": routes");
                   });
     compare_named(before.backends, after.backends, "backend", out,
@@ -75,8 +76,8 @@ std::vector<std::string> describe_changes(const root& before, const root& after)
     for (const auto& f : timeout_fields) {
         const auto from = before.timeouts.*f.value, to = after.timeouts.*f.value;
         if (from != to)
-            out.push_back("timeouts." + std::string(f.key) + ": " + format_duration(from) +
-                          " -> " + format_duration(to));
+            out.push_back("timeouts." + std::string(f.key) + ": " + format_duration(from) + " -> " +
+                          format_duration(to));
     }
     if (before.admin.token != after.admin.token) out.push_back("admin token (admin.token_file)");
     return out;

@@ -96,10 +96,8 @@ const field<health> agent_fields[] = {
 };
 
 const field<health> health_fields[] = {
-    {"http",
-     [](auto& r, auto& n, auto& p, auto& h) {
-         read_map(r, n, p, http_check_fields, h.http.emplace());
-     }},
+    {"http", [](auto& r, auto& n, auto& p,
+                auto& h) { read_map(r, n, p, http_check_fields, h.http.emplace()); }},
     {"agent", [](auto& r, auto& n, auto& p, auto& h) { read_map(r, n, p, agent_fields, h); }},
     {"interval", [](auto& r, auto& n, auto& p, auto& h) { r.time(n, p, h.interval); }},
     {"jitter", [](auto& r, auto& n, auto& p, auto& h) { r.percent(n, p, h.jitter_percent); }},
@@ -226,9 +224,8 @@ void resolve_idle_timeout(reader& r, backend& b)
 // Buffering protects workers: undeclared, each direction is on when a server has a worker count.
 void resolve_buffering(reader& r, backend& b)
 {
-    const bool workers = std::ranges::any_of(b.servers, [](const server& s) {
-        return s.max_connections > 0;
-    });
+    const bool workers = std::ranges::any_of(b.servers,
+                                             [](const server& s) { return s.max_connections > 0; });
     if (!r.declared(b.mark.path + ".buffering.request")) b.buffering.request = workers;
     if (!r.declared(b.mark.path + ".buffering.response")) b.buffering.response = workers;
 }
@@ -257,9 +254,12 @@ void read_access_log(reader& r, const node& n, const std::string& path, root& c)
     if (!r.text(n, path, text)) return;
     if (text.empty()) return r.error(n, path, "is empty; expected stdout, off or a file path");
     using kind = access_log::kind;
-    if (text == "stdout") c.access_log = {kind::stdout_stream, ""};
-    else if (text == "off") c.access_log = {kind::off, ""};
-    else c.access_log = {kind::file, text};
+    if (text == "stdout")
+        c.access_log = {kind::stdout_stream, ""};
+    else if (text == "off")
+        c.access_log = {kind::off, ""};
+    else
+        c.access_log = {kind::file, text};
 }
 
 void read_threads(reader& r, const node& n, const std::string& path, root& c)
@@ -286,8 +286,9 @@ bool is_token(std::string_view s)
 void read_header_name(reader& r, const node& n, const std::string& path, std::string& out)
 {
     if (r.text(n, path, out) && !is_token(out))
-        r.error(n, path, "is not a header name; use letters, digits and - (e.g. "
-                         "X-Sluice-Not-Processed), or \"\" to turn it off");
+        r.error(n, path,
+                "is not a header name; use letters, digits and - (e.g. "
+                "X-Sluice-Not-Processed), or \"\" to turn it off");
 }
 
 const field<scale_out> scale_out_fields[] = {
@@ -308,10 +309,8 @@ const field<root> root_fields[] = {
          c.admin.mark = r.mark(n, p);
          read_map(r, n, p, admin_fields, c.admin);
      }},
-    {"timeouts",
-     [](auto& r, auto& n, auto& p, auto& c) {
-         read_timeouts(r, n, p, c.timeouts, &timeout_field::value);
-     }},
+    {"timeouts", [](auto& r, auto& n, auto& p,
+                    auto& c) { read_timeouts(r, n, p, c.timeouts, &timeout_field::value); }},
     {"backends",
      [](auto& r, auto& n, auto& p, auto& c) {
          walk_list(r, n, p, [&](const node& item, const std::string& item_path) {
@@ -371,8 +370,8 @@ loaded load_string(std::string_view yaml, const std::string& source_name)
         doc = YAML::Load(std::string(yaml));
     } catch (const YAML::Exception& e) {
         const source_mark at{source_name, e.mark.line + 1, e.mark.column + 1, ""};
-        throw config_error({located(at, "YAML syntax: " + e.msg +
-                                            "; check the indentation, colons and quotes")});
+        throw config_error(
+            {located(at, "YAML syntax: " + e.msg + "; check the indentation, colons and quotes")});
     }
     reader r{source_name, {}, {}, {}};
     loaded result;

@@ -30,14 +30,14 @@ struct source_mark {
 struct endpoint {
     enum class kind { tcp, unix_socket };
     kind type = kind::tcp;
-    std::string host;   // tcp only
+    std::string host;        // tcp only
     std::uint16_t port = 0;  // tcp only
-    std::string path;   // unix_socket only
-    std::string text;   // as written, for messages and /status
+    std::string path;        // unix_socket only
+    std::string text;        // as written, for messages and /status
 };
 
 struct limits {
-    std::uint64_t max_header = 64 * 1024;          // beyond: 431
+    std::uint64_t max_header = 64 * 1024;           // beyond: 431
     std::uint64_t max_body = 100ull * 1024 * 1024;  // beyond: 413
 };
 
@@ -200,7 +200,7 @@ struct backend {
     std::size_t queue_max_length = 1000;
     struct retries retries;
     struct keepalive keepalive;
-    std::vector<server> servers;  // server_defaults already merged in
+    std::vector<server> servers;          // server_defaults already merged in
     std::optional<struct health> health;  // absent: no active checks, servers stay up
     struct passive passive;
     duration slow_start = 0s;

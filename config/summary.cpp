@@ -62,8 +62,10 @@ void summarize_backend(std::ostream& out, const backend& b)
         << "\n";
     for (const auto& s : b.servers) {
         out << "    " << s.name << "  " << s.address.text << "  max_connections ";
-        if (s.max_connections == 0) out << "none";
-        else out << s.max_connections;
+        if (s.max_connections == 0)
+            out << "none";
+        else
+            out << s.max_connections;
         out << "  weight " << s.weight << "  keepalive " << format_duration(s.keepalive_timeout)
             << (s.keepalive_timeout_declared ? "" : " (assumed)") << "\n";
     }

@@ -52,8 +52,7 @@ void check_client_idle(const scope& s, findings_list& out)
                 text(t.upstream_idle) +
                 " (upstream_idle): it sends requests on connections sluice is closing, and its "
                 "clients get sporadic 502s that no sluice log line shows.",
-            set_text(changes) + " (above upstream_idle " + text(t.upstream_idle) + ")",
-            changes);
+            set_text(changes) + " (above upstream_idle " + text(t.upstream_idle) + ")", changes);
 }
 
 // The fix for a chain longer than the LB allows: the plan's shorter phases, or a longer LB.
@@ -74,22 +73,25 @@ void check_answer_before_upstream(const scope& s, findings_list& out)
     const auto changes = s.chain_changes();
     if (chain < t.upstream_idle && deadline >= t.upstream_idle) {
         out.add(severity::warning, "request_vs_upstream_idle", s.where,
-                "the request deadline " + text(deadline) + " (timeouts.request) is longer than "
-                "the load balancer's idle timeout " + text(t.upstream_idle) +
-                ": it never fires first, and the app is told it has more time than its client "
-                "will wait.",
+                "the request deadline " + text(deadline) +
+                    " (timeouts.request) is longer than "
+                    "the load balancer's idle timeout " +
+                    text(t.upstream_idle) +
+                    ": it never fires first, and the app is told it has more time than its client "
+                    "will wait.",
                 set_text(changes) + " (derived: " + text(solved) + ")", changes);
     }
     if (chain < t.upstream_idle) return;
     if (deadline >= t.upstream_idle) {
         out.add(severity::error, "queue_connect_server_vs_upstream_idle", s.where,
                 "a request may take " + sum + " before sluice answers, and the request deadline " +
-                    text(deadline) + " does not cut it short, but the load balancer in front "
-                    "gives up after " + text(t.upstream_idle) +
+                    text(deadline) +
+                    " does not cut it short, but the load balancer in front "
+                    "gives up after " +
+                    text(t.upstream_idle) +
                     ": slow requests end with the LB's own error while the app keeps working, "
                     "and no sluice log line says so.",
-                set_text(changes) + " (the request deadline is then derived: " + text(solved) +
-                    ")",
+                set_text(changes) + " (the request deadline is then derived: " + text(solved) + ")",
                 changes);
         return;
     }
@@ -98,7 +100,8 @@ void check_answer_before_upstream(const scope& s, findings_list& out)
                 " idle); the request deadline " + text(deadline) +
                 (t.request == 0s ? " (derived)" : "") +
                 " answers 504 before the LB gives up, so a request that waited in the queue "
-                "gets less than server " + text(t.server) + ".",
+                "gets less than server " +
+                text(t.server) + ".",
             shorten_chain(s, changes, chain), changes);
 }
 
@@ -109,12 +112,13 @@ void check_client_header(const scope& s, findings_list& out)
     out.add(severity::warning, "client_header_vs_client_idle", s.where,
             "a request head may take " + text(t.client_header) +
                 " (client_header) to arrive, no less than an idle connection is kept "
-                "(client_idle " + text(t.client_idle) +
+                "(client_idle " +
+                text(t.client_idle) +
                 "): a client holds a connection longer by trickling its header than by idling, "
                 "which is what slowloris does.",
-            own_fix(s.changes({"client_header"}),
-                    "client_idle is " + text(s.solved.client_idle) + ", above client_header " +
-                        text(t.client_header)),
+            own_fix(s.changes({"client_header"}), "client_idle is " + text(s.solved.client_idle) +
+                                                      ", above client_header " +
+                                                      text(t.client_header)),
             s.changes({"client_header"}));
 }
 
@@ -127,10 +131,9 @@ void check_drain(const scope& s, findings_list& out)
             "a graceful shutdown (SIGTERM at every deploy or scale-in) waits drain " +
                 text(t.drain) + " for requests in flight, but a request may run for " +
                 text(deadline) + ": longer ones are cut and their clients get an error.",
-            own_fix(s.changes({"drain"}),
-                    "the longest request deadline is " +
-                        text(derived_request_deadline(s.solved)) + ", within drain " +
-                        text(t.drain)) +
+            own_fix(s.changes({"drain"}), "the longest request deadline is " +
+                                              text(derived_request_deadline(s.solved)) +
+                                              ", within drain " + text(t.drain)) +
                 " (and keep the orchestrator's kill grace period above admin.drain_notice + "
                 "drain)",
             s.changes({"drain"}));
@@ -161,8 +164,9 @@ scope route_scope(const root& cfg, const chain_plan& plan, std::size_t li, std::
 
 hop_row make_row(std::string path, const timeouts& t, const backend& b, const server& srv)
 {
-    hop_row row{std::move(path),       t, srv.keepalive_timeout, srv.keepalive_timeout_declared,
-                srv.worker_timeout, b.keepalive.idle_timeout};
+    hop_row row{std::move(path),       t,
+                srv.keepalive_timeout, srv.keepalive_timeout_declared,
+                srv.worker_timeout,    b.keepalive.idle_timeout};
     if (b.health) {
         row.health_interval = b.health->interval;
         row.health_timeout = b.health->timeout;
@@ -172,9 +176,8 @@ hop_row make_row(std::string path, const timeouts& t, const backend& b, const se
 }
 
 // One path through a backend: its per-path rules and one row per server.
-void walk_backend(const root& cfg, const chain_plan& plan, const scope& s,
-                  const std::string& name, const std::string& path, findings_list& out,
-                  std::vector<hop_row>& rows)
+void walk_backend(const root& cfg, const chain_plan& plan, const scope& s, const std::string& name,
+                  const std::string& path, findings_list& out, std::vector<hop_row>& rows)
 {
     const backend* b = cfg.find_backend(name);
     if (!b) return;  // an unknown backend is the validator's error

@@ -42,8 +42,8 @@ struct finding {
 // with every timeout that applies on it.
 struct hop_row {
     std::string path;  // "web -> routes[0] -> deployer -> deploy1", "web -> default -> app -> app1"
-    timeouts effective;   // global timeouts with the route's overrides applied
-    duration keepalive_timeout{};  // the app server's own idle timeout
+    timeouts effective;               // global timeouts with the route's overrides applied
+    duration keepalive_timeout{};     // the app server's own idle timeout
     bool keepalive_declared = false;  // false: assumed 2 s (gunicorn's default)
     std::optional<duration> worker_timeout;
     duration pool_idle_timeout{};

@@ -35,8 +35,9 @@ bool check_pool(const backend_at& at, findings_list& out)
                 " (keepalive.idle_timeout): requests go out on sockets the app has already "
                 "closed; an idempotent one is retried once, any other gets a 502.",
             set_text(changes) + " (80% of keepalive_timeout " + text(keepalive) + ")" +
-                (declared ? "" : ", or declare the app server's own in " +
-                                     at.server_key(si, "keepalive_timeout")),
+                (declared ? ""
+                          : ", or declare the app server's own in " +
+                                at.server_key(si, "keepalive_timeout")),
             changes);
     return true;
 }
@@ -49,7 +50,8 @@ void check_assumed_keepalive(const backend_at& at, findings_list& out)
     out.add(severity::note, "keepalive_timeout_assumed", at.where(),
             "the app server's keepalive_timeout is not declared for " + names +
                 ", so sluice assumes 2s (gunicorn's default, the shortest common one) and drops "
-                "pooled connections after " + text(b.keepalive.idle_timeout) +
+                "pooled connections after " +
+                text(b.keepalive.idle_timeout) +
                 ": safe, but if the app keeps connections longer, sluice reconnects far more "
                 "often than it needs to.",
             "set " + at.key("server_defaults.keepalive_timeout") +
@@ -83,10 +85,11 @@ void check_health(const backend_at& at, findings_list& out)
     const auto& h = *at.b.health;
     out.add(severity::warning, "health_timeout_vs_interval", at.where(),
             "a health check may take " + text(h.timeout) + " (health.timeout), no less than the " +
-                text(h.interval) + " between checks (health.interval); with one check in flight "
-                "per server, a hanging server is checked only every " + text(h.timeout) +
-                " and marked down " + std::to_string(h.fall) + " x " + text(h.timeout) +
-                " after it stops answering.",
+                text(h.interval) +
+                " between checks (health.interval); with one check in flight "
+                "per server, a hanging server is checked only every " +
+                text(h.timeout) + " and marked down " + std::to_string(h.fall) + " x " +
+                text(h.timeout) + " after it stops answering.",
             set_text({{at.key("health.timeout"), text(h.interval / 2)}}),
             {{at.key("health.timeout"), text(h.interval / 2)}});
 }

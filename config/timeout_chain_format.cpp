@@ -80,10 +80,14 @@ void json_string(std::ostream& out, std::string_view s)
     out << '"';
     for (char c : s) {
         const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') out << '\\' << c;
-        else if (c == '\n') out << "\\n";
-        else if (u < 0x20) out << "\\u00" << hex[u >> 4] << hex[u & 15];
-        else out << c;
+        if (c == '"' || c == '\\')
+            out << '\\' << c;
+        else if (c == '\n')
+            out << "\\n";
+        else if (u < 0x20)
+            out << "\\u00" << hex[u >> 4] << hex[u & 15];
+        else
+            out << c;
     }
     out << '"';
 }
@@ -93,8 +97,10 @@ void json_ms(std::ostream& out, std::string_view key, const std::optional<durati
     out << ", ";
     json_string(out, std::string(key) + "_ms");
     out << ": ";
-    if (d) out << d->count();
-    else out << "null";
+    if (d)
+        out << d->count();
+    else
+        out << "null";
 }
 
 void json_finding(std::ostream& out, const finding& f)
@@ -167,8 +173,8 @@ std::string format_table(const chain_report& report)
     out << "timeout chain, client side first (* derived request deadline, ~ assumed keep-alive)\n"
         << "  lb_idle = upstream_idle, app_ka = app server's keepalive_timeout, "
         << "pool = keepalive.idle_timeout\n  ";
-    for (const char* name : {"lb_idle", "header", "c_idle", "queue", "connect", "server",
-                             "request", "app_ka", "worker", "pool"})
+    for (const char* name : {"lb_idle", "header", "c_idle", "queue", "connect", "server", "request",
+                             "app_ka", "worker", "pool"})
         cell(out, name);
     out << "  health\n";
     for (const auto& row : report.rows) table_row(out, row);
@@ -177,8 +183,8 @@ std::string format_table(const chain_report& report)
     bool first = true;
     for (const auto* list : {&report.findings, &report.notes}) {
         for (const auto& f : *list) {
-            out << (first ? "" : "\n") << level_name(f) << " [" << f.rule << "]\n  at "
-                << f.where << "\n";
+            out << (first ? "" : "\n") << level_name(f) << " [" << f.rule << "]\n  at " << f.where
+                << "\n";
             first = false;
             wrapped(out, f.what, "  ");
             wrapped(out, (f.level == finding::severity::note ? "to be exact: " : "fix: ") + f.fix,
@@ -188,10 +194,11 @@ std::string format_table(const chain_report& report)
     const auto errors = error_count(report);
     const auto warnings = report.findings.size() - errors;
     const auto notes = report.notes.empty() ? "" : " (" + plural(report.notes.size(), "note") + ")";
-    if (report.findings.empty()) out << "timeout chain: aligned, no findings" << notes << "\n";
+    if (report.findings.empty())
+        out << "timeout chain: aligned, no findings" << notes << "\n";
     else
-        out << "timeout chain: " << plural(errors, "error") << ", "
-            << plural(warnings, "warning") << notes << "\n";
+        out << "timeout chain: " << plural(errors, "error") << ", " << plural(warnings, "warning")
+            << notes << "\n";
     return out.str();
 }
 

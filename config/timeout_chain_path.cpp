@@ -46,7 +46,9 @@ void check_worker_timeout(const scope& s, const backend_at& at, std::size_t si,
         out.add(severity::warning, "server_vs_worker_timeout", s.prefix + at.server_where(si),
                 "sluice stops waiting for " + srv.name + " after server " + text(t.server) +
                     " and answers 504, but the app keeps working on the request for up to "
-                    "worker_timeout " + text(worker) + ": the work is wasted, and the freed "
+                    "worker_timeout " +
+                    text(worker) +
+                    ": the work is wasted, and the freed "
                     "slot sends the next request to a worker that is still busy.",
                 set_text(changes) + " (so the app's own timeout ends the request first), or " +
                     alternative + (lowered.empty() ? text(below(t.server)) : ""),
@@ -55,14 +57,13 @@ void check_worker_timeout(const scope& s, const backend_at& at, std::size_t si,
     }
     if (deadline >= worker) return;
     const bool derived = t.request == 0s;  // then only upstream_idle can cap it below worker
-    out.add(severity::warning, "request_deadline_vs_worker_timeout",
-            s.prefix + at.server_where(si),
+    out.add(severity::warning, "request_deadline_vs_worker_timeout", s.prefix + at.server_where(si),
             "every request here ends by the request deadline " + text(deadline) +
                 (derived ? " (derived: below the load balancer's " + text(t.upstream_idle) +
                                " idle timeout)"
                          : " (timeouts.request)") +
-                ", while " + srv.name + " may work on it for up to worker_timeout " +
-                text(worker) + ": longer requests get a 504 while the app keeps going.",
+                ", while " + srv.name + " may work on it for up to worker_timeout " + text(worker) +
+                ": longer requests get a 504 while the app keeps going.",
             (changes.empty() ? "" : set_text(changes) + ", or ") + alternative +
                 (lowered.empty() ? text(below(deadline)) : ""),
             changes);
@@ -91,19 +92,18 @@ void check_unbuffered(const scope& s, const backend_at& at, const chain_plan& pl
          "response", plan.buffer_response},
     };
     for (const auto& d : directions) {
-        const duration pause = s.t.*std::ranges::find(timeout_fields, d.key,
-                                                      &timeout_field::key)->value;
+        const duration pause = s.t.*
+                               std::ranges::find(timeout_fields, d.key, &timeout_field::key)->value;
         if (d.buffered || pause < worker) continue;
-        const std::string key = at.key("buffering." + std::string(d.key == "client_body"
-                                                                      ? "request"
-                                                                      : "response"));
+        const std::string key = at.key(
+            "buffering." + std::string(d.key == "client_body" ? "request" : "response"));
         std::vector<change> changes;
         if (d.planned.contains(at.bi)) changes.push_back({key, "on"});
         out.add(severity::warning, std::string(d.rule), s.prefix + at.where(),
                 "buffering of the " + std::string(d.what) + " is off, so a worker of " +
-                    shortest->name + " waits while a client pauses its " +
-                    std::string(d.pause) + ", for up to " + std::string(d.key) + " " +
-                    text(pause) + ", no less than its worker_timeout " + text(worker) +
+                    shortest->name + " waits while a client pauses its " + std::string(d.pause) +
+                    ", for up to " + std::string(d.key) + " " + text(pause) +
+                    ", no less than its worker_timeout " + text(worker) +
                     ": the app server kills the worker mid-request and the client gets a 502.",
                 set_text(changes) + " (sluice then takes the pause, not the worker), or set " +
                     s.key(d.key) + " to " + text(below(worker)),

@@ -75,15 +75,15 @@ scope_solution solve_scope(timeouts t, const scope_needs& needs);
 // is one problem with one fix, not one per listener.
 class findings_list {
 public:
-    void add(severity level, std::string rule, std::string where, std::string what,
-             std::string fix, std::vector<change> changes = {})
+    void add(severity level, std::string rule, std::string where, std::string what, std::string fix,
+             std::vector<change> changes = {})
     {
         const auto same = [&](const finding& f) {
             return f.rule == rule && f.what == what && f.fix == fix;
         };
         if (std::ranges::any_of(list_, same)) return;
-        list_.push_back({level, std::move(rule), std::move(where), std::move(what),
-                         std::move(fix), std::move(changes)});
+        list_.push_back({level, std::move(rule), std::move(where), std::move(what), std::move(fix),
+                         std::move(changes)});
     }
     // Errors first, then warnings; notes go apart.
     std::vector<finding> take(std::vector<finding>& notes)
@@ -140,8 +140,8 @@ inline std::string set_text(const std::vector<change>& changes)
 // Where the timeouts of a path come from: the global block, or a route overriding some keys.
 struct scope {
     std::string where = "timeouts";  // where timeout-only findings point
-    std::string prefix;               // "listeners[0] (web) -> routes[1] -> "; "" when global
-    std::string route_key;            // "listeners[0].routes[1].timeouts."; "" when global
+    std::string prefix;              // "listeners[0] (web) -> routes[1] -> "; "" when global
+    std::string route_key;           // "listeners[0].routes[1].timeouts."; "" when global
     const timeout_overrides* overrides = nullptr;
     timeouts t;       // as configured
     timeouts base;    // what the route inherits once the global fixes apply (global: t)

@@ -181,8 +181,7 @@ chain_plan solve_chain(const root& cfg)
         }
     }
     for (auto& [at, t] : plan.routes)
-        if (!cfg.listeners[at.first].routes[at.second].timeouts.drain)
-            t.drain = plan.global.drain;
+        if (!cfg.listeners[at.first].routes[at.second].timeouts.drain) t.drain = plan.global.drain;
     plan_buffering(cfg, paths, plan);
     return plan;
 }
@@ -275,8 +274,7 @@ bool apply_change(root& cfg, const change& c)
         return d && set_timeout(m[1].str(), *d, &cfg.timeouts, nullptr);
     if (std::regex_match(c.key, m, route)) {
         const auto li = number(m[1]), ri = number(m[2]);
-        if (!d || li >= cfg.listeners.size() || ri >= cfg.listeners[li].routes.size())
-            return false;
+        if (!d || li >= cfg.listeners.size() || ri >= cfg.listeners[li].routes.size()) return false;
         return set_timeout(m[3].str(), *d, nullptr, &cfg.listeners[li].routes[ri].timeouts);
     }
     if (std::regex_match(c.key, m, backend))

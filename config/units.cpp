@@ -15,8 +15,8 @@ struct duration_unit {
     std::int64_t ms;
 };
 // Longest suffix first, so "ms" is not read as "m" followed by garbage.
-constexpr std::array<duration_unit, 4> duration_units{{
-    {"ms", 1}, {"h", 3600 * 1000}, {"m", 60 * 1000}, {"s", 1000}}};
+constexpr std::array<duration_unit, 4> duration_units{
+    {{"ms", 1}, {"h", 3600 * 1000}, {"m", 60 * 1000}, {"s", 1000}}};
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 

@@ -53,8 +53,10 @@ private:
         path += key;
         auto at = config_.marks.find(path);
         source_mark where = object;
-        if (at != config_.marks.end()) where = at->second;
-        else where.path = path;
+        if (at != config_.marks.end())
+            where = at->second;
+        else
+            where.path = path;
         found_.push_back({level, located(where, what)});
     }
 
@@ -73,9 +75,9 @@ void check_unique_names(checker& c, const Items& items, std::string_view what)
         if (item.name.empty()) continue;  // reported by the loader as missing
         auto [at, fresh] = first.emplace(item.name, &item.mark);
         if (fresh) continue;
-        c.error(item.mark, "name", "\"" + item.name + "\" is already the name of " +
-                                       at->second->path + "; " + std::string(what) +
-                                       " names must be unique");
+        c.error(item.mark, "name",
+                "\"" + item.name + "\" is already the name of " + at->second->path + "; " +
+                    std::string(what) + " names must be unique");
     }
 }
 
@@ -138,8 +140,9 @@ void check_listeners(checker& c, const root& config)
             c.error(l.mark, "max_connections", "is 0; expected at least 1");
         }
         if (l.limits.max_header < 1024) {
-            c.error(l.mark, "limits.max_header", std::to_string(l.limits.max_header) +
-                                                     " bytes is too small; expected at least 1k");
+            c.error(l.mark, "limits.max_header",
+                    std::to_string(l.limits.max_header) +
+                        " bytes is too small; expected at least 1k");
         }
         check_reference(c, config, l.mark, "default_backend", l.default_backend);
         for (const auto& r : l.routes) check_reference(c, config, r.mark, "backend", r.backend);
@@ -160,9 +163,9 @@ void check_statuses(checker& c, const source_mark& at, const health_http& http)
     }
     for (auto status : http.busy_status) {
         if (std::ranges::find(http.expect_status, status) == http.expect_status.end()) continue;
-        c.error(at, "http.busy_status", std::to_string(status) +
-                                            " is also in expect_status; a status means up or busy, "
-                                            "not both");
+        c.error(at, "http.busy_status",
+                std::to_string(status) + " is also in expect_status; a status means up or busy, "
+                                         "not both");
     }
 }
 
@@ -235,7 +238,8 @@ void check_buffering(checker& c, const backend& b)
     } else if (buf.max_spool < buf.memory) {
         c.error(b.mark, "buffering.max_spool",
                 size_text(buf.max_spool) + " is less than buffering.memory " +
-                    size_text(buf.memory) + "; expected at least memory (a body that fits in "
+                    size_text(buf.memory) +
+                    "; expected at least memory (a body that fits in "
                     "memory is never spooled): raise max_spool, e.g. to 1g, or lower memory");
     }
     if (!buf.spool_dir.empty()) {

@@ -50,8 +50,7 @@ void reader::record(const node& key, const node& value, const std::string& path)
     marks[path] = mark(value.IsNull() ? key : value, path);
 }
 
-const std::string* reader::scalar(const node& n, const std::string& path,
-                                  std::string_view expected)
+const std::string* reader::scalar(const node& n, const std::string& path, std::string_view expected)
 {
     if (n.IsScalar()) return &n.Scalar();
     error(n, path, kind_of(n) + "; expected " + std::string(expected));
@@ -86,8 +85,10 @@ void reader::address(const node& n, const std::string& path, endpoint& out)
     const auto* s = scalar(n, path, "host:port or unix:/path");
     if (!s) return;
     auto result = parse_endpoint(*s);
-    if (result.value) out = *result.value;
-    else error(n, path, quoted(*s) + " " + result.problem + "; expected host:port or unix:/path");
+    if (result.value)
+        out = *result.value;
+    else
+        error(n, path, quoted(*s) + " " + result.problem + "; expected host:port or unix:/path");
 }
 
 void walk_map(reader& r, const node& n, const std::string& path,
@@ -131,8 +132,10 @@ void read_statuses(reader& r, const node& n, const std::string& path, std::vecto
         unsigned status = 0;
         if (r.whole(item, p, status, "an HTTP status like 200")) statuses.push_back(status);
     };
-    if (n.IsScalar()) read_one(n, path);
-    else walk_list(r, n, path, read_one);
+    if (n.IsScalar())
+        read_one(n, path);
+    else
+        walk_list(r, n, path, read_one);
     out = std::move(statuses);
 }
 

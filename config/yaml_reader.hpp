@@ -57,8 +57,8 @@ struct reader {
 
     // For the units parsers: `out` may be the value type or an optional of it.
     template <class T, class Parse>
-    bool parsed(const node& n, const std::string& path, T& out, Parse parse,
-                std::string_view noun, std::string_view expected);
+    bool parsed(const node& n, const std::string& path, T& out, Parse parse, std::string_view noun,
+                std::string_view expected);
 
     template <class T>  // duration or std::optional<duration>
     bool time(const node& n, const std::string& path, T& out)
@@ -100,9 +100,11 @@ bool reader::parsed(const node& n, const std::string& path, T& out, Parse parse,
     const auto* s = scalar(n, path, expected);
     if (!s) return false;
     auto value = parse(*s);
-    if (value) out = *value;
-    else error(n, path, quoted(*s) + " is not " + std::string(noun) + "; expected " +
-                            std::string(expected));
+    if (value)
+        out = *value;
+    else
+        error(n, path,
+              quoted(*s) + " is not " + std::string(noun) + "; expected " + std::string(expected));
     return value.has_value();
 }
 
@@ -119,8 +121,9 @@ bool reader::choice(const node& n, const std::string& path, E& out,
         out = value;
         return true;
     }
-    error(n, path, quoted(*s) + " is not allowed here; expected one of " + joined(names) +
-                       did_you_mean(*s, names));
+    error(n, path,
+          quoted(*s) + " is not allowed here; expected one of " + joined(names) +
+              did_you_mean(*s, names));
     return false;
 }
 

@@ -56,8 +56,7 @@ constexpr unsigned max_work_ms = 3'600'000;
 // One client connection. `wake` serves both the wait for a worker and the work itself: a
 // connection does one thing at a time, so stop() cancels one timer per connection.
 struct connection {
-    explicit connection(tcp::socket socket)
-        : stream(std::move(socket)), wake(stream.get_executor())
+    explicit connection(tcp::socket socket) : stream(std::move(socket)), wake(stream.get_executor())
     {
     }
     beast::tcp_stream stream;
@@ -287,15 +286,9 @@ demo_app::demo_app(asio::io_context& io, demo_app_options options)
 {
 }
 
-demo_app::~demo_app()
-{
-    stop();
-}
+demo_app::~demo_app() { stop(); }
 
-std::uint16_t demo_app::port() const
-{
-    return impl_->srv->port();
-}
+std::uint16_t demo_app::port() const { return impl_->srv->port(); }
 
 void demo_app::start()
 {

@@ -24,7 +24,7 @@ class io_context;
 namespace sluice::proxy {
 
 struct demo_app_options {
-    std::string name;  // shown in responses, e.g. "demo1"
+    std::string name;                // shown in responses, e.g. "demo1"
     std::string host = "127.0.0.1";  // an IP address: no DNS on the event loop
     std::uint16_t port = 0;          // 0 = ephemeral, see demo_app::port()
     unsigned workers = 2;            // requests handled at once; the others wait, FIFO

@@ -16,7 +16,8 @@ struct command_doc {
 };
 
 constexpr std::array<command_doc, 5> commands{{
-    {"run", "sluice run [-c FILE] [--allow-chain-errors]",
+    {"run",
+     "sluice run [-c FILE] [--allow-chain-errors]",
      "serve: listeners, backends, health checks and the admin listener",
      "Without -c an embedded default config is used (127.0.0.1:8080 in front of one app server "
      "at 127.0.0.1:8000, admin on 127.0.0.1:9090). A config with an error, or whose timeout "
@@ -25,7 +26,8 @@ constexpr std::array<command_doc, 5> commands{{
      {{{"-c, --config FILE", "the YAML config to serve"},
        {"--allow-chain-errors",
         "start (and reload) even when the timeout chain has errors, saying so in the log"}}}},
-    {"check", "sluice check -c FILE [--strict] [--format json|text]",
+    {"check",
+     "sluice check -c FILE [--strict] [--format json|text]",
      "validate a config and print the timeout chain of every hop",
      "Prints a summary of the config and the timeouts of every hop side by side, with each "
      "misalignment in a plain sentence and its fix. Errors exit 1; warnings are printed and exit "
@@ -36,10 +38,14 @@ constexpr std::array<command_doc, 5> commands{{
        {"--format json|text",
         "json: one object {ok, findings, rows} on stdout for tooling, also for a config that "
         "does not load; text (the default): the table and sentences"}}}},
-    {"demo", "sluice demo", "a proxy in front of two built-in demo app servers, for a first look",
+    {"demo",
+     "sluice demo",
+     "a proxy in front of two built-in demo app servers, for a first look",
      "Serves on 127.0.0.1:8080 with the admin listener and its status page on 127.0.0.1:9090.",
      {}},
-    {"help", "sluice help [COMMAND] [--man]", "describe every command, or one in full",
+    {"help",
+     "sluice help [COMMAND] [--man]",
+     "describe every command, or one in full",
      "Without COMMAND the same as --help.",
      {{{"--man", "print the manual page (troff), the source of docs/sluice.1"}}}},
     {"version", "sluice --version", "print the version", "", {}},
@@ -98,9 +104,12 @@ std::string roff(std::string_view text)
 {
     std::string out;
     for (char c : text) {
-        if (c == '\\') out += "\\e";
-        else if (c == '-') out += "\\-";
-        else out += c;
+        if (c == '\\')
+            out += "\\e";
+        else if (c == '-')
+            out += "\\-";
+        else
+            out += c;
     }
     if (!out.empty() && (out.front() == '.' || out.front() == '\'')) out.insert(0, "\\&");
     return out;
@@ -142,8 +151,8 @@ std::string man_page()
            "many as it has workers, answers its load balancer's health check off the worker "
            "pool, and checks the timeouts of every hop together.\n.SH COMMANDS\n";
     for (const auto& c : commands) {
-        out += ".SS " + roff(c.name) + "\n.B " + roff(c.synopsis) + "\n.PP\n" +
-               roff(c.summary) + ".\n";
+        out += ".SS " + roff(c.name) + "\n.B " + roff(c.synopsis) + "\n.PP\n" + roff(c.summary) +
+               ".\n";
         if (!c.details.empty()) out += roff(c.details) + "\n";
         for (const auto& f : c.flags)
             if (!f.flag.empty()) out += ".TP\n.B " + roff(f.flag) + "\n" + roff(f.text) + "\n";
@@ -154,7 +163,9 @@ std::string man_page()
            "previous one and log why\n.TP\n.B SIGTERM, SIGINT\nanswer /healthz with 503 draining, "
            "serve on for admin.drain_notice, stop accepting, let requests in flight finish "
            "within timeouts.drain, exit 0; a second signal exits at once\n"
-           ".SH ADMIN LISTENER\n" + roff(admin_text) + "\n"
+           ".SH ADMIN LISTENER\n" +
+           roff(admin_text) +
+           "\n"
            ".SH EXIT STATUS\n0 on success; 1 for a config error or a failed check; 2 for a "
            "command line that cannot be understood.\n";
     return out;

@@ -84,16 +84,13 @@ int help(const options& o)
 
 sluice::config::loaded load(const options& o)
 {
-    if (o.config_file)
-        return sluice::config::load_file(*o.config_file);
-    return sluice::config::load_string(sluice::config::default_config_yaml(),
-                                       "<embedded default>");
+    if (o.config_file) return sluice::config::load_file(*o.config_file);
+    return sluice::config::load_string(sluice::config::default_config_yaml(), "<embedded default>");
 }
 
 void print_warnings(const std::vector<std::string>& warnings)
 {
-    for (const auto& w : warnings)
-        std::cerr << "warning: " << w << '\n';
+    for (const auto& w : warnings) std::cerr << "warning: " << w << '\n';
 }
 
 // --format json: only the JSON object on stdout, also for a config that does not load, so
@@ -126,8 +123,7 @@ int check(const options& o)
         std::cerr << "sluice check: which file? use: sluice check -c FILE\n";
         return 2;
     }
-    if (o.json)
-        return check_json(o);
+    if (o.json) return check_json(o);
     auto cfg = load(o);
     const auto report = sluice::config::analyze_timeouts(cfg.config);
     std::cout << sluice::config::summarize(cfg.config) << '\n'
@@ -135,8 +131,7 @@ int check(const options& o)
     print_warnings(cfg.warnings);
     // Only `check` fails on it: `run` serves GETs to load balancers and refuses POSTs (403).
     const auto exposed = sluice::config::admin_exposure(cfg.config);
-    if (exposed)
-        std::cerr << "error: " << *exposed << '\n';
+    if (exposed) std::cerr << "error: " << *exposed << '\n';
     if (!sluice::config::passes(report, false) || exposed) {
         std::cout << "config has errors: FAIL\n";
         return 1;
@@ -152,8 +147,7 @@ int run(const options& o)
     using sluice::proxy::severity;
     using level = sluice::config::finding::severity;
     auto cfg = load(o);
-    for (const auto& w : cfg.warnings)
-        log_event(severity::warning, w);
+    for (const auto& w : cfg.warnings) log_event(severity::warning, w);
     // What `sluice check` says about the timeout chain, so it is seen even unchecked; an error
     // fails check, so it stops run too (SPEC.md: nothing starts on an error).
     const auto report = sluice::config::analyze_timeouts(cfg.config);
@@ -174,8 +168,9 @@ int run(const options& o)
             sluice::proxy::flush_event_log();
             return 1;
         }
-        log_event(severity::warning, "starting despite " + n + " in the timeout chain "
-                                     "(--allow-chain-errors); reloads accept them too");
+        log_event(severity::warning, "starting despite " + n +
+                                         " in the timeout chain "
+                                         "(--allow-chain-errors); reloads accept them too");
     }
     int code;
     {
@@ -192,21 +187,16 @@ int run(const options& o)
 int main(int argc, char** argv)
 {
     auto o = parse(argc, argv);
-    if (!o)
-        return 2;
+    if (!o) return 2;
     try {
         if (o->command == "version") {
             std::cout << "sluice " << SLUICE_VERSION << '\n';
             return 0;
         }
-        if (o->command == "run")
-            return run(*o);
-        if (o->command == "check")
-            return check(*o);
-        if (o->command == "demo")
-            return sluice::proxy::run_demo();
-        if (o->command == "help")
-            return help(*o);
+        if (o->command == "run") return run(*o);
+        if (o->command == "check") return check(*o);
+        if (o->command == "demo") return sluice::proxy::run_demo();
+        if (o->command == "help") return help(*o);
         if (o->command.empty()) {
             std::cerr << sluice::cli::usage();
             return 2;
@@ -214,8 +204,7 @@ int main(int argc, char** argv)
         std::cerr << "sluice: unknown command '" << o->command << "'\n" << sluice::cli::usage();
         return 2;
     } catch (const sluice::config::config_error& e) {
-        for (const auto& line : e.errors())
-            std::cerr << "error: " << line << '\n';
+        for (const auto& line : e.errors()) std::cerr << "error: " << line << '\n';
         std::cerr << "sluice: the config has " << e.errors().size()
                   << " error(s); nothing was started\n";
         return 1;

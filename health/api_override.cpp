@@ -21,8 +21,7 @@ std::string_view trimmed(std::string_view s)
 std::string shown(std::string_view body)
 {
     std::string out = "\"";
-    for (char c : body.substr(0, 40))
-        out += std::isprint(static_cast<unsigned char>(c)) ? c : '?';
+    for (char c : body.substr(0, 40)) out += std::isprint(static_cast<unsigned char>(c)) ? c : '?';
     out += body.size() > 40 ? "...\"" : "\"";
     return out;
 }
@@ -74,7 +73,8 @@ api_override apply(api_override current, const api_change& change)
 
 std::string describe(const api_change& change)
 {
-    if (const auto* admin = std::get_if<agent_admin>(&change)) return std::string(to_string(*admin));
+    if (const auto* admin = std::get_if<agent_admin>(&change))
+        return std::string(to_string(*admin));
     const auto& w = std::get<agent_weight>(change);
     return w.relative ? std::to_string(w.value) + "%" : "weight " + std::to_string(w.value);
 }

@@ -31,8 +31,7 @@ void busy_timeout::check_started(std::uint64_t answered, clock::time_point now)
 {
     samples_.push_back({now, answered});
     // Keep the newest sample older than the window (the baseline) and everything after it.
-    while (samples_.size() > 1 && samples_[1].at <= now - window_)
-        samples_.pop_front();
+    while (samples_.size() > 1 && samples_[1].at <= now - window_) samples_.pop_front();
 }
 
 std::optional<busy_timeout::sample> busy_timeout::baseline(clock::time_point now) const
@@ -54,14 +53,15 @@ check_result busy_timeout::judge(check_result r, const server_activity& load,
                        " slots in use, ";
     const auto from = baseline(now);
     if (!from) {
-        return check_result::saturated(slots + "watched for less than the longest a request may "
-                                               "take (" + format(window_) + ")");
+        return check_result::saturated(slots +
+                                       "watched for less than the longest a request may "
+                                       "take (" +
+                                       format(window_) + ")");
     }
     if (load.answered <= from->answered) return r;
     const auto answered = load.answered - from->answered;
-    return check_result::saturated(slots + "while the server answered " +
-                                   std::to_string(answered) + " request" +
-                                   (answered == 1 ? "" : "s") + " in the last " +
+    return check_result::saturated(slots + "while the server answered " + std::to_string(answered) +
+                                   " request" + (answered == 1 ? "" : "s") + " in the last " +
                                    format(now - from->at));
 }
 

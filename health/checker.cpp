@@ -48,7 +48,8 @@ std::optional<protocol::endpoint> resolve(const config::endpoint& e, std::uint16
 // One probe's socket, closed by a timer when the probe takes longer than `timeout`.
 struct probe {
     probe(asio::io_context& io, clock::duration timeout)
-        : socket(std::make_shared<protocol::socket>(io)), timer(io), deadline(clock::now() + timeout)
+        : socket(std::make_shared<protocol::socket>(io)), timer(io),
+          deadline(clock::now() + timeout)
     {
         timer.expires_at(deadline);
         timer.async_wait([s = socket](error_code ec) {
@@ -75,10 +76,8 @@ check_result classify(const config::health_http& h, unsigned status)
     auto in = [status](const std::vector<unsigned>& v) {
         return std::find(v.begin(), v.end(), status) != v.end();
     };
-    if (in(h.expect_status))
-        return check_result::passed(std::to_string(status));
-    if (in(h.busy_status))
-        return check_result::busy(status);
+    if (in(h.expect_status)) return check_result::passed(std::to_string(status));
+    if (in(h.busy_status)) return check_result::busy(status);
     return check_result::failed("answered " + std::to_string(status));
 }
 
@@ -94,8 +93,7 @@ check_result step_failure(const probe& p, const error_code& ec, std::string_view
 check_result read_failure(const probe& p, const check_target& t, const error_code& ec,
                           const boost::beast::flat_buffer& seen)
 {
-    if (p.timed_out())
-        return check_result::timeout();
+    if (p.timed_out()) return check_result::timeout();
     if (ec == http::error::end_of_stream)
         return check_result::failed(closed_without_answer(t.protocol));
     const bool parse_error = ec.category() == make_error_code(http::error::bad_version).category();
@@ -113,19 +111,15 @@ asio::awaitable<check_result> run_check(asio::io_context& io, const check_target
 {
     probe p(io, t.health.timeout);
     auto [ec] = co_await p.socket->async_connect(to, use_tuple);
-    if (ec)
-        co_return step_failure(p, ec, "connect");
-    if (!t.health.http)
-        co_return check_result::passed("connected");
+    if (ec) co_return step_failure(p, ec, "connect");
+    if (!t.health.http) co_return check_result::passed("connected");
     auto [wec, n] = co_await asio::async_write(*p.socket, asio::buffer(t.request), use_tuple);
-    if (wec)
-        co_return step_failure(p, wec, "send");
+    if (wec) co_return step_failure(p, wec, "send");
     boost::beast::flat_buffer buffer;
     http::response_parser<http::empty_body> parser;
     parser.header_limit(16 * 1024);
     auto [rec, m] = co_await http::async_read_header(*p.socket, buffer, parser, use_tuple);
-    if (rec)
-        co_return read_failure(p, t, rec, buffer);
+    if (rec) co_return read_failure(p, t, rec, buffer);
     co_return classify(*t.health.http, parser.get().result_int());
 }
 
@@ -143,13 +137,12 @@ asio::awaitable<void> run_agent(asio::io_context& io, const check_target& t,
             ec = rec;  // closed without a reply; a reply without a newline still counts
     }
     if (ec) {
-        t.on_agent_problem({agent_problem::kind::unreachable,
-                            "agent unreachable: " + p.failure(ec, "connect")});
+        t.on_agent_problem(
+            {agent_problem::kind::unreachable, "agent unreachable: " + p.failure(ec, "connect")});
         co_return;
     }
     std::string problem;
-    if (auto reply = parse_agent_reply(line, &problem))
-        t.on_agent(*reply);
+    if (auto reply = parse_agent_reply(line, &problem)) t.on_agent(*reply);
     if (!problem.empty())
         t.on_agent_problem({agent_problem::kind::malformed, "agent reply: " + problem});
 }
@@ -179,13 +172,10 @@ asio::awaitable<void> checker::impl::loop(check_target t, clock::duration offset
     busy_timeout busy(t.busy_window);
     for (;;) {
         co_await wait.async_wait(use_tuple);
-        if (!*alive)
-            co_return;
-        if (agent)
-            co_await run_agent(io, t, *agent);
+        if (!*alive) co_return;
+        if (agent) co_await run_agent(io, t, *agent);
         const auto began = clock::now();
-        if (t.activity)
-            busy.check_started(t.activity().answered, began);
+        if (t.activity) busy.check_started(t.activity().answered, began);
         // Not a ?: around the co_await: GCC 12 miscompiles that inside coroutines.
         auto result = check_result::failed("cannot resolve " + t.address.text);
         if (!t.request_error.empty())
@@ -196,8 +186,7 @@ asio::awaitable<void> checker::impl::loop(check_target t, clock::duration offset
             result = busy.judge(std::move(result), t.activity(), clock::now());
         const std::chrono::duration<double> took = clock::now() - began;
         t.on_measured(metric_label(result.outcome), took.count());
-        if (!*alive)
-            co_return;
+        if (!*alive) co_return;
         t.on_check(result);
         wait.expires_after(next_check_delay(t.health.interval, t.health.jitter_percent, rng()));
     }
@@ -221,10 +210,9 @@ void checker::set_targets(std::vector<check_target> targets)
     asio::post(impl_->io, [self = impl_.get(), targets = std::move(targets)]() mutable {
         self->current_alive->store(false);
         self->current_alive = std::make_shared<std::atomic<bool>>(true);
-        if (targets.empty())
-            return;
-        const auto offsets =
-            initial_check_offsets(targets.size(), targets.front().health.interval, self->rng());
+        if (targets.empty()) return;
+        const auto offsets = initial_check_offsets(targets.size(), targets.front().health.interval,
+                                                   self->rng());
         for (std::size_t i = 0; i < targets.size(); ++i)
             asio::co_spawn(self->io,
                            self->loop(std::move(targets[i]), offsets[i], self->current_alive),
@@ -234,8 +222,7 @@ void checker::set_targets(std::vector<check_target> targets)
 
 void checker::stop()
 {
-    if (!impl_->thread.joinable())
-        return;
+    if (!impl_->thread.joinable()) return;
     impl_->guard.reset();
     impl_->io.stop();
     impl_->thread.join();

@@ -18,16 +18,14 @@ template <class Map, class Key>
 auto& slot(Map& m, const Key& k)
 {
     auto it = m.find(k);
-    if (it == m.end())
-        it = m.emplace(typename Map::key_type(k), typename Map::mapped_type{}).first;
+    if (it == m.end()) it = m.emplace(typename Map::key_type(k), typename Map::mapped_type{}).first;
     return it->second;
 }
 
 template <class Map, class Memo, class Key>
 auto& memo_slot(Map& m, Memo& last, const Key& k)
 {
-    if (last.value && last.key == k)
-        return *last.value;
+    if (last.value && last.key == k) return *last.value;
     auto& value = slot(m, k);
     last.key = typename Map::key_type(k);
     last.value = &value;
@@ -113,15 +111,14 @@ void sum_into(const From& from, To& to)
 
 const std::vector<double>& latency_buckets()
 {
-    static const std::vector<double> bounds{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                            0.5,   1,      2.5,   5,    10,    30,   60,  120, 300};
+    static const std::vector<double> bounds{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                            1,     2.5,    5,     10,   30,    60,   120, 300};
     return bounds;
 }
 
 void histogram_data::observe(double v, const std::vector<double>& bounds)
 {
-    if (counts.empty())
-        counts.assign(bounds.size() + 1, 0);
+    if (counts.empty()) counts.assign(bounds.size() + 1, 0);
     auto i = static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), v) -
                                       bounds.begin());
     ++counts[i];
@@ -131,10 +128,8 @@ void histogram_data::observe(double v, const std::vector<double>& bounds)
 
 void histogram_data::add(const histogram_data& other)
 {
-    if (counts.size() < other.counts.size())
-        counts.resize(other.counts.size(), 0);
-    for (std::size_t i = 0; i < other.counts.size(); ++i)
-        counts[i] += other.counts[i];
+    if (counts.size() < other.counts.size()) counts.resize(other.counts.size(), 0);
+    for (std::size_t i = 0; i < other.counts.size(); ++i) counts[i] += other.counts[i];
     sum += other.sum;
     total += other.total;
 }
@@ -151,16 +146,14 @@ void metrics_shard::record(const request_sample& s)
     memo_slot(durations_, last_duration_, std::tuple{s.listener, s.backend})
         .observe(s.total_seconds, bounds);
     if (s.queue_wait_seconds)
-        memo_slot(queue_waits_, last_queue_wait_, s.backend)
-            .observe(*s.queue_wait_seconds, bounds);
+        memo_slot(queue_waits_, last_queue_wait_, s.backend).observe(*s.queue_wait_seconds, bounds);
     if (s.slot_hold_seconds)
         memo_slot(slot_holds_, last_slot_hold_, s.backend).observe(*s.slot_hold_seconds, bounds);
     if (!t.queue_rejection.empty())
         ++slot(queue_rejected_, std::tuple{s.backend, t.queue_rejection});
     if (!t.upstream_error.empty())
         ++slot(upstream_errors_, std::tuple{s.backend, s.server, t.upstream_error});
-    if (!t.timeout.empty())
-        ++slot(timeouts_, t.timeout);
+    if (!t.timeout.empty()) ++slot(timeouts_, t.timeout);
 }
 
 void metrics_shard::retry(std::string_view backend, std::string_view reason)
@@ -213,18 +206,15 @@ constexpr std::string_view server_states[] = {"up", "busy", "down", "maint"};
 void seed_zero_series(totals& t, const gauge_snapshot& g)
 {
     for (const auto& [backend, length] : g.queue_lengths) {
-        for (auto r : rejection_reasons)
-            t.queue_rejected[{backend, std::string(r)}] += 0;
-        for (auto r : retry_reasons)
-            t.retries[{backend, std::string(r)}] += 0;
+        for (auto r : rejection_reasons) t.queue_rejected[{backend, std::string(r)}] += 0;
+        for (auto r : retry_reasons) t.retries[{backend, std::string(r)}] += 0;
         t.queue_waits[backend].add({});
         t.slot_holds[backend].add({});
     }
     for (const auto& s : g.servers)
         for (auto k : upstream_error_kinds)
             t.upstream_errors[{s.backend, s.name, std::string(k)}] += 0;
-    for (auto k : timeout_kinds)
-        t.timeouts[std::string(k)] += 0;
+    for (auto k : timeout_kinds) t.timeouts[std::string(k)] += 0;
 }
 
 void emit_counters(std::vector<family>& out, const totals& t)
@@ -233,8 +223,10 @@ void emit_counters(std::vector<family>& out, const totals& t)
     auto requests = make_family("sluice_requests_total", "Requests answered, by status code.",
                                 MetricType::Counter);
     for (const auto& [k, v] : t.requests)
-        add_value(requests, {{"listener", std::get<0>(k)}, {"backend", std::get<1>(k)},
-                             {"code", std::get<2>(k)}}, static_cast<double>(v));
+        add_value(
+            requests,
+            {{"listener", std::get<0>(k)}, {"backend", std::get<1>(k)}, {"code", std::get<2>(k)}},
+            static_cast<double>(v));
     auto durations = make_family("sluice_request_duration_seconds",
                                  "Time from request head to the last response byte.",
                                  MetricType::Histogram);
@@ -242,13 +234,11 @@ void emit_counters(std::vector<family>& out, const totals& t)
         add_histogram(durations, {{"listener", std::get<0>(k)}, {"backend", std::get<1>(k)}}, h);
     auto waits = make_family("sluice_queue_wait_seconds", "Time spent waiting for a server slot.",
                              MetricType::Histogram);
-    for (const auto& [b, h] : t.queue_waits)
-        add_histogram(waits, {{"backend", b}}, h);
+    for (const auto& [b, h] : t.queue_waits) add_histogram(waits, {{"backend", b}}, h);
     auto holds = make_family("sluice_slot_hold_seconds",
                              "Time a request held a server slot (a worker), from grant to release.",
                              MetricType::Histogram);
-    for (const auto& [b, h] : t.slot_holds)
-        add_histogram(holds, {{"backend", b}}, h);
+    for (const auto& [b, h] : t.slot_holds) add_histogram(holds, {{"backend", b}}, h);
     auto rejected = make_family("sluice_queue_rejected_total",
                                 "Requests that left the queue without a slot.",
                                 MetricType::Counter);
@@ -258,8 +248,10 @@ void emit_counters(std::vector<family>& out, const totals& t)
     auto errors = make_family("sluice_upstream_errors_total", "Failures talking to a server.",
                               MetricType::Counter);
     for (const auto& [k, v] : t.upstream_errors)
-        add_value(errors, {{"backend", std::get<0>(k)}, {"server", std::get<1>(k)},
-                           {"kind", std::get<2>(k)}}, static_cast<double>(v));
+        add_value(
+            errors,
+            {{"backend", std::get<0>(k)}, {"server", std::get<1>(k)}, {"kind", std::get<2>(k)}},
+            static_cast<double>(v));
     auto retries = make_family("sluice_retries_total", "Requests sent again, by reason.",
                                MetricType::Counter);
     for (const auto& [k, v] : t.retries)
@@ -272,14 +264,16 @@ void emit_counters(std::vector<family>& out, const totals& t)
     auto checks = make_family("sluice_health_checks_total", "Active health checks, by result.",
                               MetricType::Counter);
     for (const auto& [k, v] : t.health_checks)
-        add_value(checks, {{"backend", std::get<0>(k)}, {"server", std::get<1>(k)},
-                           {"result", std::get<2>(k)}}, static_cast<double>(v));
+        add_value(
+            checks,
+            {{"backend", std::get<0>(k)}, {"server", std::get<1>(k)}, {"result", std::get<2>(k)}},
+            static_cast<double>(v));
     auto check_durations = make_family("sluice_health_check_duration_seconds",
                                        "Time an active health check took.", MetricType::Histogram);
     for (const auto& [b, h] : t.check_durations)
         add_histogram(check_durations, {{"backend", b}}, h);
-    for (auto* f : {&requests, &durations, &waits, &holds, &rejected, &errors, &retries,
-                    &timeouts, &checks, &check_durations})
+    for (auto* f : {&requests, &durations, &waits, &holds, &rejected, &errors, &retries, &timeouts,
+                    &checks, &check_durations})
         out.push_back(std::move(*f));
 }
 
@@ -293,7 +287,8 @@ void emit_gauges(std::vector<family>& out, const gauge_snapshot& g)
     auto in_flight = make_family("sluice_server_in_flight", "Requests a server is working on.",
                                  MetricType::Gauge);
     auto max = make_family("sluice_server_max_connections",
-                           "Slots of a server (its worker count); 0 = no limit.", MetricType::Gauge);
+                           "Slots of a server (its worker count); 0 = no limit.",
+                           MetricType::Gauge);
     auto state = make_family("sluice_server_state", "1 for the server's current state.",
                              MetricType::Gauge);
     for (const auto& s : g.servers) {

@@ -28,7 +28,7 @@ struct request_sample {
     double total_seconds = 0;
     std::optional<double> queue_wait_seconds;  // set when the request asked for a slot
     std::string_view reason;
-    bool left_queue = false;  // client_gone while waiting for a slot
+    bool left_queue = false;                  // client_gone while waiting for a slot
     std::optional<double> slot_hold_seconds;  // set when the request held a server slot
 };
 
@@ -62,15 +62,15 @@ private:
     };
 
     std::mutex mutex_;
-    std::map<key3, std::uint64_t, std::less<>> requests_;       // listener, backend, code
-    std::map<key2, histogram_data, std::less<>> durations_;    // listener, backend
-    std::map<std::string, histogram_data, std::less<>> queue_waits_;  // backend
-    std::map<std::string, histogram_data, std::less<>> slot_holds_;   // backend
-    std::map<key2, std::uint64_t, std::less<>> queue_rejected_;  // backend, reason
-    std::map<key3, std::uint64_t, std::less<>> upstream_errors_; // backend, server, kind
-    std::map<key2, std::uint64_t, std::less<>> retries_;         // backend, reason
-    std::map<std::string, std::uint64_t, std::less<>> timeouts_; // kind
-    std::map<key3, std::uint64_t, std::less<>> health_checks_;   // backend, server, result
+    std::map<key3, std::uint64_t, std::less<>> requests_;                 // listener, backend, code
+    std::map<key2, histogram_data, std::less<>> durations_;               // listener, backend
+    std::map<std::string, histogram_data, std::less<>> queue_waits_;      // backend
+    std::map<std::string, histogram_data, std::less<>> slot_holds_;       // backend
+    std::map<key2, std::uint64_t, std::less<>> queue_rejected_;           // backend, reason
+    std::map<key3, std::uint64_t, std::less<>> upstream_errors_;          // backend, server, kind
+    std::map<key2, std::uint64_t, std::less<>> retries_;                  // backend, reason
+    std::map<std::string, std::uint64_t, std::less<>> timeouts_;          // kind
+    std::map<key3, std::uint64_t, std::less<>> health_checks_;            // backend, server, result
     std::map<std::string, histogram_data, std::less<>> check_durations_;  // backend
     memo<key3, std::uint64_t> last_request_;
     memo<key2, histogram_data> last_duration_;

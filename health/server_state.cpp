@@ -32,11 +32,8 @@ server_state::server_state(const config::health* health, const config::passive& 
                            config::duration slow_start, unsigned configured_weight,
                            unsigned configured_max_connections)
     : rise_(health ? std::max(health->rise, 1u) : 1),
-      fall_(health ? std::max(health->fall, 1u) : 1),
-      passive_(passive),
-      slow_start_(slow_start),
-      configured_weight_(configured_weight),
-      configured_max_connections_(configured_max_connections)
+      fall_(health ? std::max(health->fall, 1u) : 1), passive_(passive), slow_start_(slow_start),
+      configured_weight_(configured_weight), configured_max_connections_(configured_max_connections)
 {
 }
 
@@ -75,18 +72,17 @@ std::string server_state::count_check(const check_result& r)
     if (r.outcome == kind::pass) check_busy_ = false;
     const bool answered = r.outcome != kind::fail;
     const std::string detail = r.detail.empty() ? "" : ": " + r.detail;
-    const std::string what = r.outcome == kind::fail ? "failed" + detail
-                             : r.outcome == kind::busy
-                                 ? "answered " + r.detail + " (busy_status)"
-                                 : "passed" + detail;
+    const std::string what = r.outcome == kind::fail   ? "failed" + detail
+                             : r.outcome == kind::busy ? "answered " + r.detail + " (busy_status)"
+                                                       : "passed" + detail;
     if (answered != check_down_) {  // agrees with the current check state
         streak_ = 0;
         return "check " + what;
     }
     const unsigned needed = check_down_ ? rise_ : fall_;
     if (++streak_ < needed) {
-        return "check " + what + " (" + std::to_string(streak_) + " of " +
-               std::to_string(needed) + " to go " + (check_down_ ? "up" : "down") + ")";
+        return "check " + what + " (" + std::to_string(streak_) + " of " + std::to_string(needed) +
+               " to go " + (check_down_ ? "up" : "down") + ")";
     }
     check_down_ = !check_down_;
     streak_ = 0;
@@ -164,15 +160,12 @@ state_setter server_state::set_by() const
 {
     using enum state_setter;
     switch (status_) {
-    case server_status::maint:
-        return api_.admin == agent_admin::maint ? api : agent;
-    case server_status::down:
-        return check_down_ || ejected_until_ ? check : agent;
+    case server_status::maint: return api_.admin == agent_admin::maint ? api : agent;
+    case server_status::down: return check_down_ || ejected_until_ ? check : agent;
     case server_status::busy:
         if (api_.admin == agent_admin::drain || (api_.weight && zero_weight_set())) return api;
         return admin_ == agent_admin::drain || zero_weight_set() ? agent : check;
-    default:
-        return check;
+    default: return check;
     }
 }
 
@@ -204,8 +197,8 @@ double server_state::adjusted_weight() const
 {
     const auto& change = api_.weight ? api_.weight : agent_weight_;
     if (!change) return configured_weight_;
-    const double w =
-        change->relative ? configured_weight_ * (change->value / 100.0) : change->value;
+    const double w = change->relative ? configured_weight_ * (change->value / 100.0)
+                                      : change->value;
     return std::min(w, double(agent_max_weight));
 }
 

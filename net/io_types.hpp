@@ -31,7 +31,8 @@ inline clock::time_point coarse_now() noexcept
 {
     timespec ts;
     ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return clock::time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+    return clock::time_point(std::chrono::seconds(ts.tv_sec) +
+                             std::chrono::nanoseconds(ts.tv_nsec));
 }
 
 }  // namespace sluice::net

@@ -49,12 +49,10 @@ bool starts_like(std::string_view bytes, std::string_view whole)
 // Decimal 0..65535 without sign or leading zeros.
 bool parse_port(std::string_view s, std::uint16_t& port)
 {
-    if (s.empty() || s.size() > 5 || (s.size() > 1 && s[0] == '0'))
-        return false;
+    if (s.empty() || s.size() > 5 || (s.size() > 1 && s[0] == '0')) return false;
     unsigned value = 0;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-    if (ec != std::errc{} || end != s.data() + s.size() || value > 65535)
-        return false;
+    if (ec != std::errc{} || end != s.data() + s.size() || value > 65535) return false;
     port = static_cast<std::uint16_t>(value);
     return true;
 }
@@ -83,17 +81,14 @@ proxy_parse parse_v1(std::string_view bytes)
         return bytes.size() >= max_v1_header ? refuse("a v1 header longer than 107 bytes")
                                              : proxy_parse{};
     const auto line = bytes.substr(v1_prefix.size(), end - v1_prefix.size());
-    if (line == "UNKNOWN" || line.starts_with("UNKNOWN "))
-        return accept(end + 2, local_header());
+    if (line == "UNKNOWN" || line.starts_with("UNKNOWN ")) return accept(end + 2, local_header());
     std::array<std::string_view, 5> f;
     std::size_t n = 0;
     for (std::size_t at = 0;; ++n) {
         const auto space = line.find(' ', at);
-        if (n == f.size())
-            return refuse("a v1 header with more than five fields after PROXY");
+        if (n == f.size()) return refuse("a v1 header with more than five fields after PROXY");
         f[n] = line.substr(at, space - at);
-        if (space == std::string_view::npos)
-            break;
+        if (space == std::string_view::npos) break;
         at = space + 1;
     }
     if (n + 1 != f.size())
@@ -132,22 +127,16 @@ proxy_header ip_addresses(const char* p, proxy_address::family fam, std::size_t 
 // (addresses, then TLVs, which are skipped).
 proxy_parse parse_v2(std::string_view bytes)
 {
-    if (bytes.size() < v2_fixed)
-        return {};
+    if (bytes.size() < v2_fixed) return {};
     const auto version_command = static_cast<unsigned char>(bytes[12]);
     const auto family = static_cast<unsigned char>(bytes[13]);
     const std::size_t total = v2_fixed + big_endian(bytes.data() + 14);
-    if (version_command >> 4 != 2)
-        return refuse("a v2 header of a version other than 2");
+    if (version_command >> 4 != 2) return refuse("a v2 header of a version other than 2");
     const auto command = version_command & 0xF;
-    if (command > 1)
-        return refuse("a v2 command that is neither LOCAL nor PROXY");
-    if (total > max_v2_header)
-        return refuse("a v2 header longer than 4096 bytes");
-    if (bytes.size() < total)
-        return {};
-    if (command == 0)
-        return accept(total, local_header());
+    if (command > 1) return refuse("a v2 command that is neither LOCAL nor PROXY");
+    if (total > max_v2_header) return refuse("a v2 header longer than 4096 bytes");
+    if (bytes.size() < total) return {};
+    if (command == 0) return accept(total, local_header());
     const auto body = bytes.data() + v2_fixed;
     const auto length = total - v2_fixed;
     using fam = proxy_address::family;
@@ -165,10 +154,8 @@ proxy_parse parse_v2(std::string_view bytes)
                             : accept(total, local_header());
     case 0x12:
     case 0x22:
-    case 0x32:
-        return refuse("a v2 header for a datagram connection");
-    default:
-        return refuse("a v2 address family other than IPv4, IPv6, unix or unspecified");
+    case 0x32: return refuse("a v2 header for a datagram connection");
+    default: return refuse("a v2 address family other than IPv4, IPv6, unix or unspecified");
     }
 }
 
@@ -185,16 +172,13 @@ proxy_parse parse_proxy_header(std::string_view bytes, proxy_versions allowed)
 {
     const bool v1 = allowed != proxy_versions::v2;
     const bool v2 = allowed != proxy_versions::v1;
-    if (bytes.empty())
-        return {};
+    if (bytes.empty()) return {};
     if (starts_like(bytes, v1_prefix)) {
-        if (!v1)
-            return refuse("a v1 header where only v2 is allowed");
+        if (!v1) return refuse("a v1 header where only v2 is allowed");
         return bytes.size() < v1_prefix.size() ? proxy_parse{} : parse_v1(bytes);
     }
     if (starts_like(bytes, v2_signature)) {
-        if (!v2)
-            return refuse("a v2 header where only v1 is allowed");
+        if (!v2) return refuse("a v2 header where only v1 is allowed");
         return parse_v2(bytes);
     }
     return refuse("no PROXY protocol header where the listener requires one");

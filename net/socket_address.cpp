@@ -21,8 +21,7 @@ generic_endpoint to_socket_address(const config::endpoint& e, std::optional<std:
     const auto p = port.value_or(e.port);
     boost::system::error_code ec;
     auto address = asio::ip::make_address(e.host, ec);
-    if (!ec)
-        return generic_endpoint(asio::ip::tcp::endpoint(address, p));
+    if (!ec) return generic_endpoint(asio::ip::tcp::endpoint(address, p));
     asio::io_context io;
     asio::ip::tcp::resolver resolver(io);
     auto results = resolver.resolve(e.host, std::to_string(p), ec);
@@ -42,25 +41,20 @@ boost::system::error_code listen_on(acceptor_type& acceptor, const config::endpo
         std::filesystem::remove(e.path, ec);
     const auto address = to_socket_address(e);
     acceptor.open(address.protocol(), ec);
-    if (!ec && !unix_socket)
-        acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec)
-        acceptor.bind(address, ec);
-    if (!ec)
-        acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec && !unix_socket) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(address, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     return ec;
 }
 
 std::pair<std::string, std::string> host_and_port(const generic_endpoint& e,
                                                   const boost::system::error_code& ec)
 {
-    if (ec || e.protocol().family() == AF_UNIX)
-        return {};
+    if (ec || e.protocol().family() == AF_UNIX) return {};
     auto text = describe(e);
     const auto colon = text.rfind(':');
     auto host = text.substr(0, colon);
-    if (!host.empty() && host.front() == '[')
-        host = host.substr(1, host.size() - 2);
+    if (!host.empty() && host.front() == '[') host = host.substr(1, host.size() - 2);
     return {host, text.substr(colon + 1)};
 }
 
@@ -75,8 +69,7 @@ std::string describe(const generic_endpoint& e)
     asio::ip::tcp::endpoint tcp;
     std::memcpy(tcp.data(), e.data(), e.size());
     auto host = tcp.address().to_string();
-    if (tcp.address().is_v6())
-        host = "[" + host + "]";
+    if (tcp.address().is_v6()) host = "[" + host + "]";
     return host + ":" + std::to_string(tcp.port());
 }
 

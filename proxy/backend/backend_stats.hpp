@@ -22,7 +22,10 @@ public:
         std::uint64_t answered = 0, failed = 0;
     };
 
-    explicit backend_stats(clock::time_point start) : start_(start), waits_window_(wait_bucket_count, start) {}
+    explicit backend_stats(clock::time_point start)
+        : start_(start), waits_window_(wait_bucket_count, start)
+    {
+    }
 
     // A request's time waiting for a slot (0 when granted at once). Any thread, lock-free.
     void record_queue_wait(double ms)

@@ -5,10 +5,10 @@ namespace sluice::proxy {
 namespace {
 constexpr auto recently_used = std::chrono::milliseconds(250);
 constexpr std::size_t kept_buffer_capacity = 16 * 1024;
-}
+}  // namespace
 
 std::unique_ptr<upstream_connection> connection_pool::take(clock::duration idle_timeout,
-                                                          bool verify)
+                                                           bool verify)
 {
     const auto now = coarse_now();
     // Most recently used first: it is the least likely to have been closed by the server.
@@ -16,16 +16,14 @@ std::unique_ptr<upstream_connection> connection_pool::take(clock::duration idle_
         auto c = std::move(idle_.back());
         idle_.pop_back();
         const auto idle = now - c->idle_since;
-        if (idle < idle_timeout && ((!verify && idle < recently_used) || !c->is_stale()))
-            return c;
+        if (idle < idle_timeout && ((!verify && idle < recently_used) || !c->is_stale())) return c;
     }
     return nullptr;
 }
 
 void connection_pool::put(std::unique_ptr<upstream_connection> c, std::size_t max_idle)
 {
-    if (idle_.size() >= max_idle)
-        return;
+    if (idle_.size() >= max_idle) return;
     c->idle_since = coarse_now();
     // An idle connection keeps no relay-sized buffer; a head-sized one is kept, so the next
     // response on it needs no allocation.
@@ -37,8 +35,7 @@ void connection_pool::put(std::unique_ptr<upstream_connection> c, std::size_t ma
 void connection_pool::prune(clock::duration idle_timeout)
 {
     const auto now = coarse_now();
-    while (!idle_.empty() && now - idle_.front()->idle_since >= idle_timeout)
-        idle_.pop_front();
+    while (!idle_.empty() && now - idle_.front()->idle_since >= idle_timeout) idle_.pop_front();
 }
 
 }  // namespace sluice::proxy

@@ -21,8 +21,7 @@ std::size_t request_queue::add_server(unsigned max_connections, double weight)
 }
 
 std::vector<request_queue::grant> request_queue::set_server(std::size_t server,
-                                                            unsigned max_connections,
-                                                            double weight)
+                                                            unsigned max_connections, double weight)
 {
     assert(server < servers_.size());
     // Lowering max_connections below in_flight keeps those requests: they finish, and the server

@@ -40,7 +40,10 @@ public:
     std::vector<grant> set_server(std::size_t server, unsigned max_connections, double weight);
     void set_max_length(std::size_t max_length);
     // A reload may change the balance policy; the new balancer starts fresh.
-    void set_policy(config::balance policy, std::uint64_t seed) { balancer_ = balancer(policy, seed); }
+    void set_policy(config::balance policy, std::uint64_t seed)
+    {
+        balancer_ = balancer(policy, seed);
+    }
 
     // A slot now, else a place at the back of the FIFO, else rejected (queue full).
     // A backend with no server that can take requests queues too (they wait for one to come up).

@@ -39,8 +39,8 @@ struct attempt_failure {
 
 // What the request has used so far.
 struct retry_budget {
-    unsigned counted = 0;     // retries counted against retries.attempts
-    bool free_used = false;   // the one free retry of a stale pooled connection
+    unsigned counted = 0;        // retries counted against retries.attempts
+    bool free_used = false;      // the one free retry of a stale pooled connection
     unsigned not_processed = 0;  // retries of 503s another sluice marked not processed
 };
 
@@ -52,6 +52,10 @@ struct retry_decision {
     // nothing about the server, a connect failure or an empty answer does.
     bool prefer_other_server = false;
 };
+
+// RFC 9110 9.2.2: GET, HEAD, OPTIONS, TRACE, PUT and DELETE. Method names are case-sensitive
+// (RFC 9110 9.1), so "get" is not GET (Beast's parser sees it so too).
+bool is_idempotent(std::string_view method);
 
 // Whether a connection that carried the whole request and closed without an answer `waited`
 // after it was written was most likely closed by the app server killing its worker at its own

@@ -19,12 +19,11 @@ awaitable<boost::system::error_code> upstream_connection::connect(
     const asio::generic::stream_protocol::endpoint& to, clock::duration timeout)
 {
     deadline.arm(timeout);
-    auto [ec] = co_await socket.async_connect(to, asio::as_tuple(asio::use_awaitable_t<executor_type>{}));
+    auto [ec] = co_await socket.async_connect(to, asio::as_tuple(
+                                                      asio::use_awaitable_t<executor_type>{}));
     deadline.disarm();
-    if (ec && deadline.expired())
-        ec = asio::error::timed_out;
-    if (!ec)
-        socket.non_blocking(true, ec);  // the relay's write_now must never block the thread
+    if (ec && deadline.expired()) ec = asio::error::timed_out;
+    if (!ec) socket.non_blocking(true, ec);  // the relay's write_now must never block the thread
     if (!ec && to.protocol().family() != AF_UNIX) {
         boost::system::error_code ignored;
         socket.set_option(asio::ip::tcp::no_delay(true), ignored);
@@ -37,8 +36,7 @@ bool upstream_connection::is_stale() const
     char byte;
     auto self = const_cast<socket_type&>(socket).native_handle();
     ssize_t n = ::recv(self, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n < 0)
-        return errno != EAGAIN && errno != EWOULDBLOCK;
+    if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
     return true;  // 0: closed by the server; > 0: bytes nobody asked for
 }
 

@@ -14,8 +14,8 @@
 namespace sluice::proxy {
 
 struct body_parse {
-    std::size_t produced = 0;  // body bytes written to the output
-    std::size_t consumed = 0;  // bytes taken from the input (and dropped from it)
+    std::size_t produced = 0;      // body bytes written to the output
+    std::size_t consumed = 0;      // bytes taken from the input (and dropped from it)
     boost::system::error_code ec;  // a parse error or the body limit; never need_more
 };
 
@@ -34,8 +34,7 @@ body_parse parse_body(relay_parser<IsRequest>& p, boost::beast::flat_buffer& in,
         const auto used = p.put(in.data(), ec);
         in.consume(used);
         r.consumed += used;
-        if (ec == http::error::need_more || (!ec && used == 0))
-            break;
+        if (ec == http::error::need_more || (!ec && used == 0)) break;
         if (ec && ec != http::error::need_buffer) {
             r.ec = ec;
             break;

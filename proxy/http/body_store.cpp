@@ -13,8 +13,7 @@ std::error_code last_error() { return {errno, std::generic_category()}; }
 
 std::string spool_directory(std::string_view configured)
 {
-    if (!configured.empty())
-        return std::string(configured);
+    if (!configured.empty()) return std::string(configured);
     const char* tmp = std::getenv("TMPDIR");
     return tmp && *tmp ? tmp : "/tmp";
 }
@@ -23,12 +22,10 @@ std::string spool_directory(std::string_view configured)
 int open_spool_file(const std::string& dir)
 {
     int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
-        return fd;
+    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)) return fd;
     std::string name = dir + "/sluice-spool-XXXXXX";
     fd = ::mkostemp(name.data(), O_CLOEXEC);
-    if (fd >= 0)
-        ::unlink(name.c_str());
+    if (fd >= 0) ::unlink(name.c_str());
     return fd;
 }
 
@@ -36,8 +33,7 @@ int open_spool_file(const std::string& dir)
 
 body_store::~body_store()
 {
-    if (fd_ >= 0)
-        ::close(fd_);
+    if (fd_ >= 0) ::close(fd_);
 }
 
 std::error_code body_store::append(std::string_view data)
@@ -56,14 +52,12 @@ std::error_code body_store::spool(std::string_view data)
 {
     if (fd_ < 0) {
         fd_ = open_spool_file(spool_directory(limits_.spool_dir));
-        if (fd_ < 0)
-            return last_error();
+        if (fd_ < 0) return last_error();
     }
     while (!data.empty()) {
         const auto n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(file_size_));
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return last_error();
         }
         file_size_ += static_cast<std::uint64_t>(n);
@@ -81,17 +75,13 @@ std::error_code body_store::read_at(std::uint64_t offset, char* scratch, std::si
         return {};
     }
     const auto in_file = offset - memory_.size();
-    if (in_file >= file_size_)
-        return {};
+    if (in_file >= file_size_) return {};
     const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(max, file_size_ - in_file));
     for (;;) {
         const auto n = ::pread(fd_, scratch, want, static_cast<off_t>(in_file));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return last_error();
-        if (n == 0)
-            return std::make_error_code(std::errc::io_error);  // the file shrank under us
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return last_error();
+        if (n == 0) return std::make_error_code(std::errc::io_error);  // the file shrank under us
         out = std::string_view(scratch, static_cast<std::size_t>(n));
         return {};
     }

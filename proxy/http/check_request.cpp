@@ -39,8 +39,8 @@ check_request make_check_request(const config::health_http& h, const config::end
 {
     const auto host = host_for(h, address);
     if (p == config::protocol::uwsgi) return uwsgi_check(h, address, host);
-    return {h.method + " " + h.path + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: " +
-                std::string(user_agent) + "\r\nConnection: close\r\n\r\n",
+    return {h.method + " " + h.path + " HTTP/1.1\r\nHost: " + host +
+                "\r\nUser-Agent: " + std::string(user_agent) + "\r\nConnection: close\r\n\r\n",
             ""};
 }
 

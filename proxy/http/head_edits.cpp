@@ -11,13 +11,13 @@ namespace {
 bool is_hop_by_hop(http::field name, bool keep_upgrade)
 {
     switch (name) {
-    case http::field::connection: case http::field::keep_alive: case http::field::te:
-    case http::field::trailer: case http::field::proxy_connection:
-        return true;
-    case http::field::upgrade:
-        return !keep_upgrade;
-    default:
-        return false;
+    case http::field::connection:
+    case http::field::keep_alive:
+    case http::field::te:
+    case http::field::trailer:
+    case http::field::proxy_connection: return true;
+    case http::field::upgrade: return !keep_upgrade;
+    default: return false;
     }
 }
 
@@ -47,8 +47,7 @@ void head_edits::append(const fields& f, std::string_view name, std::string_view
 {
     std::pmr::string joined(values_.get_allocator());
     for (const auto& field : f) {
-        if (!same_name(field.name_string(), name))
-            continue;
+        if (!same_name(field.name_string(), name)) continue;
         joined.append(field.value().data(), field.value().size());
         joined += ", ";
     }
@@ -62,11 +61,9 @@ void head_edits::append(const fields& f, std::string_view name, std::string_view
 
 bool head_edits::leaves_out(const fields::value_type& f) const
 {
-    if (is_hop_by_hop(f.name(), keep_upgrade))
-        return true;
+    if (is_hop_by_hop(f.name(), keep_upgrade)) return true;
     for (std::size_t i = 0; i < values_.size(); ++i)
-        if (same_name(f.name_string(), names_[i]))
-            return true;
+        if (same_name(f.name_string(), names_[i])) return true;
     return false;
 }
 

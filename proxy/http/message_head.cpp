@@ -18,8 +18,7 @@ void append_version(std::string& out, unsigned version)
 void append_fields(std::string& out, const fields& f, const head_edits& edits)
 {
     std::size_t size = out.size() + 2 + edits.written_size();
-    for (const auto& field : f)
-        size += field.name_string().size() + field.value().size() + 4;
+    for (const auto& field : f) size += field.name_string().size() + field.value().size() + 4;
     const auto start = out.size();
     out.resize(size);
     char* p = out.data() + start;
@@ -34,8 +33,7 @@ void append_fields(std::string& out, const fields& f, const head_edits& edits)
         put("\r\n");
     };
     for (const auto& field : f)
-        if (!edits.leaves_out(field))
-            put_line(field.name_string(), field.value());
+        if (!edits.leaves_out(field)) put_line(field.name_string(), field.value());
     edits.for_each(put_line);
     put("\r\n");
     out.resize(static_cast<std::size_t>(p - out.data()));  // left-out fields were counted

@@ -41,7 +41,8 @@ public:
 private:
     struct chunk_budget {
         std::uint64_t left = std::numeric_limits<std::uint64_t>::max();
-        void operator()(std::uint64_t size, boost::beast::string_view, boost::system::error_code& ec)
+        void operator()(std::uint64_t size, boost::beast::string_view,
+                        boost::system::error_code& ec)
         {
             if (size > left)
                 ec = http::error::body_limit;

@@ -1,10 +1,10 @@
 #pragma once
 // The byte-level decision on a client's request head: not complete yet, accepted, or refused
 // with 400, 413 or 431 and why. Kept apart from the socket loop that reads the bytes
-// (client_session.cpp) so that a fuzzer runs this very path (tests/fuzz/request_head).
+// (client_session.cpp) so that a fuzzer runs this very path (tests/fuzz/request_head). The checks
+// Beast's parser leaves to us are SPEC.md "Hardening".
 
 #include "config/model.hpp"
-#include "proxy/http/forwarding.hpp"
 #include "proxy/http/message_parsers.hpp"
 
 #include <boost/beast/http/status.hpp>
@@ -13,6 +13,33 @@
 #include <string_view>
 
 namespace sluice::proxy {
+
+// Problems a request head can have that Beast's parser lets through.
+enum class head_problem {
+    none,
+    content_length_and_transfer_encoding,
+    duplicate_content_length,
+    transfer_encoding_not_chunked,
+    bad_request_id
+};
+
+// What the proxy needs from a request head, found in one pass over its fields: a lookup by name
+// walks Beast's name index, one case-insensitive compare per step.
+struct request_facts {
+    head_problem problem = head_problem::none;
+    std::string_view host;
+    std::string_view expect;
+    std::string_view request_id;  // the client's X-Request-Id when usable (printable, short)
+};
+
+request_facts inspect_request_head(const request_head& req);
+
+// True when `raw_head` (the bytes of a request head up to and including the blank line)
+// continues a header line on the next one (obs-fold, RFC 9112 5.2), which a proxy must reject.
+bool has_obs_fold(std::string_view raw_head);
+
+// The longest X-Request-Id kept from a client; a longer one is replaced.
+constexpr std::size_t max_request_id = 200;
 
 struct head_check {
     enum class verdict { need_more, accepted, refused };

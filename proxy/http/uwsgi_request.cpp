@@ -51,8 +51,8 @@ void add_headers(std::vector<var>& vars, const uwsgi_head_input& in)
     for (const auto& [name, value] : in.headers) {
         auto key = cgi_name(name);
         if (key.empty()) continue;
-        auto same = std::find_if(vars.begin() + static_cast<std::ptrdiff_t>(first_header), vars.end(),
-                                 [&](const var& v) { return v.key == key; });
+        auto same = std::find_if(vars.begin() + static_cast<std::ptrdiff_t>(first_header),
+                                 vars.end(), [&](const var& v) { return v.key == key; });
         if (same == vars.end()) {
             vars.push_back({std::move(key), std::string(value)});
             continue;
@@ -69,10 +69,8 @@ std::vector<var> build_vars(const uwsgi_head_input& in)
     auto query = query_at == std::string_view::npos ? std::string_view{}
                                                     : in.target.substr(query_at + 1);
     std::vector<var> vars{
-        {"REQUEST_METHOD", std::string(in.method)},
-        {"REQUEST_URI", std::string(in.target)},
-        {"PATH_INFO", percent_decode(path)},
-        {"QUERY_STRING", std::string(query)},
+        {"REQUEST_METHOD", std::string(in.method)},   {"REQUEST_URI", std::string(in.target)},
+        {"PATH_INFO", percent_decode(path)},          {"QUERY_STRING", std::string(query)},
         {"SERVER_PROTOCOL", std::string(in.version)},
     };
     if (in.content_length) vars.push_back({"CONTENT_LENGTH", std::to_string(*in.content_length)});

@@ -34,7 +34,7 @@ struct uwsgi_head_input {
     // As received, after the proxy's own rewriting (hop-by-hop removed, X-Forwarded-* set).
     std::vector<std::pair<std::string_view, std::string_view>> headers;
     std::string_view remote_addr, remote_port, server_name, server_port;
-    std::string_view server_protocol_scheme;  // "http" or "https"
+    std::string_view server_protocol_scheme;      // "http" or "https"
     std::optional<std::uint64_t> content_length;  // the body that follows, if known
 };
 

@@ -9,17 +9,15 @@ namespace sluice::proxy {
 std::unique_ptr<access_log> access_log::open(const config::access_log& cfg)
 {
     switch (cfg.type) {
-    case config::access_log::kind::off:
-        return nullptr;
+    case config::access_log::kind::off: return nullptr;
     case config::access_log::kind::stdout_stream:
         return std::make_unique<access_log>(stdout, false);
-    case config::access_log::kind::file:
-        break;
+    case config::access_log::kind::file: break;
     }
     std::FILE* f = std::fopen(cfg.path.c_str(), "a");
     if (!f)
-        throw std::runtime_error("access_log: cannot open " + cfg.path + " for appending: " +
-                                 std::strerror(errno) +
+        throw std::runtime_error("access_log: cannot open " + cfg.path +
+                                 " for appending: " + std::strerror(errno) +
                                  "; check the directory exists and is writable, or use stdout");
     return std::make_unique<access_log>(f, true);
 }
@@ -37,8 +35,7 @@ access_log::~access_log()
     }
     wake_.notify_one();
     writer_.join();
-    if (owns_)
-        std::fclose(out_);
+    if (owns_) std::fclose(out_);
 }
 
 void access_log::write(std::string line)
@@ -53,8 +50,7 @@ void access_log::write(std::string line)
         was_empty = pending_.empty();
         pending_ += line;
     }
-    if (was_empty)
-        wake_.notify_one();
+    if (was_empty) wake_.notify_one();
 }
 
 void access_log::run()
@@ -64,8 +60,7 @@ void access_log::run()
         {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
-            if (pending_.empty() && stopping_)
-                return;
+            if (pending_.empty() && stopping_) return;
             batch.swap(pending_);
         }
         std::fwrite(batch.data(), 1, batch.size(), out_);

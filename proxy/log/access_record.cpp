@@ -36,9 +36,9 @@ std::string utc_timestamp(std::int64_t unix_ms)
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char buf[64];  // room for any year gmtime_r can give
-    int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                          tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                          tm.tm_sec, static_cast<int>(unix_ms % 1000));
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                          tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                          static_cast<int>(unix_ms % 1000));
     return std::string(buf, static_cast<std::size_t>(n));
 }
 

@@ -20,13 +20,12 @@ std::unique_ptr<access_log> writer;
 void log_event(severity level, std::string_view message)
 {
     static constexpr const char* names[] = {"info", "warning", "error"};
-    std::string line =
-        utc_timestamp(unix_ms_now()) + " sluice " + names[static_cast<int>(level)] + ": ";
+    std::string line = utc_timestamp(unix_ms_now()) + " sluice " + names[static_cast<int>(level)] +
+                       ": ";
     line += message;
     line += '\n';
     std::lock_guard lock(writer_mutex);
-    if (!writer)
-        writer = std::make_unique<access_log>(stderr, false);
+    if (!writer) writer = std::make_unique<access_log>(stderr, false);
     writer->write(std::move(line));
 }
 

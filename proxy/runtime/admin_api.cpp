@@ -14,7 +14,7 @@ namespace sluice::proxy {
 
 namespace {
 
-using health::admin_reply;
+using admin::admin_reply;
 
 std::string error_json(std::string_view what)
 {
@@ -26,7 +26,8 @@ std::string error_json(std::string_view what)
 // {"reloaded":true,"changes":[...]} or {"reloaded":false,"errors":[...]}
 std::string reload_json(const reload_result& r)
 {
-    std::string out = r.ok ? "{\"reloaded\":true,\"changes\":[" : "{\"reloaded\":false,\"errors\":[";
+    std::string out = r.ok ? "{\"reloaded\":true,\"changes\":["
+                           : "{\"reloaded\":false,\"errors\":[";
     const auto& lines = r.ok ? r.changes : r.errors;
     for (std::size_t i = 0; i < lines.size(); ++i) {
         if (i) out += ',';
@@ -37,23 +38,22 @@ std::string reload_json(const reload_result& r)
 
 }  // namespace
 
-void runtime::impl::on_admin_post(health::admin_request req,
-                                  std::function<void(admin_reply)> done)
+void runtime::impl::on_admin_post(admin::admin_request req, std::function<void(admin_reply)> done)
 {
     std::string token;
     {
         std::lock_guard lock(state_mutex);
         token = current->config.admin.token;
     }
-    const auto verdict = health::authorize_post(token, admin_bind, req.authorization);
-    const auto target = health::parse_post_target(req.target);
+    const auto verdict = admin::authorize_post(token, admin_bind, req.authorization);
+    const auto target = admin::parse_post_target(req.target);
     if (verdict.status != 0) {
         log_event(severity::warning, "admin API: " + req.peer + " POST " + req.target +
                                          " refused (" + std::to_string(verdict.status) +
                                          "): " + verdict.reason);
         return done({verdict.status, error_json(verdict.reason)});
     }
-    if (target->what != health::post_target::kind::reload)
+    if (target->what != admin::post_target::kind::reload)
         return done(on_server_change(req, *target));
     const auto asked_by = "admin API from " + req.peer;
     asio::post(control, [this, asked_by, done = std::move(done)] {
@@ -62,17 +62,17 @@ void runtime::impl::on_admin_post(health::admin_request req,
     });
 }
 
-admin_reply runtime::impl::on_server_change(const health::admin_request& req,
-                                            const health::post_target& target)
+admin_reply runtime::impl::on_server_change(const admin::admin_request& req,
+                                            const admin::post_target& target)
 {
-    const bool state = target.what == health::post_target::kind::state;
+    const bool state = target.what == admin::post_target::kind::state;
     const auto parsed = state ? health::parse_state_body(req.body)
                               : health::parse_weight_body(req.body);
     if (!parsed.change) return {400, error_json(parsed.error)};
     std::lock_guard lock(state_mutex);  // keeps the snapshot as it is while it is read
     const auto* b = current->find_backend(target.backend);
     if (!b) return {404, error_json("no backend is named \"" + target.backend + "\"")};
-    const auto outcome = b->runtime->on_api(target.server, *parsed.change);
+    const auto outcome = b->runtime->health().on_api(target.server, *parsed.change);
     if (!outcome)
         return {404, error_json("backend " + target.backend + " has no server named \"" +
                                 target.server + "\"")};

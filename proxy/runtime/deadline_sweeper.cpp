@@ -32,8 +32,7 @@ void deadline_sweeper::sweep()
 {
     const auto now = coarse_now();
     for (auto& d : deadlines_) {
-        if (d.at_ > now)
-            continue;
+        if (d.at_ > now) continue;
         d.at_ = clock::time_point::max();
         d.expired_ = true;
         boost::system::error_code ignored;
@@ -43,12 +42,10 @@ void deadline_sweeper::sweep()
 
 void deadline_sweeper::schedule()
 {
-    if (stopped_)
-        return;
+    if (stopped_) return;
     timer_.expires_after(tick_);
     timer_.async_wait([this](boost::system::error_code ec) {
-        if (ec || stopped_)
-            return;
+        if (ec || stopped_) return;
         sweep();
         schedule();
     });

@@ -15,8 +15,7 @@ namespace sluice::proxy {
 void runtime::impl::on_signal(int sig)
 {
     if (sig == SIGHUP) {
-        if (!draining)
-            reload("SIGHUP");
+        if (!draining) reload("SIGHUP");
         return;
     }
     if (draining) {
@@ -40,15 +39,13 @@ void runtime::impl::begin_drain()
                                   std::to_string(notice.count()) + " ms (admin.drain_notice)");
     drain_timer.expires_after(notice);
     drain_timer.async_wait([this](boost::system::error_code ec) {
-        if (!ec)
-            stop_accepting();
+        if (!ec) stop_accepting();
     });
 }
 
 void runtime::impl::stop_accepting()
 {
-    for (auto& l : listeners)
-        l->stop();
+    for (auto& l : listeners) l->stop();
     for (auto& w : workers)
         asio::post(w->io, [&w = *w] {
             w.draining = true;
@@ -71,8 +68,8 @@ void runtime::impl::wait_for_connections(clock::time_point deadline)
     }
     if (clock::now() >= deadline) {
         if (refused_waiting) {
-            log_event(severity::warning,
-                      std::to_string(open) + " client connection(s) still open at timeouts.drain "
+            log_event(severity::warning, std::to_string(open) +
+                                             " client connection(s) still open at timeouts.drain "
                                              "with requests in flight; closing them");
             control.stop();
             return;
@@ -80,14 +77,12 @@ void runtime::impl::wait_for_connections(clock::time_point deadline)
         // Requests still queued get a 503 and a log line rather than a cut connection; a short
         // grace lets those answers go out.
         refused_waiting = true;
-        for (const auto& b : current->backends)
-            b.runtime->refuse_waiting();
+        for (const auto& b : current->backends) b.runtime->slots().refuse_waiting();
         deadline = clock::now() + std::chrono::milliseconds(250);
     }
     drain_timer.expires_after(std::chrono::milliseconds(20));
     drain_timer.async_wait([this, deadline](boost::system::error_code ec) {
-        if (!ec)
-            wait_for_connections(deadline);
+        if (!ec) wait_for_connections(deadline);
     });
 }
 
@@ -115,8 +110,7 @@ void warn_restart_only(const config::root& old_cfg, const config::root& new_cfg)
 std::vector<runtime::impl::listener_plan> runtime::impl::plan_listeners(const config::root& cfg)
 {
     std::vector<worker*> raw;
-    for (auto& w : workers)
-        raw.push_back(w.get());
+    for (auto& w : workers) raw.push_back(w.get());
     std::vector<listener_plan> plan;
     for (std::size_t i = 0; i < cfg.listeners.size(); ++i) {
         const auto& l = cfg.listeners[i];
@@ -127,8 +121,8 @@ std::vector<runtime::impl::listener_plan> runtime::impl::plan_listeners(const co
                 p.keep = j;
         if (!p.keep) {
             p.bound = std::make_unique<listener>(workers[i % workers.size()]->io, l, raw);
-            log_event(severity::info, "listener " + l.name + " listening on " +
-                                          p.bound->local_address());
+            log_event(severity::info,
+                      "listener " + l.name + " listening on " + p.bound->local_address());
         }
         plan.push_back(std::move(p));
     }
@@ -143,8 +137,7 @@ void runtime::impl::apply_listeners(std::vector<listener_plan> plan, const confi
         for (auto& p : plan)
             next.push_back(p.keep ? std::move(listeners[*p.keep]) : std::move(p.bound));
         for (auto& gone : listeners)
-            if (gone)
-                gone->stop();  // left the config, or moved to another address
+            if (gone) gone->stop();  // left the config, or moved to another address
         listeners = std::move(next);
     }
     for (std::size_t i = 0; i < listeners.size(); ++i) {
@@ -166,8 +159,7 @@ std::vector<std::string> runtime::impl::chain_refusal(const config::root& cfg) c
                   "reload: " + config::log_line(f));
         if (f.level == level::error) errors.push_back(config::log_line(f));
     }
-    if (errors.empty())
-        return {};
+    if (errors.empty()) return {};
     const auto n = std::to_string(errors.size()) + " error(s)";
     if (allow_chain_errors) {
         log_event(severity::warning,
@@ -188,8 +180,7 @@ reload_result runtime::impl::reload(const std::string& asked_by)
     bool said = false;  // the failure is in the log already
     try {
         auto loaded = config::load_file(config_path);
-        for (const auto& w : loaded.warnings)
-            log_event(severity::warning, "reload: " + w);
+        for (const auto& w : loaded.warnings) log_event(severity::warning, "reload: " + w);
         result.errors = chain_refusal(loaded.config);
         said = !result.errors.empty();
         if (result.errors.empty()) {
@@ -212,15 +203,13 @@ reload_result runtime::impl::reload(const std::string& asked_by)
     metrics.config_reload(result.ok);
     if (result.ok) {
         std::string what;
-        for (const auto& c : result.changes)
-            what += (what.empty() ? "" : "; ") + c;
+        for (const auto& c : result.changes) what += (what.empty() ? "" : "; ") + c;
         log_event(severity::info, "reloaded " + config_path + " (" + asked_by +
                                       "): " + (what.empty() ? "no change" : what));
     } else if (!said) {
-        for (const auto& line : result.errors)
-            log_event(severity::error, "reload: " + line);
-        log_event(severity::error, "reload failed; still serving the previous config (" +
-                                       asked_by + ")");
+        for (const auto& line : result.errors) log_event(severity::error, "reload: " + line);
+        log_event(severity::error,
+                  "reload failed; still serving the previous config (" + asked_by + ")");
     }
     notify_systemd("READY=1");
     return result;

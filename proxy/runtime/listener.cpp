@@ -1,9 +1,9 @@
 #include "proxy/runtime/listener.hpp"
 
 #include "net/socket_address.hpp"
-#include "proxy/session/client_session.hpp"
 #include "proxy/log/event_log.hpp"
 #include "proxy/runtime/worker.hpp"
+#include "proxy/session/client_session.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -76,8 +76,7 @@ void listener::impl::bind(const config::listener& cfg)
 // doubt, and still one epoll_ctl per connection).
 void listener::impl::accept()
 {
-    if (stopped || accepting || open.load() >= max_connections)
-        return;
+    if (stopped || accepting || open.load() >= max_connections) return;
     accepting = true;
     acceptor.async_wait(acceptor_type::wait_read,
                         [self = shared_from_this()](boost::system::error_code ec) {
@@ -88,8 +87,7 @@ void listener::impl::accept()
 void listener::impl::on_readable(boost::system::error_code ec)
 {
     accepting = false;
-    if (stopped)
-        return;
+    if (stopped) return;
     if (ec || !take_waiting_connections()) {
         back_off();
         return;
@@ -105,10 +103,8 @@ bool listener::impl::take_waiting_connections()
         const int fd = ::accept4(acceptor.native_handle(), nullptr, nullptr,
                                  SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return true;
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+            if (errno == EINTR || errno == ECONNABORTED) continue;
             log_event(severity::warning,
                       "listener " + name_ + ": accept failed: " + std::strerror(errno));
             return false;

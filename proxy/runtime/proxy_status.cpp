@@ -11,8 +11,7 @@ namespace {
 
 void append_pair(std::string& out, std::string_view key, std::string_view value, bool first = false)
 {
-    if (!first)
-        out += ',';
+    if (!first) out += ',';
     append_json_string(out, key);
     out += ':';
     append_json_string(out, value);
@@ -75,9 +74,9 @@ void append_backend(std::string& out, const backend_view& b)
     const auto waits = rt.stats().queue_wait_last_minute(clock::now());
     out += '{';
     append_pair(out, "name", b.config->name, true);
-    append_number(out, "queue_length", rt.queue_length());
+    append_number(out, "queue_length", rt.slots().queue_length());
     append_number(out, "queue_max_length", b.config->queue_max_length);
-    append_number(out, "free_slots", rt.free_slots());
+    append_number(out, "free_slots", rt.slots().free_slots());
     append_number(out, "queued_1m", waits.requests);
     append_optional(out, "queue_wait_p50_ms", waits.p50_ms);
     append_optional(out, "queue_wait_p99_ms", waits.p99_ms);
@@ -97,7 +96,7 @@ health::gauge_snapshot collect_gauges(const status_inputs& in)
     health::gauge_snapshot g;
     g.busy = in.busy;
     for (const auto& b : in.snap.backends) {
-        g.queue_lengths.emplace_back(b.config->name, b.runtime->queue_length());
+        g.queue_lengths.emplace_back(b.config->name, b.runtime->slots().queue_length());
         const auto active = b.runtime->active_servers();
         for (std::size_t i = 0; i < active.size(); ++i) {
             const auto r = b.runtime->report(active[i]);
@@ -135,8 +134,7 @@ std::string status_json(const status_inputs& in)
     }
     out += "],\"backends\":[";
     for (std::size_t i = 0; i < in.snap.backends.size(); ++i) {
-        if (i)
-            out += ',';
+        if (i) out += ',';
         append_backend(out, in.snap.backends[i]);
     }
     out += "]}\n";
@@ -146,7 +144,7 @@ std::string status_json(const status_inputs& in)
 std::pair<bool, std::string> readiness(const snapshot& snap)
 {
     for (const auto& b : snap.backends)
-        if (!b.runtime->has_server_up())
+        if (!b.runtime->health().has_server_up())
             return {false, "backend " + b.config->name + " has no server up"};
     return {true, "ready"};
 }

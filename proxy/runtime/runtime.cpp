@@ -15,8 +15,7 @@ namespace {
 
 unsigned threads_for(const config::root& cfg)
 {
-    if (cfg.threads > 0)
-        return cfg.threads;
+    if (cfg.threads > 0) return cfg.threads;
     return std::max(1u, std::thread::hardware_concurrency());
 }
 
@@ -37,14 +36,13 @@ runtime::impl::impl(config::root cfg, std::string path)
     const auto& ls = current->config.listeners;
     for (std::size_t i = 0; i < ls.size(); ++i) {
         listeners.push_back(std::make_unique<listener>(workers[i % n]->io, ls[i], raw));
-        log_event(severity::info, "listener " + ls[i].name + " listening on " +
-                                      listeners.back()->local_address());
+        log_event(severity::info,
+                  "listener " + ls[i].name + " listening on " + listeners.back()->local_address());
     }
-    monitor = std::make_unique<runtime_monitor>(control, raw, metrics,
-                                                current->config.admin.busy_hold,
-                                                [this] { return raw_busy(); });
+    monitor = std::make_unique<runtime_monitor>(
+        control, raw, metrics, current->config.admin.busy_hold, [this] { return raw_busy(); });
     admin_bind = current->config.admin.bind;
-    admin = std::make_unique<health::admin_server>(admin_bind, admin_sources());
+    admin = std::make_unique<admin::admin_server>(admin_bind, admin_sources());
     log_event(severity::info, "admin listening on " + admin->local_address());
     warn_admin_exposure(current->config);
 }
@@ -54,17 +52,16 @@ runtime::impl::impl(config::root cfg, std::string path)
 bool runtime::impl::raw_busy() const
 {
     bool at_limit = false;
-    for (const auto& l : listeners)
-        at_limit = at_limit || l->at_limit();
-    if (at_limit)
-        return true;
+    for (const auto& l : listeners) at_limit = at_limit || l->at_limit();
+    if (at_limit) return true;
     for (const auto& b : current->backends)
-        if (health::raw_busy(b.runtime->queue_length(), b.runtime->free_slots(), false))
+        if (health::raw_busy(b.runtime->slots().queue_length(), b.runtime->slots().free_slots(),
+                             false))
             return true;
     return false;
 }
 
-health::admin_sources runtime::impl::admin_sources()
+admin::admin_sources runtime::impl::admin_sources()
 {
     // These run on the admin thread; see runtime_impl.hpp for why they lock.
     auto inputs = [this] {
@@ -87,7 +84,7 @@ health::admin_sources runtime::impl::admin_sources()
                 std::lock_guard lock(state_mutex);
                 return status_json(inputs());
             },
-            [this](health::admin_request req, std::function<void(health::admin_reply)> done) {
+            [this](admin::admin_request req, std::function<void(admin::admin_reply)> done) {
                 on_admin_post(std::move(req), std::move(done));
             }};
 }
@@ -98,10 +95,8 @@ void runtime::impl::start_threads()
         guards.push_back(asio::make_work_guard(w->io));
         w->sweeper.start();
     }
-    for (auto& l : listeners)
-        l->start();
-    for (auto& w : workers)
-        threads.emplace_back([&io = w->io] { io.run(); });
+    for (auto& l : listeners) l->start();
+    for (auto& w : workers) threads.emplace_back([&io = w->io] { io.run(); });
     monitor->start();
     admin->start();
     checker.start();
@@ -113,8 +108,7 @@ void runtime::impl::start_threads()
 std::uint64_t runtime::impl::open_connections() const
 {
     std::uint64_t open = 0;
-    for (const auto& l : listeners)
-        open += l->open_connections();
+    for (const auto& l : listeners) open += l->open_connections();
     return open;
 }
 
@@ -133,12 +127,10 @@ void runtime::impl::publish_snapshot(std::shared_ptr<const snapshot> next)
                     dropped.push_back(b.runtime);
         current = next;
     }
-    for (const auto& b : dropped)
-        b->retire();
+    for (const auto& b : dropped) b->retire();
     for (auto& w : workers)
         asio::post(w->io, [&w = *w, next, dropped] {
-            for (const auto& b : dropped)
-                b->clear_pools(w.index);
+            for (const auto& b : dropped) b->clear_pools(w.index);
             w.current = next;
         });
 }
@@ -149,8 +141,7 @@ void runtime::impl::schedule_pool_pruning()
 {
     prune_timer.expires_after(std::chrono::seconds(1));
     prune_timer.async_wait([this](boost::system::error_code ec) {
-        if (ec)
-            return;
+        if (ec) return;
         for (auto& w : workers)
             asio::post(w->io, [&w = *w] {
                 for (const auto& b : w.current->backends)
@@ -165,10 +156,8 @@ void runtime::impl::schedule_health_ticks()
 {
     health_timer.expires_after(std::chrono::milliseconds(100));
     health_timer.async_wait([this](boost::system::error_code ec) {
-        if (ec)
-            return;
-        for (const auto& b : current->backends)
-            b.runtime->tick();
+        if (ec) return;
+        for (const auto& b : current->backends) b.runtime->tick();
         schedule_health_ticks();
     });
 }
@@ -178,8 +167,7 @@ std::vector<health::check_target> runtime::impl::check_targets(const snapshot& s
 {
     std::vector<health::check_target> targets;
     for (const auto& b : snap.backends) {
-        if (!b.config->health)
-            continue;
+        if (!b.config->health) continue;
         const auto& h = *b.config->health;
         const auto active = b.runtime->active_servers();
         for (std::size_t i = 0; i < active.size(); ++i) {
@@ -205,21 +193,21 @@ void runtime::impl::report_to(health::check_target& t, std::shared_ptr<backend_r
 {
     auto last_problem = std::make_shared<std::string>();
     const auto where = t.backend + "/" + t.server;
-    t.activity = [rt, index] { return rt->activity(index); };
-    t.on_check = [rt, index](const health::check_result& r) { rt->on_check(index, r); };
+    t.activity = [rt, index] { return rt->health().activity(index); };
+    t.on_check = [rt, index](const health::check_result& r) { rt->health().on_check(index, r); };
     t.on_agent = [rt, index, last_problem](const health::agent_reply& r) {
         last_problem->clear();
-        rt->on_agent(index, r);
+        rt->health().on_agent(index, r);
     };
     t.on_agent_problem = [rt, index, last_problem, where](const health::agent_problem& p) {
         if (p.what == health::agent_problem::kind::unreachable)
-            rt->on_agent_unreachable(index);
+            rt->health().on_agent_unreachable(index);
         if (*last_problem != p.text)  // said once, not every interval
             log_event(severity::warning, "server " + where + ": " + p.text);
         *last_problem = p.text;
     };
     t.on_measured = [this, backend = t.backend, server = t.server](std::string_view result,
-                                                                    double seconds) {
+                                                                   double seconds) {
         check_metrics.health_check(backend, server, result, seconds);
     };
 }
@@ -231,21 +219,15 @@ void runtime::impl::stop()
     prune_timer.cancel();
     monitor->stop();
     admin->stop();
-    for (auto& l : listeners)
-        l->stop();
-    for (auto& w : workers)
-        asio::post(w->io, [&w = *w] { w.sweeper.stop(); });
+    for (auto& l : listeners) l->stop();
+    for (auto& w : workers) asio::post(w->io, [&w = *w] { w.sweeper.stop(); });
     guards.clear();
-    for (auto& w : workers)
-        w->io.stop();
-    for (auto& t : threads)
-        t.join();
+    for (auto& w : workers) w->io.stop();
+    for (auto& t : threads) t.join();
     // Connections belong to the workers' io_contexts and sweepers, so they must go first:
     // sessions unwind (and may return a connection to a pool), then the pools are emptied.
-    for (auto& w : workers)
-        w->shut_down();
-    for (const auto& b : current->backends)
-        b.runtime->close_pools();
+    for (auto& w : workers) w->shut_down();
+    for (const auto& b : current->backends) b.runtime->close_pools();
 }
 
 runtime::runtime(config::root cfg, std::string config_path, bool allow_chain_errors)
@@ -260,8 +242,7 @@ int runtime::run()
 {
     std::function<void()> wait_signal = [this, &wait_signal] {
         impl_->signals.async_wait([this, &wait_signal](boost::system::error_code ec, int sig) {
-            if (ec)
-                return;
+            if (ec) return;
             impl_->on_signal(sig);
             wait_signal();
         });

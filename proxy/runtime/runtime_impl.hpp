@@ -40,30 +40,29 @@ struct runtime::impl {
     void start_threads();
     void stop();
     bool raw_busy() const;
-    health::admin_sources admin_sources();
+    admin::admin_sources admin_sources();
     std::uint64_t open_connections() const;
     void publish_snapshot(std::shared_ptr<const snapshot> next);
     void schedule_pool_pruning();
     void schedule_health_ticks();
     std::vector<health::check_target> check_targets(const snapshot& snap);
-    void report_to(health::check_target& t, std::shared_ptr<backend_runtime> rt,
-                   std::size_t index);
+    void report_to(health::check_target& t, std::shared_ptr<backend_runtime> rt, std::size_t index);
 
     // lifecycle.cpp
     void on_signal(int sig);
     reload_result reload(const std::string& asked_by);
     std::vector<std::string> chain_refusal(const config::root& cfg) const;
     struct listener_plan {
-        std::optional<std::size_t> keep;   // index into `listeners`
-        std::unique_ptr<listener> bound;   // or a newly bound one
+        std::optional<std::size_t> keep;  // index into `listeners`
+        std::unique_ptr<listener> bound;  // or a newly bound one
     };
     std::vector<listener_plan> plan_listeners(const config::root& cfg);
     void apply_listeners(std::vector<listener_plan> plan, const config::root& cfg);
     void begin_drain();
     // admin_api.cpp: the admin API's POSTs, from the admin thread.
-    void on_admin_post(health::admin_request req, std::function<void(health::admin_reply)> done);
-    health::admin_reply on_server_change(const health::admin_request& req,
-                                         const health::post_target& target);
+    void on_admin_post(admin::admin_request req, std::function<void(admin::admin_reply)> done);
+    admin::admin_reply on_server_change(const admin::admin_request& req,
+                                        const admin::post_target& target);
     void warn_admin_exposure(const config::root& cfg) const;
     void stop_accepting();
     void wait_for_connections(clock::time_point deadline);
@@ -78,7 +77,7 @@ struct runtime::impl {
     std::shared_ptr<const snapshot> current;
     std::vector<std::unique_ptr<listener>> listeners;  // parallel to current->config.listeners
     std::unique_ptr<runtime_monitor> monitor;
-    std::unique_ptr<health::admin_server> admin;
+    std::unique_ptr<admin::admin_server> admin;
     health::checker checker;
     health::metrics_shard& check_metrics = metrics.add_shard();
     std::vector<std::thread> threads;

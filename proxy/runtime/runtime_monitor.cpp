@@ -28,8 +28,7 @@ runtime_monitor::runtime_monitor(boost::asio::io_context& control, std::vector<w
     : timer_(control), workers_(std::move(workers)), metrics_(metrics), busy_(busy_hold),
       raw_busy_(std::move(raw_busy)), beats_(workers_.size())
 {
-    for (auto& b : beats_)
-        b.store(ticks(clock::now()));
+    for (auto& b : beats_) b.store(ticks(clock::now()));
 }
 
 void runtime_monitor::start() { tick(); }
@@ -42,31 +41,29 @@ void runtime_monitor::stop()
 
 void runtime_monitor::set_draining()
 {
-    signal_.store(static_cast<int>(health::proxy_signal::draining));
+    signal_.store(static_cast<int>(admin::proxy_signal::draining));
 }
 
 bool runtime_monitor::draining() const
 {
-    return signal_.load() == static_cast<int>(health::proxy_signal::draining);
+    return signal_.load() == static_cast<int>(admin::proxy_signal::draining);
 }
 
 bool runtime_monitor::live() const
 {
     const auto oldest_allowed = ticks(clock::now() - live_within);
     for (const auto& b : beats_)
-        if (b.load(std::memory_order_relaxed) < oldest_allowed)
-            return false;
+        if (b.load(std::memory_order_relaxed) < oldest_allowed) return false;
     return true;
 }
 
 void runtime_monitor::tick()
 {
-    if (stopped_)
-        return;
+    if (stopped_) return;
     const auto now = clock::now();
     if (auto flipped = busy_.observe(raw_busy_(), now); flipped && !draining()) {
-        signal_.store(static_cast<int>(*flipped ? health::proxy_signal::busy
-                                                : health::proxy_signal::free));
+        signal_.store(
+            static_cast<int>(*flipped ? admin::proxy_signal::busy : admin::proxy_signal::free));
         metrics_.busy_transition(*flipped);
         log_event(severity::info, *flipped ? "busy: requests are waiting and no slot is free"
                                            : "free: slots are available again");
@@ -80,8 +77,7 @@ void runtime_monitor::tick()
     }
     timer_.expires_after(evaluate_every);
     timer_.async_wait([this](boost::system::error_code ec) {
-        if (!ec)
-            tick();
+        if (!ec) tick();
     });
 }
 

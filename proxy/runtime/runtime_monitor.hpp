@@ -45,7 +45,7 @@ private:
     health::metrics& metrics_;
     health::busy_signal busy_;
     std::function<bool()> raw_busy_;
-    std::atomic<int> signal_{static_cast<int>(health::proxy_signal::free)};
+    std::atomic<int> signal_{static_cast<int>(admin::proxy_signal::free)};
     std::deque<std::atomic<std::int64_t>> beats_;  // steady-clock ns of each loop's last answer
     clock::time_point last_heartbeat_{};
     bool stopped_ = false;

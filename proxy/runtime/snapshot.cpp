@@ -9,8 +9,7 @@ snapshot::snapshot(config::root cfg, unsigned threads, const snapshot* previous)
 {
     // Every address resolves before any shared runtime changes, so a failed reload changes nothing.
     for (const auto& b : config.backends)
-        for (const auto& s : b.servers)
-            net::to_socket_address(s.address);
+        for (const auto& s : b.servers) net::to_socket_address(s.address);
     backends.reserve(config.backends.size());
     for (const auto& b : config.backends) {
         const auto* before = previous ? previous->find_backend(b.name) : nullptr;
@@ -25,8 +24,7 @@ snapshot::snapshot(config::root cfg, unsigned threads, const snapshot* previous)
     }
     for (const auto& l : config.listeners) {
         listener_view view{&l, router(l), {}, find_backend(l.default_backend)};
-        for (const auto& r : l.routes)
-            view.route_backends.push_back(find_backend(r.backend));
+        for (const auto& r : l.routes) view.route_backends.push_back(find_backend(r.backend));
         listeners.push_back(std::move(view));
     }
 }
@@ -34,16 +32,14 @@ snapshot::snapshot(config::root cfg, unsigned threads, const snapshot* previous)
 const listener_view* snapshot::find_listener(std::string_view name) const
 {
     for (const auto& l : listeners)
-        if (l.config->name == name)
-            return &l;
+        if (l.config->name == name) return &l;
     return nullptr;
 }
 
 const backend_view* snapshot::find_backend(std::string_view name) const
 {
     for (const auto& b : backends)
-        if (b.config->name == name)
-            return &b;
+        if (b.config->name == name) return &b;
     return nullptr;
 }
 

@@ -20,8 +20,7 @@ std::array<char, 16> worker::next_request_id()
     z ^= z >> 31;
     static constexpr char hex[] = "0123456789abcdef";
     std::array<char, 16> id;
-    for (int i = 15; i >= 0; --i, z >>= 4)
-        id[static_cast<std::size_t>(i)] = hex[z & 0xf];
+    for (int i = 15; i >= 0; --i, z >>= 4) id[static_cast<std::size_t>(i)] = hex[z & 0xf];
     return id;
 }
 
@@ -31,8 +30,7 @@ void worker::shut_down()
     draining = true;
     sweeper.stop();
     io.restart();
-    do
-        sweeper.close_all();
+    do sweeper.close_all();
     while (io.poll() > 0);
     current.reset();
 }
@@ -41,8 +39,7 @@ void worker::park(idle_link& l) { idle_.push_back(l); }
 
 void worker::unpark(idle_link& l)
 {
-    if (l.is_linked())
-        l.unlink();
+    if (l.is_linked()) l.unlink();
 }
 
 void worker::close_idle()
@@ -55,8 +52,7 @@ void worker::close_idle()
 
 std::unique_ptr<char[]> worker::take_relay_buffer()
 {
-    if (spare_buffers_.empty())
-        return std::make_unique_for_overwrite<char[]>(relay_buffer_size);
+    if (spare_buffers_.empty()) return std::make_unique_for_overwrite<char[]>(relay_buffer_size);
     auto b = std::move(spare_buffers_.back());
     spare_buffers_.pop_back();
     return b;
@@ -64,14 +60,12 @@ std::unique_ptr<char[]> worker::take_relay_buffer()
 
 void worker::give_back(std::unique_ptr<char[]> buffer)
 {
-    if (spare_buffers_.size() < 16)
-        spare_buffers_.push_back(std::move(buffer));
+    if (spare_buffers_.size() < 16) spare_buffers_.push_back(std::move(buffer));
 }
 
 std::string worker::take_text_buffer()
 {
-    if (spare_texts_.empty())
-        return {};
+    if (spare_texts_.empty()) return {};
     auto t = std::move(spare_texts_.back());
     spare_texts_.pop_back();
     t.clear();

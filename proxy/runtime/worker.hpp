@@ -33,7 +33,7 @@ public:
     deadline_sweeper sweeper;
     access_log* const log;
     health::metrics_shard& metrics;
-    clock::time_point last_stale_warning{};  // rate-limits the misaligned keep-alive hint
+    clock::time_point last_stale_warning{};   // rate-limits the misaligned keep-alive hint
     std::shared_ptr<const snapshot> current;  // replaced by a reload (posted to this thread)
 
     // 16 hex digits, unique per process run.

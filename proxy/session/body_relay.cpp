@@ -21,8 +21,7 @@ struct relay_buffer {
     std::unique_ptr<char[]> data;
     ~relay_buffer()
     {
-        if (data && size == worker::relay_buffer_size)
-            w.give_back(std::move(data));
+        if (data && size == worker::relay_buffer_size) w.give_back(std::move(data));
     }
     char* get()
     {
@@ -44,18 +43,16 @@ struct text_buffer {
 void make_room(beast::flat_buffer& b, boost::optional<std::uint64_t> remaining)
 {
     std::size_t want = worker::relay_buffer_size;
-    if (remaining)
-        want = static_cast<std::size_t>(std::min<std::uint64_t>(*remaining, want));
-    if (b.size() < want && b.capacity() - b.size() < want)
-        b.reserve(b.size() + want);
+    if (remaining) want = static_cast<std::size_t>(std::min<std::uint64_t>(*remaining, want));
+    if (b.size() < want && b.capacity() - b.size() < want) b.reserve(b.size() + want);
 }
 
 // Parses body bytes already in the reading side's buffer (read with the head or with the last
 // piece) into [data, data + size), without I/O or a suspension: the common case for a small
 // message, whose body comes in the same segment as its head. Returns the bytes of body produced.
 template <bool IsRequest>
-std::size_t parse_buffered(relay_parser<IsRequest>& p, beast::flat_buffer& in,
-                           char* data, std::size_t size, relay_result& r)
+std::size_t parse_buffered(relay_parser<IsRequest>& p, beast::flat_buffer& in, char* data,
+                           std::size_t size, relay_result& r)
 {
     const auto parsed = parse_body(p, in, data, size);
     r.bytes_read += parsed.consumed;
@@ -69,14 +66,12 @@ std::size_t parse_buffered(relay_parser<IsRequest>& p, beast::flat_buffer& in,
 // Reads the next piece of p's body into [data, data + size); returns its size (0 is possible:
 // framing only). On failure `r` says so.
 template <bool IsRequest>
-awaitable<std::size_t> read_piece(relay_parser<IsRequest>& p,
-                                        relay_side& from, char* data, std::size_t size,
-                                        relay_result& r)
+awaitable<std::size_t> read_piece(relay_parser<IsRequest>& p, relay_side& from, char* data,
+                                  std::size_t size, relay_result& r)
 {
     // parse_buffered also points the body at [data, data + size) for the read below.
     const auto parsed = parse_buffered(p, *from.buffer, data, size, r);
-    if (parsed > 0 || p.is_done() || r.failed != relay_result::failure::none)
-        co_return parsed;
+    if (parsed > 0 || p.is_done() || r.failed != relay_result::failure::none) co_return parsed;
     const auto& body = p.get().body();
     from.deadline.arm(from.timeout);
     auto [ec, n] = co_await http::async_read_some(from.socket, *from.buffer, p, use_tuple);
@@ -97,9 +92,9 @@ awaitable<std::size_t> read_piece(relay_parser<IsRequest>& p,
 constexpr std::uint64_t whole_message_limit = 16 * 1024;
 
 template <bool IsRequest>
-awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p,
-                                    const head_edits& edits, relay_side from, relay_side to,
-                                    std::uint64_t body_size, std::function<void()> on_read_done)
+awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p, const head_edits& edits,
+                                    relay_side from, relay_side to, std::uint64_t body_size,
+                                    std::function<void()> on_read_done)
 {
     relay_result r;
     text_buffer buffer{w};
@@ -108,20 +103,17 @@ awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p,
     write_head(p.get().base(), edits, out);
     auto filled = out.size();
     out.resize(filled + body_size);
-    if (!p.is_done())
-        make_room(*from.buffer, body_size);
+    if (!p.is_done()) make_room(*from.buffer, body_size);
     while (!p.is_done()) {
         // A body that came with its head is parsed in place: no read_piece coroutine for it.
         auto n = parse_buffered(p, *from.buffer, out.data() + filled, out.size() - filled, r);
         if (n == 0 && !p.is_done() && r.failed == relay_result::failure::none)
             n = co_await read_piece(p, from, out.data() + filled, out.size() - filled, r);
-        if (r.failed != relay_result::failure::none)
-            co_return r;
+        if (r.failed != relay_result::failure::none) co_return r;
         filled += n;
     }
     out.resize(filled);
-    if (on_read_done)
-        on_read_done();
+    if (on_read_done) on_read_done();
     // write_piece's steps, inline: the whole message usually leaves here without a coroutine call.
     const auto written = write_now(to, asio::buffer(out), r);
     if (r.failed == relay_result::failure::none && written < out.size())
@@ -151,20 +143,18 @@ awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p,
         std::size_t n = 0;
         if (!p.is_done()) {
             n = co_await read_piece(p, from, buf.get(), buf.size, r);
-            if (r.failed != relay_result::failure::none)
-                co_return r;
+            if (r.failed != relay_result::failure::none) co_return r;
         }
         const bool last = p.is_done();
-        if (last && on_read_done)
-            std::exchange(on_read_done, nullptr)();
+        if (last && on_read_done) std::exchange(on_read_done, nullptr)();
         char size_line[24];
-        const auto size_len = chunked && n > 0 ? std::snprintf(size_line, sizeof size_line,
-                                                               "%zx\r\n", n) : 0;
+        const auto size_len = chunked && n > 0
+                                  ? std::snprintf(size_line, sizeof size_line, "%zx\r\n", n)
+                                  : 0;
         const std::array<asio::const_buffer, 5> out{
             asio::buffer(head.data(), first ? head.size() : 0),
             asio::buffer(size_line, static_cast<std::size_t>(size_len)),
-            asio::buffer(buf.data.get(), n),
-            asio::buffer("\r\n", size_len > 0 ? 2 : 0),
+            asio::buffer(buf.data.get(), n), asio::buffer("\r\n", size_len > 0 ? 2 : 0),
             asio::buffer("0\r\n\r\n", last && chunked ? 5 : 0)};
         if (asio::buffer_size(out) > 0) {
             // Two statements, not `co_await (a ? b : c)`, which GCC miscompiles.
@@ -173,12 +163,10 @@ awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p,
                 ok = co_await deliver(to, out, waiting, r);
             else
                 ok = co_await write_piece(to, out, r);
-            if (!ok)
-                co_return r;
+            if (!ok) co_return r;
         }
         if (last) {
-            if (waiting)
-                co_await waiting->drain(to, r);
+            if (waiting) co_await waiting->drain(to, r);
             co_return r;
         }
     }
@@ -193,32 +181,31 @@ awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p,
                                       relay_side to, std::function<void()> on_read_done)
 {
     chunked = chunked && !p.is_done();
-    const auto remaining = p.is_done() ? std::uint64_t{0} : p.content_length_remaining().value_or(
-                                                                whole_message_limit + 1);
+    const auto remaining = p.is_done()
+                               ? std::uint64_t{0}
+                               : p.content_length_remaining().value_or(whole_message_limit + 1);
     if (!chunked && remaining <= whole_message_limit)
         return relay_whole(w, p, edits, from, to, remaining, std::move(on_read_done));
     return relay_streamed(w, p, edits, chunked, from, to, std::move(on_read_done));
 }
 
-template awaitable<relay_result> relay_message<true>(
-    worker&, relay_parser<true>&, const head_edits&, bool, relay_side, relay_side,
-    std::function<void()>);
-template awaitable<relay_result> relay_message<false>(
-    worker&, response_parser&, const head_edits&, bool, relay_side, relay_side,
-    std::function<void()>);
+template awaitable<relay_result> relay_message<true>(worker&, relay_parser<true>&,
+                                                     const head_edits&, bool, relay_side,
+                                                     relay_side, std::function<void()>);
+template awaitable<relay_result> relay_message<false>(worker&, response_parser&, const head_edits&,
+                                                      bool, relay_side, relay_side,
+                                                      std::function<void()>);
 
 awaitable<relay_result> relay_body_bytes(worker& w, request_parser& p, relay_side from,
-                                               relay_side to)
+                                         relay_side to)
 {
     relay_result r;
     relay_buffer buf{w};
     make_room(*from.buffer, p.content_length_remaining());
     while (!p.is_done()) {
         const auto n = co_await read_piece(p, from, buf.get(), buf.size, r);
-        if (r.failed != relay_result::failure::none)
-            co_return r;
-        if (!co_await write_piece(to, asio::buffer(buf.get(), n), r))
-            co_return r;
+        if (r.failed != relay_result::failure::none) co_return r;
+        if (!co_await write_piece(to, asio::buffer(buf.get(), n), r)) co_return r;
     }
     co_return r;
 }
@@ -230,8 +217,7 @@ awaitable<relay_result> read_body(worker& w, request_parser& p, relay_side from,
     make_room(*from.buffer, p.content_length_remaining());
     while (!p.is_done()) {
         const auto n = co_await read_piece(p, from, buf.get(), buf.size, r);
-        if (r.failed != relay_result::failure::none)
-            co_return r;
+        if (r.failed != relay_result::failure::none) co_return r;
         if (auto ec = out.append({buf.get(), n})) {
             r.failed = relay_result::failure::store;
             r.ec = ec == std::errc::file_too_large ? error_code(http::error::body_limit)
@@ -256,15 +242,13 @@ awaitable<relay_result> write_stored(worker& w, std::string_view head, const bod
             r.ec = error_code(ec);
             co_return r;
         }
-        const std::array<asio::const_buffer, 2> out{
-            asio::buffer(head.data(), first ? head.size() : 0),
-            asio::buffer(piece.data(), piece.size())};
+        const std::array<asio::const_buffer, 2> out{asio::buffer(head.data(),
+                                                                 first ? head.size() : 0),
+                                                    asio::buffer(piece.data(), piece.size())};
         if (asio::buffer_size(out) > 0) {
-            if (!co_await write_piece(to, out, r))
-                co_return r;
+            if (!co_await write_piece(to, out, r)) co_return r;
         }
-        if (piece.empty())
-            co_return r;
+        if (piece.empty()) co_return r;
         offset += piece.size();
     }
 }

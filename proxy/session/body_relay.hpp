@@ -12,7 +12,7 @@ struct relay_side {
     socket_type& socket;
     beast::flat_buffer* buffer;  // the reading side's buffer; unused when writing
     struct deadline& deadline;
-    clock::duration timeout;     // per read or write: nothing moved for this long
+    clock::duration timeout;  // per read or write: nothing moved for this long
     // Writing side only: with limits, what the socket does not take at once waits in a backlog
     // (memory, then a spool file) while reading goes on at the reader's pace, so a slow client
     // does not slow the server down. Past the limits' max_size the relay waits for the writer.
@@ -37,7 +37,7 @@ awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p,
 // The rest of a request body, de-chunked, written to `to` as plain bytes without any HTTP framing:
 // for uwsgi, where the CONTENT_LENGTH bytes of the body follow the packet.
 awaitable<relay_result> relay_body_bytes(worker& w, request_parser& p, relay_side from,
-                                               relay_side to);
+                                         relay_side to);
 
 // Reads the rest of a request body, de-chunked, into `out`.
 awaitable<relay_result> read_body(worker& w, request_parser& p, relay_side from, body_store& out);

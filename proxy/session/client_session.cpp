@@ -1,12 +1,12 @@
 #include "proxy/session/client_session.hpp"
 
 #include "config/timeout_chain.hpp"
-#include "proxy/log/event_log.hpp"
-#include "proxy/http/forwarding.hpp"
+#include "net/socket_address.hpp"
+#include "proxy/http/deadline_header.hpp"
 #include "proxy/http/request_head_check.hpp"
+#include "proxy/log/event_log.hpp"
 #include "proxy/session/forward.hpp"
 #include "proxy/session/local_reply.hpp"
-#include "net/socket_address.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -39,12 +39,11 @@ awaitable<head_result> read_head(client_connection& c, exchange& x)
     for (;;) {
         if (c.buffer.size() > 0) {
             const auto check = check_request_head(
-                *x.parser,
-                {static_cast<const char*>(c.buffer.data().data()), c.buffer.size()}, limits);
+                *x.parser, {static_cast<const char*>(c.buffer.data().data()), c.buffer.size()},
+                limits);
             c.buffer.consume(check.consumed);
             x.rec.bytes_in += check.consumed;
-            if (x.parser->is_header_done())
-                note_request_line(c, x);
+            if (x.parser->is_header_done()) note_request_line(c, x);
             if (check.result == head_check::verdict::accepted) {
                 x.facts = check.facts;
                 co_return head_result::ok;
@@ -58,8 +57,8 @@ awaitable<head_result> read_head(client_connection& c, exchange& x)
                 co_return head_result::failed;
             }
         }
-        auto space = c.buffer.prepare(std::max<std::size_t>(4096, c.buffer.capacity() -
-                                                                       c.buffer.size()));
+        auto space = c.buffer.prepare(
+            std::max<std::size_t>(4096, c.buffer.capacity() - c.buffer.size()));
         auto [ec, n] = co_await c.socket.async_read_some(space, use_tuple);
         c.buffer.commit(n);
         if (ec) {
@@ -68,8 +67,7 @@ awaitable<head_result> read_head(client_connection& c, exchange& x)
                                           "request head not received in time");
                 co_return head_result::failed;
             }
-            if (c.buffer.size() == 0)
-                co_return head_result::closed;
+            if (c.buffer.size() == 0) co_return head_result::closed;
             x.rec.reason = "client_gone";
             co_return head_result::failed;
         }
@@ -81,8 +79,7 @@ bool begin_exchange(client_connection& c, exchange& x)
 {
     x.snap = c.w.current;
     x.listener = x.snap->find_listener(c.owner->name());
-    if (!x.listener)
-        return false;
+    if (!x.listener) return false;
     x.timeouts = x.snap->config.timeouts;
     x.parser.emplace(std::piecewise_construct, std::make_tuple(),
                      std::make_tuple(header_allocator(&x.arena)));
@@ -127,8 +124,7 @@ awaitable<bool> admit_request(client_connection& c, exchange& x)
         co_return false;
     }
     x.expect_continue = beast::iequals(facts.expect, "100-continue");
-    if (x.expect_continue)
-        req.erase(http::field::expect);
+    if (x.expect_continue) req.erase(http::field::expect);
     x.upgrade = x.parser->upgrade();
     co_return true;
 }
@@ -136,15 +132,14 @@ awaitable<bool> admit_request(client_connection& c, exchange& x)
 void record(client_connection& c, exchange& x)
 {
     x.rec.total_ms = ms_since(x.start);
-    health::request_sample sample{x.rec.listener, x.rec.backend, x.rec.server, x.rec.status,
-                                  x.rec.total_ms / 1000.0, std::nullopt, x.rec.reason,
-                                  x.left_queue};
+    health::request_sample sample{
+        x.rec.listener,          x.rec.backend, x.rec.server, x.rec.status,
+        x.rec.total_ms / 1000.0, std::nullopt,  x.rec.reason, x.left_queue};
     if (x.asked_for_slot) {
         sample.queue_wait_seconds = x.rec.queue_ms / 1000.0;
         x.backend->stats().record_queue_wait(x.rec.queue_ms);
     }
-    if (x.rec.slot_ms > 0)
-        sample.slot_hold_seconds = x.rec.slot_ms / 1000.0;
+    if (x.rec.slot_ms > 0) sample.slot_hold_seconds = x.rec.slot_ms / 1000.0;
     c.w.metrics.record(sample);
     if (c.w.log) {
         // Read here rather than at the start: only a logged request pays for the wall clock.
@@ -157,16 +152,13 @@ awaitable<void> serve_one(client_connection& c, bool& keep_going)
 {
     exchange x;
     keep_going = false;
-    if (!begin_exchange(c, x))
-        co_return;
+    if (!begin_exchange(c, x)) co_return;
     auto head = co_await read_head(c, x);
     c.deadline.disarm();
-    if (head == head_result::closed)
-        co_return;
+    if (head == head_result::closed) co_return;
     // Not `ok && co_await ...`: GCC 12 mishandles co_await inside a short-circuit operator.
     bool admitted = false;
-    if (head == head_result::ok)
-        admitted = co_await admit_request(c, x);
+    if (head == head_result::ok) admitted = co_await admit_request(c, x);
     if (admitted) {
         c.keep_alive = x.parser->keep_alive() && !c.w.draining;  // the parser's flag: no lookup
         co_await forward(c, x);
@@ -199,8 +191,7 @@ awaitable<hot_wait> wait_hot(client_connection& c, clock::duration idle)
     c.w.unpark(c.idle);
     c.deadline.disarm();
     c.buffer.commit(n);
-    if (!ec)
-        co_return hot_wait::data;
+    if (!ec) co_return hot_wait::data;
     const bool quiet = c.deadline.expired() && hot < idle && !c.w.draining;
     co_return quiet ? hot_wait::quiet : hot_wait::closed;
 }
@@ -213,15 +204,12 @@ awaitable<void> serve(std::unique_ptr<client_connection> c)
     while (keep_going) {
         co_await serve_one(*c, keep_going);
         ++c->served;
-        if (!keep_going || c->buffer.size() > 0)
-            continue;
+        if (!keep_going || c->buffer.size() > 0) continue;
         clock::duration idle = c->w.current->config.timeouts.client_idle;
         if (c->served > 1 && !c->w.draining) {
             const auto waited = co_await wait_hot(*c, idle);
-            if (waited == hot_wait::data)
-                continue;
-            if (waited == hot_wait::closed)
-                co_return;
+            if (waited == hot_wait::data) continue;
+            if (waited == hot_wait::closed) co_return;
             idle -= hot_period;
         }
         wait_idle(std::move(c), idle);
@@ -234,8 +222,7 @@ awaitable<void> serve(std::unique_ptr<client_connection> c)
 // of the next request starts a coroutine again.
 void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle)
 {
-    if (c->w.draining)
-        return;
+    if (c->w.draining) return;
     c->buffer.shrink_to_fit();
     c->deadline.arm(idle);
     c->w.park(c->idle);
@@ -243,8 +230,7 @@ void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle)
     socket.async_wait(socket_type::wait_read, [c = std::move(c)](error_code ec) mutable {
         c->w.unpark(c->idle);
         c->deadline.disarm();
-        if (ec || c->w.draining)
-            return;
+        if (ec || c->w.draining) return;
         auto& io = c->w.io;
         asio::co_spawn(io, serve(std::move(c)), asio::detached);
     });
@@ -254,8 +240,7 @@ void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle)
 
 client_connection::client_connection(worker& w, socket_type s,
                                      std::shared_ptr<connection_owner> owner)
-    : w(w), socket(std::move(s)), deadline(w.sweeper, socket),
-      owner(std::move(owner))
+    : w(w), socket(std::move(s)), deadline(w.sweeper, socket), owner(std::move(owner))
 {
     idle.socket = &socket;
     error_code ec;
@@ -280,8 +265,7 @@ void start_client_session(worker& w, socket_type socket, std::shared_ptr<connect
     auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(owner));
     error_code ec;
     c->socket.non_blocking(true, ec);  // the relay's write_now must never block the thread
-    if (ec)
-        return;  // closes the connection, and tells the listener
+    if (ec) return;                    // closes the connection, and tells the listener
     if (c->socket.local_endpoint(ec).protocol().family() != AF_UNIX)
         c->socket.set_option(asio::ip::tcp::no_delay(true), ec);
     wait_idle(std::move(c), w.current->config.timeouts.client_idle);

@@ -9,7 +9,8 @@
 #include "proxy/session/forward.hpp"
 
 #include "proxy/backend/retry_policy.hpp"
-#include "proxy/http/forwarding.hpp"
+#include "proxy/http/deadline_header.hpp"
+#include "proxy/http/hop_by_hop.hpp"
 #include "proxy/session/body_relay.hpp"
 #include "proxy/session/local_reply.hpp"
 #include "proxy/session/request_buffering.hpp"
@@ -29,10 +30,10 @@ namespace {
 bool is_uwsgi(const exchange& x) { return x.backend_config->protocol == config::protocol::uwsgi; }
 
 // Asks the backend for a slot; a free one comes at once, without a suspension.
-backend_runtime::admission ask_for_slot(client_connection& c, exchange& x)
+slot_table::admission ask_for_slot(client_connection& c, exchange& x)
 {
     x.asked_for_slot = true;
-    return x.backend->admit(c.w.io);
+    return x.backend->slots().admit(c.w.io);
 }
 
 // Why the wait ended and, when no server could take requests at all, why not (a down server's
@@ -42,23 +43,21 @@ std::string queue_timeout_message(const exchange& x)
     std::string message = clock::now() >= x.deadline
                               ? "no server slot became free within the request's deadline"
                               : "no server slot became free within timeouts.queue";
-    if (auto why = x.backend->unavailable_reason(); !why.empty())
-        message += ": " + why;
+    if (auto why = x.backend->health().unavailable_reason(); !why.empty()) message += ": " + why;
     return message;
 }
 
 // A slot on some server after `admission` granted none at once; nullopt when a local reply
 // ended the request.
-awaitable<std::optional<std::size_t>> wait_for_slot(
-    client_connection& c, exchange& x, backend_runtime::admission admission,
-    const std::function<void()>& on_queued = {})
+awaitable<std::optional<std::size_t>> wait_for_slot(client_connection& c, exchange& x,
+                                                    slot_table::admission admission,
+                                                    const std::function<void()>& on_queued = {})
 {
     auto slot = co_await acquire_slot(c, x, std::move(admission), on_queued);
     x.rec.queue_ms += std::chrono::duration<double, std::milli>(slot.waited).count();
     using kind = slot_result::kind;
     switch (slot.outcome) {
-    case kind::granted:
-        co_return slot.server;
+    case kind::granted: co_return slot.server;
     case kind::queue_full:
         co_await send_local_reply(c, x, http::status::service_unavailable, "queue_full",
                                   "every server is busy and the backend's queue is full");
@@ -88,17 +87,15 @@ awaitable<std::optional<std::size_t>> wait_for_slot(
 // request has to queue, the old slot goes back first: two retrying requests must not each hold
 // the slot the other waits for.
 awaitable<bool> move_to_another_server(client_connection& c, exchange& x,
-                                             std::optional<slot_hold>& hold, std::size_t& server)
+                                       std::optional<slot_hold>& hold, std::size_t& server)
 {
-    if (x.backend->active_servers().size() < 2)
-        co_return true;
+    if (x.backend->active_servers().size() < 2) co_return true;
     auto admission = ask_for_slot(c, x);
     std::optional<std::size_t> next = admission.server;
     if (admission.result != request_queue::outcome::granted)
         next = co_await wait_for_slot(c, x, std::move(admission), [&hold] { hold.reset(); });
-    if (!next)
-        co_return false;
-    hold.emplace(*x.backend, *next, x.rec.slot_ms);
+    if (!next) co_return false;
+    hold.emplace(x.backend->slots(), *next, x.rec.slot_ms);
     server = *next;
     co_return true;
 }
@@ -111,38 +108,33 @@ awaitable<void> take_early_answer(client_connection& c, exchange& x, upstream_co
                                   std::optional<response_parser>& rp, attempt_state& st)
 {
     auto answer = co_await receive_head(x, u, rp);
-    if (answer.end != attempt_end::ok)
-        co_return;
+    if (answer.end != attempt_end::ok) co_return;
     answer.write_failed = true;
     st = answer;
-    if (!x.body && !x.parser->is_done())
-        c.keep_alive = false;
+    if (!x.body && !x.parser->is_done()) c.keep_alive = false;
 }
 
 // One attempt on `server`: a connection (pooled, else new), the request out, the response head in.
 // After a stale pooled connection, `may_reuse` is false: its pool-mates idled as long and are as
 // likely dead, so the free retry goes out on a new connection.
 awaitable<attempt_state> attempt(client_connection& c, exchange& x, std::size_t server,
-                                       bool may_reuse, std::unique_ptr<upstream_connection>& u,
-                                       std::optional<response_parser>& rp)
+                                 bool may_reuse, std::unique_ptr<upstream_connection>& u,
+                                 std::optional<response_parser>& rp)
 {
     auto& s = x.backend->server(server);
     x.rec.server = s.name;
-    if (coarse_now() >= x.deadline)
-        co_return attempt_state{attempt_end::request_timeout};
+    if (coarse_now() >= x.deadline) co_return attempt_state{attempt_end::request_timeout};
     if (may_reuse && !is_uwsgi(x))
-        u = s.pools[c.w.index].take(x.backend_config->keepalive.idle_timeout,
-                                    !x.parser->is_done());
+        u = s.pools[c.w.index].take(x.backend_config->keepalive.idle_timeout, !x.parser->is_done());
     const bool reused = u != nullptr;
     if (!reused) {
         auto st = co_await connect_to(c, x, s, u);
-        if (st.end != attempt_end::ok)
-            co_return st;
+        if (st.end != attempt_end::ok) co_return st;
     }
     if (const auto& name = x.backend_config->deadline_header; !name.empty())
         set_deadline_header(x.upstream_edits, name,
-                            std::chrono::duration_cast<std::chrono::milliseconds>(
-                                x.deadline - clock::now()));
+                            std::chrono::duration_cast<std::chrono::milliseconds>(x.deadline -
+                                                                                  clock::now()));
     // Two statements, not `co_await (a ? b : c)`, which GCC miscompiles.
     attempt_state st;
     if (is_uwsgi(x))
@@ -184,19 +176,18 @@ void report(exchange& x, std::size_t server, const attempt_state& st, unsigned s
 {
     if (st.end != attempt_end::ok) {
         if (auto what = health_failure(st); !what.empty())
-            x.backend->report_result(server, true, what);
+            x.backend->health().report_result(server, true, what);
         return;
     }
     const bool failed = status == 502 || status == 503 || status == 504;
-    x.backend->report_result(server, failed, failed ? "5xx status from the server" : "");
+    x.backend->health().report_result(server, failed, failed ? "5xx status from the server" : "");
 }
 
 // A 503 from another sluice that says nothing of the request reached an app.
 bool not_processed(const exchange& x, const response_parser::value_type& res)
 {
     const auto& name = x.snap->config.scale_out.not_processed_header;
-    return res.result() == http::status::service_unavailable && !name.empty() &&
-           res[name] == "1";
+    return res.result() == http::status::service_unavailable && !name.empty() && res[name] == "1";
 }
 
 // Whether the failed attempt `st` is tried again; counts and logs the retry when it is.
@@ -206,25 +197,21 @@ retry_decision consider_retry(client_connection& c, exchange& x, const attempt_s
     const bool connect = st.end == attempt_end::connect_failed ||
                          st.end == attempt_end::connect_timeout;
     // A connection closed by the proxy's own exit looks like an empty answer: not a retry.
-    if (c.w.stopping || (!connect && st.end != attempt_end::empty_response))
-        return {};
-    const attempt_failure failure{connect ? attempt_failure::kind::connect_failure
-                                          : attempt_failure::kind::empty_response,
-                                  st.reused, st.body_sent, is_idempotent(x.request().method()),
-                                  st.waited};
+    if (c.w.stopping || (!connect && st.end != attempt_end::empty_response)) return {};
+    const attempt_failure failure{
+        connect ? attempt_failure::kind::connect_failure : attempt_failure::kind::empty_response,
+        st.reused, st.body_sent, is_idempotent(x.request().method_string()), st.waited};
     auto d = decide_retry(failure, x.backend_config->retries, budget);
-    if (d.what == retry_decision::kind::none)
-        return d;
+    if (d.what == retry_decision::kind::none) return d;
     ++x.rec.retries;
     c.w.metrics.retry(x.backend_config->name, d.reason);
-    if (d.what == retry_decision::kind::free_stale)
-        note_stale_retry(c, x);
+    if (d.what == retry_decision::kind::free_stale) note_stale_retry(c, x);
     return d;
 }
 
 // The response from its head on; returns whether the server connection can be reused.
 awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_connection& u,
-                                     response_parser& rp, slot_hold& slot)
+                               response_parser& rp, slot_hold& slot)
 {
     auto& res = rp.get();
     x.rec.status = res.result_int();
@@ -245,11 +232,11 @@ awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_conne
     const bool chunked_out = chunked && c.version >= 11;  // 1.0 clients get it close-delimited
     const auto& buffering = x.backend_config->buffering;
     const body_store::limits backlog{buffering.memory, buffering.max_spool, buffering.spool_dir};
-    auto r = co_await relay_message<false>(
-        c.w, rp, edits, chunked_out, {u.socket, &u.buffer, u.deadline, x.timeouts.server},
-        {c.socket, nullptr, c.deadline, x.timeouts.client_send,
-         buffering.response && !upgraded ? &backlog : nullptr},
-        [&slot] { slot.release(); });
+    auto r = co_await relay_message<false>(c.w, rp, edits, chunked_out,
+                                           {u.socket, &u.buffer, u.deadline, x.timeouts.server},
+                                           {c.socket, nullptr, c.deadline, x.timeouts.client_send,
+                                            buffering.response && !upgraded ? &backlog : nullptr},
+                                           [&slot] { slot.release(); });
     x.rec.bytes_out += r.bytes_written;
     if (r.failed == relay_result::failure::read) {
         c.keep_alive = false;
@@ -272,8 +259,7 @@ awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_conne
         c.keep_alive = false;
         co_return false;
     }
-    if (upgraded)
-        co_await tunnel(c, u, x, x.timeouts.tunnel);
+    if (upgraded) co_await tunnel(c, u, x, x.timeouts.tunnel);
     co_return server_keep_alive && !upgraded;
 }
 
@@ -283,8 +269,7 @@ awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_conne
 // at its write.
 bool client_left(client_connection& c, const exchange& x)
 {
-    if (coarse_now() - x.start < std::chrono::milliseconds(50))
-        return false;
+    if (coarse_now() - x.start < std::chrono::milliseconds(50)) return false;
     char byte;
     const auto n = ::recv(c.socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
@@ -296,17 +281,15 @@ awaitable<void> forward(client_connection& c, exchange& x)
 {
     // Checked here, not only inside: a coroutine call costs a frame even when it does nothing.
     if (body_goes_first(c, x)) {
-        if (!co_await buffer_request_body(c, x))
-            co_return;
+        if (!co_await buffer_request_body(c, x)) co_return;
     }
     auto admission = ask_for_slot(c, x);
     std::optional<std::size_t> server = admission.server;
     if (admission.result != request_queue::outcome::granted)
         server = co_await wait_for_slot(c, x, std::move(admission));
-    if (!server)
-        co_return;
+    if (!server) co_return;
     std::optional<slot_hold> hold;
-    hold.emplace(*x.backend, *server, x.rec.slot_ms);
+    hold.emplace(x.backend->slots(), *server, x.rec.slot_ms);
     prepare_upstream_request(x.request().base(), {c.client_ip, x.request_id, x.upgrade},
                              x.upstream_edits);
     std::unique_ptr<upstream_connection> u;
@@ -321,8 +304,7 @@ awaitable<void> forward(client_connection& c, exchange& x)
                 ++x.rec.retries;
                 c.w.metrics.retry(x.backend_config->name, "not_processed");
                 u.reset();
-                if (!co_await move_to_another_server(c, x, hold, *server))
-                    co_return;
+                if (!co_await move_to_another_server(c, x, hold, *server)) co_return;
                 continue;
             }
         } else {
@@ -338,10 +320,8 @@ awaitable<void> forward(client_connection& c, exchange& x)
             co_return;
         }
         u.reset();
-        if (!retry.prefer_other_server)
-            continue;
-        if (!co_await move_to_another_server(c, x, hold, *server))
-            co_return;
+        if (!retry.prefer_other_server) continue;
+        if (!co_await move_to_another_server(c, x, hold, *server)) co_return;
     }
     if (client_left(c, x)) {
         x.rec.status = 499;

@@ -3,7 +3,7 @@
 namespace sluice::proxy {
 
 awaitable<void> send_local_reply(client_connection& c, exchange& x, http::status status,
-                                       std::string_view reason, std::string_view message)
+                                 std::string_view reason, std::string_view message)
 {
     // The connection can carry another request only if this one was read to its end.
     const bool request_read = x.parser && x.parser->is_header_done() && x.parser->is_done();
@@ -15,8 +15,7 @@ awaitable<void> send_local_reply(client_connection& c, exchange& x, http::status
     http::response<http::string_body> res{status, 11};
     res.set(http::field::server, "sluice");
     res.set(http::field::content_type, "text/plain; charset=utf-8");
-    if (!x.request_id.empty())
-        res.set("X-Request-Id", x.request_id);
+    if (!x.request_id.empty()) res.set("X-Request-Id", x.request_id);
     if (status == http::status::service_unavailable) {
         res.set(http::field::retry_after, "1");
         // The proxy's 503s (queue full, queue timeout, draining) all come before any of the
@@ -24,8 +23,8 @@ awaitable<void> send_local_reply(client_connection& c, exchange& x, http::status
         if (const auto& name = x.snap->config.scale_out.not_processed_header; !name.empty())
             res.set(name, "1");
     }
-    res.body() = std::string(http::obsolete_reason(status)) + " (" + std::string(reason) + "): " +
-                 std::string(message) + "\n";
+    res.body() = std::string(http::obsolete_reason(status)) + " (" + std::string(reason) +
+                 "): " + std::string(message) + "\n";
     res.keep_alive(c.keep_alive);
     res.prepare_payload();
 
@@ -33,8 +32,7 @@ awaitable<void> send_local_reply(client_connection& c, exchange& x, http::status
     auto [ec, n] = co_await http::async_write(c.socket, res, use_tuple);
     c.deadline.disarm();
     x.rec.bytes_out += n;
-    if (ec)
-        c.keep_alive = false;
+    if (ec) c.keep_alive = false;
 }
 
 }  // namespace sluice::proxy

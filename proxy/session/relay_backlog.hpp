@@ -24,16 +24,12 @@ public:
     {
         for (;;) {
             std::string_view piece;
-            if (!next(piece, r))
-                return false;
-            if (piece.empty())
-                return true;
+            if (!next(piece, r)) return false;
+            if (piece.empty()) return true;
             const auto written = write_now(to, asio::buffer(piece.data(), piece.size()), r);
-            if (r.failed != relay_result::failure::none)
-                return false;
+            if (r.failed != relay_result::failure::none) return false;
             sent_ += written;
-            if (written < piece.size())
-                return true;
+            if (written < piece.size()) return true;
         }
     }
 
@@ -42,10 +38,8 @@ public:
     {
         for (;;) {
             std::string_view piece;
-            if (!next(piece, r))
-                co_return false;
-            if (piece.empty())
-                co_return true;
+            if (!next(piece, r)) co_return false;
+            if (piece.empty()) co_return true;
             if (!co_await write_piece(to, asio::buffer(piece.data(), piece.size()), r))
                 co_return false;
             sent_ += piece.size();
@@ -57,8 +51,7 @@ public:
     template <class Buffers>
     bool add(const Buffers& buffers, std::size_t skip, relay_result& r)
     {
-        if (store_.size() + asio::buffer_size(buffers) - skip > store_.max_size())
-            return false;
+        if (store_.size() + asio::buffer_size(buffers) - skip > store_.max_size()) return false;
         for (auto b : beast::buffers_range_ref(buffers)) {
             const auto cut = std::min(skip, b.size());
             skip -= cut;
@@ -104,22 +97,16 @@ template <class Buffers>
 awaitable<bool> deliver(relay_side& to, const Buffers& out, std::optional<backlog>& waiting,
                         relay_result& r)
 {
-    if (!waiting)
-        waiting.emplace(*to.backlog);
-    if (!waiting->flush_now(to, r))
-        co_return false;
+    if (!waiting) waiting.emplace(*to.backlog);
+    if (!waiting->flush_now(to, r)) co_return false;
     std::size_t written = 0;
     if (waiting->empty()) {
         written = write_now(to, out, r);
-        if (r.failed != relay_result::failure::none)
-            co_return false;
-        if (written == asio::buffer_size(out))
-            co_return true;
+        if (r.failed != relay_result::failure::none) co_return false;
+        if (written == asio::buffer_size(out)) co_return true;
     }
-    if (waiting->add(out, written, r))
-        co_return r.failed == relay_result::failure::none;
-    if (!co_await waiting->drain(to, r))
-        co_return false;
+    if (waiting->add(out, written, r)) co_return r.failed == relay_result::failure::none;
+    if (!co_await waiting->drain(to, r)) co_return false;
     co_await write_rest(to, out, written, r);
     co_return r.failed == relay_result::failure::none;
 }

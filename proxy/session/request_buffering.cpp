@@ -10,13 +10,10 @@ namespace sluice::proxy {
 
 bool body_goes_first(const client_connection& c, const exchange& x)
 {
-    if (x.parser->is_done() || x.upgrade)
-        return false;
+    if (x.parser->is_done() || x.upgrade) return false;
     const auto left = x.parser->content_length_remaining();
-    if (!left && x.backend_config->protocol == config::protocol::uwsgi)
-        return true;
-    if (!x.backend_config->buffering.request)
-        return false;
+    if (!left && x.backend_config->protocol == config::protocol::uwsgi) return true;
+    if (!x.backend_config->buffering.request) return false;
     return !(left && *left <= c.buffer.size());
 }
 

@@ -3,15 +3,16 @@
 // request it is serving. Heavy (Beast); include it from no other header.
 
 #include "proxy/http/body_store.hpp"
-#include "proxy/log/access_record.hpp"
-#include "proxy/session/client_session.hpp"
-#include "proxy/http/forwarding.hpp"
+#include "proxy/http/head_edits.hpp"
 #include "proxy/http/message_parsers.hpp"
+#include "proxy/http/request_head_check.hpp"
+#include "proxy/log/access_record.hpp"
 #include "proxy/runtime/snapshot.hpp"
 #include "proxy/runtime/worker.hpp"
+#include "proxy/session/client_session.hpp"
 
-#include <boost/asio/awaitable.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -38,7 +39,7 @@ struct client_connection {
     beast::flat_buffer buffer;
     struct deadline deadline;
     std::shared_ptr<connection_owner> owner;  // the listener
-    std::string client_ip;  // "" for unix-socket clients
+    std::string client_ip;                    // "" for unix-socket clients
     bool keep_alive = true;
     unsigned version = 11;  // of the request being served
     unsigned served = 0;    // requests on this connection so far
@@ -58,7 +59,7 @@ struct exchange {
     std::array<std::byte, 4096> arena_space;
     std::pmr::monotonic_buffer_resource arena{arena_space.data(), arena_space.size()};
     std::optional<request_parser> parser;
-    request_facts facts;  // of the parsed head (check_request_head)
+    request_facts facts;                                  // of the parsed head (check_request_head)
     head_edits upstream_edits{header_allocator(&arena)};  // the request's, for the backend
     access_record rec;
     clock::time_point start;

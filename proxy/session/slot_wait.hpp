@@ -11,17 +11,17 @@ struct slot_result {
     clock::duration waited{};  // in the queue; zero when a slot was free at once
 };
 
-// After backend_runtime::admit() found no free slot: the queue's answer (full), or the wait in
+// After slot_table::admit() found no free slot: the queue's answer (full), or the wait in
 // it. `on_queued` runs when the request joins the queue.
 awaitable<slot_result> acquire_slot(client_connection& c, exchange& x,
-                                    backend_runtime::admission admission,
+                                    slot_table::admission admission,
                                     const std::function<void()>& on_queued = {});
 
 // Holds a granted slot and gives it back exactly once, adding the time it was held to `held_ms`.
 class slot_hold {
 public:
-    slot_hold(backend_runtime& b, std::size_t server, double& held_ms)
-        : backend_(&b), server_(server), held_ms_(held_ms)
+    slot_hold(slot_table& slots, std::size_t server, double& held_ms)
+        : slots_(&slots), server_(server), held_ms_(held_ms)
     {
     }
     slot_hold(const slot_hold&) = delete;
@@ -29,14 +29,13 @@ public:
     ~slot_hold() { release(); }
     void release()
     {
-        if (!backend_)
-            return;
-        std::exchange(backend_, nullptr)->release(server_);
+        if (!slots_) return;
+        std::exchange(slots_, nullptr)->release(server_);
         held_ms_ += ms_since(granted_);
     }
 
 private:
-    backend_runtime* backend_;
+    slot_table* slots_;
     std::size_t server_;
     double& held_ms_;
     clock::time_point granted_ = clock::now();

@@ -22,13 +22,12 @@ struct tunnel_state {
 };
 
 awaitable<void> pump(socket_type& from, beast::flat_buffer& leftover, socket_type& to,
-                           tunnel_state& t, worker& w)
+                     tunnel_state& t, worker& w)
 {
     if (leftover.size() > 0) {
         auto [ec, n] = co_await asio::async_write(to, leftover.data(), use_tuple);
         leftover.consume(n);
-        if (ec)
-            co_return;
+        if (ec) co_return;
     }
     auto buf = w.take_relay_buffer();
     for (;;) {
@@ -56,7 +55,7 @@ awaitable<void> pump(socket_type& from, beast::flat_buffer& leftover, socket_typ
 }  // namespace
 
 awaitable<void> tunnel(client_connection& c, upstream_connection& u, exchange& x,
-                             clock::duration idle)
+                       clock::duration idle)
 {
     using namespace asio::experimental::awaitable_operators;
     tunnel_state t{c.deadline, u.deadline, idle};

@@ -18,8 +18,7 @@ attempt_end failed_read_end(const upstream_connection& u, const response_parser&
     if (u.deadline.expired())
         return limit.is_request_deadline ? attempt_end::request_timeout
                                          : attempt_end::server_timeout;
-    if (u.buffer.size() == 0 && !rp.got_some() && !interim_seen)
-        return attempt_end::empty_response;
+    if (u.buffer.size() == 0 && !rp.got_some() && !interim_seen) return attempt_end::empty_response;
     return is_protocol_error(ec) ? attempt_end::not_http : attempt_end::reset;
 }
 
@@ -30,21 +29,19 @@ awaitable<error_code> read_response_head(upstream_connection& u, response_parser
     for (;;) {
         if (u.buffer.size() > 0) {
             const auto ec = put_response_head(rp, u.buffer);
-            if (ec != http::error::need_more)
-                co_return ec;
+            if (ec != http::error::need_more) co_return ec;
         }
         const auto spare = u.buffer.capacity() - u.buffer.size();
-        auto space = u.buffer.prepare(std::max<std::size_t>(512, std::min<std::size_t>(spare, 65536)));
+        auto space = u.buffer.prepare(
+            std::max<std::size_t>(512, std::min<std::size_t>(spare, 65536)));
         auto [ec, n] = co_await u.socket.async_read_some(space, use_tuple);
         u.buffer.commit(n);
         if (ec == asio::error::eof) {
-            if (!rp.got_some())
-                co_return http::error::end_of_stream;
+            if (!rp.got_some()) co_return http::error::end_of_stream;
             rp.put_eof(ec);
             co_return ec;
         }
-        if (ec)
-            co_return ec;
+        if (ec) co_return ec;
     }
 }
 
@@ -89,8 +86,7 @@ op_limit limit_for(const exchange& x, clock::duration timeout)
 
 awaitable<void> send_continue(client_connection& c, exchange& x)
 {
-    if (!continue_due(x))
-        co_return;
+    if (!continue_due(x)) co_return;
     static constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
     x.expect_continue = false;
     c.deadline.arm(x.timeouts.client_idle);
@@ -99,7 +95,7 @@ awaitable<void> send_continue(client_connection& c, exchange& x)
 }
 
 awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_runtime& s,
-                                          std::unique_ptr<upstream_connection>& u)
+                                    std::unique_ptr<upstream_connection>& u)
 {
     attempt_state st;
     u = std::make_unique<upstream_connection>(c.w.io, c.w.sweeper);
@@ -116,14 +112,13 @@ awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_ru
 }
 
 awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
-                                                 upstream_connection& u)
+                                           upstream_connection& u)
 {
     attempt_state st;
     if (x.body) {
         co_return co_await send_stored_request(c, x, u);
     }
-    if (continue_due(x))
-        co_await send_continue(c, x);
+    if (continue_due(x)) co_await send_continue(c, x);
     const auto began = coarse_now();
     auto sent = co_await relay_message<true>(
         c.w, *x.parser, x.upstream_edits, x.parser->chunked(),
@@ -137,7 +132,7 @@ awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
         co_await fail_request_body(c, x, sent);
         st.end = attempt_end::client_failed;
     } else if (sent.failed == relay_result::failure::write) {
-        st.end = sent.timed_out  ? attempt_end::server_timeout
+        st.end = sent.timed_out ? attempt_end::server_timeout
                  : st.body_sent ? attempt_end::reset
                                 : attempt_end::empty_response;
         st.write_failed = !sent.timed_out;
@@ -146,7 +141,7 @@ awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
 }
 
 awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
-                                            std::optional<response_parser>& rp)
+                                      std::optional<response_parser>& rp)
 {
     attempt_state st;
     const auto sent_at = clock::now();
@@ -167,8 +162,7 @@ awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
             co_return st;
         }
         const auto status = rp->get().result_int();
-        if (status < 100 || status >= 200 || status == 101)
-            break;
+        if (status < 100 || status >= 200 || status == 101) break;
     }
     x.rec.response_ms = ms_since(sent_at);
     co_return st;

@@ -3,8 +3,8 @@
 // send the request, receive the response head), each returning how it ended instead of answering
 // the client, so that forward() can decide between steps whether a failure may be retried.
 
-#include "proxy/session/session.hpp"
 #include "proxy/backend/upstream_connection.hpp"
+#include "proxy/session/session.hpp"
 
 namespace sluice::proxy {
 
@@ -53,11 +53,11 @@ op_limit limit_for(const exchange& x, clock::duration timeout);
 void pause_deadline_for_body(exchange& x, clock::time_point began, const relay_result& r);
 
 awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_runtime& s,
-                                          std::unique_ptr<upstream_connection>& u);
+                                    std::unique_ptr<upstream_connection>& u);
 awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
-                                                 upstream_connection& u);
+                                           upstream_connection& u);
 awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
-                                            std::optional<response_parser>& rp);
+                                      std::optional<response_parser>& rp);
 
 // Sends "100 Continue" when the client waits for it before sending its body.
 awaitable<void> send_continue(client_connection& c, exchange& x);

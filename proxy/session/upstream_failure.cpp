@@ -36,8 +36,7 @@ void log_protocol_hint(std::string message)
 {
     thread_local clock::time_point last{};
     const auto now = clock::now();
-    if (now - last < std::chrono::seconds(1))
-        return;
+    if (now - last < std::chrono::seconds(1)) return;
     last = now;
     log_event(severity::warning, message);
 }
@@ -93,25 +92,22 @@ failure_answer closed_at_once_answer(const exchange& x, const attempt_state& st)
 std::chrono::milliseconds worker_timeout_of(const exchange& x)
 {
     for (const auto& s : x.backend_config->servers)
-        if (s.name == x.rec.server)
-            return s.worker_timeout.value_or(std::chrono::seconds(30));
+        if (s.name == x.rec.server) return s.worker_timeout.value_or(std::chrono::seconds(30));
     return std::chrono::seconds(30);
 }
 
 // A close with no answer after the whole request went out: the app server's doing.
 bool killed_by_app_server(const exchange& x, const attempt_state& st)
 {
-    if (st.end != attempt_end::empty_response && st.end != attempt_end::reset)
-        return false;
-    if (!worker_killed(st.waited, worker_timeout_of(x)))
-        return false;
-    log_protocol_hint(server_text(x) + " closed the connection without an answer " +
-                      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         st.waited).count()) +
-                      " ms after the request, at about its worker_timeout: the app server killed "
-                      "its worker (gunicorn --timeout, uWSGI harakiri). The request was not sent "
-                      "again: the app had started it. Make the app faster, or raise the app "
-                      "server's timeout and worker_timeout together");
+    if (st.end != attempt_end::empty_response && st.end != attempt_end::reset) return false;
+    if (!worker_killed(st.waited, worker_timeout_of(x))) return false;
+    log_protocol_hint(
+        server_text(x) + " closed the connection without an answer " +
+        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(st.waited).count()) +
+        " ms after the request, at about its worker_timeout: the app server killed "
+        "its worker (gunicorn --timeout, uWSGI harakiri). The request was not sent "
+        "again: the app had started it. Make the app faster, or raise the app "
+        "server's timeout and worker_timeout together");
     return true;
 }
 
@@ -128,22 +124,20 @@ failure_answer closed_answer(const exchange& x, const attempt_state& st)
     if (!closed_at_once(st))
         return {s::bad_gateway, "server_reset",
                 "the server closed the connection without answering"};
-    if (!st.answered_before)
-        log_mismatch(x, "closed the connection at once without answering");
+    if (!st.answered_before) log_mismatch(x, "closed the connection at once without answering");
     return closed_at_once_answer(x, st);
 }
 
 }  // namespace
 
-awaitable<void> answer_failure(client_connection& c, exchange& x,
-                                     const upstream_connection* u, const attempt_state& st)
+awaitable<void> answer_failure(client_connection& c, exchange& x, const upstream_connection* u,
+                               const attempt_state& st)
 {
     using s = http::status;
     failure_answer a;
     switch (st.end) {
     case attempt_end::ok:
-    case attempt_end::client_failed:
-        co_return;
+    case attempt_end::client_failed: co_return;
     case attempt_end::connect_failed:
         a = {s::bad_gateway, "connect_failure", "cannot connect to the server", true};
         break;
@@ -152,9 +146,7 @@ awaitable<void> answer_failure(client_connection& c, exchange& x,
              "no connection to the server within timeouts.connect"};
         break;
     case attempt_end::empty_response:
-    case attempt_end::reset:
-        a = closed_answer(x, st);
-        break;
+    case attempt_end::reset: a = closed_answer(x, st); break;
     case attempt_end::server_timeout:
         a = {s::gateway_timeout, "server_timeout",
              "the server did not answer within timeouts.server"};
@@ -194,8 +186,7 @@ void note_stale_retry(client_connection& c, exchange& x)
 {
     const auto& b = *x.backend_config;
     const auto now = clock::now();
-    if (now - c.w.last_stale_warning < std::chrono::minutes(1))
-        return;
+    if (now - c.w.last_stale_warning < std::chrono::minutes(1)) return;
     c.w.last_stale_warning = now;
     log_event(severity::warning,
               "backend " + b.name + " server " + std::string(x.rec.server) +

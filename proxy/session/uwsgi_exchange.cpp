@@ -73,7 +73,7 @@ uwsgi_head_input head_input(const client_connection& c, exchange& x, const endpo
 }  // namespace
 
 awaitable<attempt_state> send_uwsgi_request(client_connection& c, exchange& x,
-                                                  upstream_connection& u)
+                                            upstream_connection& u)
 {
     attempt_state st;
     const auto ports = ports_of(c);
@@ -92,17 +92,16 @@ awaitable<attempt_state> send_uwsgi_request(client_connection& c, exchange& x,
     st.ec = packet_sent.ec;
     if (packet_sent.failed != relay_result::failure::none) {
         st.end = packet_sent.timed_out ? attempt_end::server_timeout : attempt_end::empty_response;
-        st.write_failed =
-            packet_sent.failed == relay_result::failure::write && !packet_sent.timed_out;
+        st.write_failed = packet_sent.failed == relay_result::failure::write &&
+                          !packet_sent.timed_out;
         co_return st;
     }
-    if (x.body || x.parser->is_done())
-        co_return st;
+    if (x.body || x.parser->is_done()) co_return st;
     co_await send_continue(c, x);
     const auto began = coarse_now();
-    auto sent = co_await relay_body_bytes(
-        c.w, *x.parser, {c.socket, &c.buffer, c.deadline, x.timeouts.client_body},
-        {u.socket, nullptr, u.deadline, x.timeouts.server});
+    auto sent = co_await relay_body_bytes(c.w, *x.parser,
+                                          {c.socket, &c.buffer, c.deadline, x.timeouts.client_body},
+                                          {u.socket, nullptr, u.deadline, x.timeouts.server});
     x.rec.bytes_in += sent.bytes_read;
     pause_deadline_for_body(x, began, sent);
     st.body_sent = sent.bytes_read > 0;

@@ -1,6 +1,6 @@
 // The agent reply parser (health/agent_reply): one line from an agent in, a reply or nullopt.
-// Beyond "no crash": an absolute weight is at most 256; what follows the first CR or LF changes nothing;
-// the parse does not depend on letter case outside the reason; describe() takes any reply.
+// Beyond "no crash": an absolute weight is at most 256; what follows the first CR or LF changes
+// nothing; the parse does not depend on letter case outside the reason; describe() takes any reply.
 
 #include "health/agent_reply.hpp"
 #include "tests/fuzz/property.hpp"
@@ -18,10 +18,8 @@ std::string upper_before_reason(std::string_view line)
 {
     std::string out(line);
     for (auto& c : out) {
-        if (c == '#')
-            break;
-        if (c >= 'a' && c <= 'z')
-            c = static_cast<char>(c - 'a' + 'A');
+        if (c == '#') break;
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
     }
     return out;
 }

@@ -24,8 +24,7 @@ namespace {
 
 constexpr std::string_view request_bytes =
     "POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
-constexpr std::string_view response_bytes =
-    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+constexpr std::string_view response_bytes = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
 
 struct outcome {
     std::string body;
@@ -70,24 +69,20 @@ void run(std::string_view data, std::size_t step, std::size_t piece, std::uint64
          auto&& start)
 {
     std::conditional_t<IsRequest, request_parser, response_parser> a, b;
-    if (!start(a) || !start(b))
-        return;
+    if (!start(a) || !start(b)) return;
     const auto split = decode(a, data, step, piece);
     const auto whole = decode(b, data, data.size() + 1, data.size() + 1);
-    if (IsRequest && !split.ec)
-        FUZZ_PROPERTY(split.body.size() <= max_body);
+    if (IsRequest && !split.ec) FUZZ_PROPERTY(split.body.size() <= max_body);
     FUZZ_PROPERTY(split.done == whole.done);
     FUZZ_PROPERTY(split.ec == whole.ec);
-    if (split.done)
-        FUZZ_PROPERTY(split.body == whole.body);
+    if (split.done) FUZZ_PROPERTY(split.body == whole.body);
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size)
 {
-    if (size < 3)
-        return 0;
+    if (size < 3) return 0;
     // Three control bytes: request or response and the body limit; arrival step; output size.
     const unsigned control = bytes[0];
     const std::size_t step = 1 + bytes[1];
@@ -105,8 +100,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
         return 0;
     }
     sluice::config::limits limits;
-    if (control & 2)
-        limits.max_body = control >> 2;
+    if (control & 2) limits.max_body = control >> 2;
     run<true>(data, step, piece, limits.max_body, [&limits](request_parser& p) {
         limit_request_parser(p, limits);
         const auto c = check_request_head(p, request_bytes, limits);

@@ -18,8 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
         const auto report = sluice::config::analyze_timeouts(loaded.config);
         (void)sluice::config::format_table(report);
     } catch (const sluice::config::config_error& e) {
-        if (e.errors().empty())
-            std::abort();  // an error with nothing to tell the operator
+        if (e.errors().empty()) std::abort();  // an error with nothing to tell the operator
     }
     return 0;
 }

@@ -5,10 +5,10 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define FUZZ_PROPERTY(cond)                                                                   \
-    do {                                                                                      \
-        if (!(cond)) {                                                                        \
+#define FUZZ_PROPERTY(cond)                                                                  \
+    do {                                                                                     \
+        if (!(cond)) {                                                                       \
             std::fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__, __LINE__, #cond); \
-            std::abort();                                                                     \
-        }                                                                                     \
+            std::abort();                                                                    \
+        }                                                                                    \
     } while (0)

@@ -33,8 +33,7 @@ bool same(const proxy_parse& a, const proxy_parse& b)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size)
 {
-    if (size < 1)
-        return 0;
+    if (size < 1) return 0;
     const auto allowed = static_cast<proxy_versions>(bytes[0] % 3);
     const std::string_view data(reinterpret_cast<const char*>(bytes) + 1, size - 1);
     const auto p = parse_proxy_header(data, allowed);
@@ -45,8 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
         FUZZ_PROPERTY(p.header.local || !p.header.source.text().empty());
         FUZZ_PROPERTY(same(p, parse_proxy_header(data, proxy_versions::any)));
     }
-    if (p.result == verdict::refused)
-        FUZZ_PROPERTY(!p.problem.empty());
+    if (p.result == verdict::refused) FUZZ_PROPERTY(!p.problem.empty());
     const std::string more = std::string(data) + "\r\nGET / HTTP/1.1\r\n";
     if (p.result != verdict::need_more)
         FUZZ_PROPERTY(same(p, parse_proxy_header(more, allowed)));

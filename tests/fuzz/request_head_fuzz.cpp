@@ -32,11 +32,9 @@ head_check read(request_parser& p, std::string_view data, std::size_t step,
         auto c = check_request_head(p, buffered, limits);
         FUZZ_PROPERTY(c.consumed <= buffered.size());
         start += c.consumed;
-        if (c.result != head_check::verdict::need_more)
-            return c;
+        if (c.result != head_check::verdict::need_more) return c;
         FUZZ_PROPERTY(buffered.find("\r\n\r\n") == std::string_view::npos);
-        if (arrived == data.size())
-            return c;
+        if (arrived == data.size()) return c;
     }
 }
 
@@ -48,8 +46,7 @@ void same_head(const request_head& a, const head_edits& edits, const request_hea
     FUZZ_PROPERTY(a.version() == b.version());
     auto j = b.begin();
     for (const auto& field : a) {
-        if (edits.leaves_out(field))
-            continue;
+        if (edits.leaves_out(field)) continue;
         FUZZ_PROPERTY(j != b.end());
         FUZZ_PROPERTY(j->name_string() == field.name_string() && j->value() == field.value());
         ++j;
@@ -61,8 +58,7 @@ void same_head(const request_head& a, const head_edits& edits, const request_hea
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size)
 {
-    if (size < 1)
-        return 0;
+    if (size < 1) return 0;
     // The first byte: how the bytes arrive and whether the limits are small enough to reach.
     const unsigned control = bytes[0];
     const std::string_view data(reinterpret_cast<const char*>(bytes) + 1, size - 1);
@@ -82,8 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
         FUZZ_PROPERTY(!c.reason.empty() && (!c.message.empty() || c.parse_error));
         return 0;
     }
-    if (c.result != head_check::verdict::accepted)
-        return 0;
+    if (c.result != head_check::verdict::accepted) return 0;
     FUZZ_PROPERTY(p.is_header_done());
 
     std::string out;

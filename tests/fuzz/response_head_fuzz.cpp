@@ -6,7 +6,7 @@
 // same status and the same fields, less those the proxy leaves out; so a server cannot make the
 // proxy send a client something it would read differently (response splitting).
 
-#include "proxy/http/forwarding.hpp"
+#include "proxy/http/hop_by_hop.hpp"
 #include "proxy/http/message_head.hpp"
 #include "proxy/http/response_head_read.hpp"
 #include "tests/fuzz/property.hpp"
@@ -29,8 +29,7 @@ boost::system::error_code read(response_parser& p, std::string_view data, std::s
     boost::beast::flat_buffer in;
     for (;;) {
         const auto n = std::min(step, data.size() - pos);
-        if (n == 0)
-            return boost::beast::http::error::partial_message;
+        if (n == 0) return boost::beast::http::error::partial_message;
         boost::asio::buffer_copy(in.prepare(n), boost::asio::buffer(data.data() + pos, n));
         in.commit(n);
         pos += n;
@@ -50,8 +49,7 @@ boost::system::error_code read(response_parser& p, std::string_view data, std::s
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size)
 {
-    if (size < 2)
-        return 0;
+    if (size < 2) return 0;
     // Two control bytes: the request's method and the client's side; the arrival step.
     const unsigned control = bytes[0];
     const bool head_request = control & 1;
@@ -66,11 +64,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
     for (int heads = 0; heads < 8; ++heads) {
         p.emplace();
         prepare_response_parser(*p, head_request);
-        if (read(*p, data, pos, step))
-            return 0;
+        if (read(*p, data, pos, step)) return 0;
         const auto status = p->get().result_int();
-        if (status < 100 || status >= 200 || status == 101)
-            break;
+        if (status < 100 || status >= 200 || status == 101) break;
     }
     auto& res = p->get();
     const auto status = res.result_int();
@@ -91,8 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
     // Every field the proxy kept is there, in order, with its value.
     auto j = again.get().begin();
     for (const auto& field : res) {
-        if (edits.leaves_out(field))
-            continue;
+        if (edits.leaves_out(field)) continue;
         FUZZ_PROPERTY(j != again.get().end());
         FUZZ_PROPERTY(j->name_string() == field.name_string() && j->value() == field.value());
         ++j;

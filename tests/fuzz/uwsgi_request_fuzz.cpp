@@ -26,13 +26,10 @@ std::size_t le16(const std::string& s, std::size_t at)
 
 bool header_var(const std::string& key)
 {
-    if (key == "CONTENT_TYPE")
-        return true;
-    if (key.size() <= 5 || key.compare(0, 5, "HTTP_") != 0)
-        return false;
+    if (key == "CONTENT_TYPE") return true;
+    if (key.size() <= 5 || key.compare(0, 5, "HTTP_") != 0) return false;
     for (char c : key.substr(5))
-        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
-            return false;
+        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
     return true;
 }
 
@@ -57,8 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
     head.server_name = take(256);
     head.server_port = take(8);
     head.server_protocol_scheme = in.ConsumeBool() ? "https" : "http";
-    if (in.ConsumeBool())
-        head.content_length = in.ConsumeIntegral<std::uint64_t>();
+    if (in.ConsumeBool()) head.content_length = in.ConsumeIntegral<std::uint64_t>();
     const auto fields = in.ConsumeIntegralInRange<std::size_t>(0, 24);
     for (std::size_t i = 0; i < fields && in.remaining_bytes() > 0; ++i) {
         const auto name = take(32);
@@ -73,8 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
         std::size_t most = 400 + head.method.size() + 3 * head.target.size() +
                            head.remote_addr.size() + head.remote_port.size() +
                            head.server_name.size() + head.server_port.size();
-        for (auto [name, value] : head.headers)
-            most += 11 + 2 * name.size() + value.size();
+        for (auto [name, value] : head.headers) most += 11 + 2 * name.size() + value.size();
         FUZZ_PROPERTY(most > uwsgi_max_vars_size);
         return 0;
     }
@@ -100,11 +95,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
     FUZZ_PROPERTY(vars.at("SERVER_PROTOCOL") == head.version);
     FUZZ_PROPERTY(vars.count("CONTENT_LENGTH") == (head.content_length ? 1u : 0u));
     FUZZ_PROPERTY(vars.count("HTTPS") == (head.server_protocol_scheme == "https" ? 1u : 0u));
-    static const std::set<std::string> own = {
-        "REQUEST_METHOD", "REQUEST_URI", "PATH_INFO",    "QUERY_STRING",   "SERVER_PROTOCOL",
-        "CONTENT_LENGTH", "REMOTE_ADDR", "REMOTE_PORT",  "SERVER_NAME",    "SERVER_PORT",
-        "REQUEST_SCHEME", "UWSGI_SCHEME", "HTTPS",       "SCRIPT_NAME"};
-    for (const auto& [key, value] : vars)
-        FUZZ_PROPERTY(own.count(key) == 1 || header_var(key));
+    static const std::set<std::string> own = {"REQUEST_METHOD", "REQUEST_URI",     "PATH_INFO",
+                                              "QUERY_STRING",   "SERVER_PROTOCOL", "CONTENT_LENGTH",
+                                              "REMOTE_ADDR",    "REMOTE_PORT",     "SERVER_NAME",
+                                              "SERVER_PORT",    "REQUEST_SCHEME",  "UWSGI_SCHEME",
+                                              "HTTPS",          "SCRIPT_NAME"};
+    for (const auto& [key, value] : vars) FUZZ_PROPERTY(own.count(key) == 1 || header_var(key));
     return 0;
 }

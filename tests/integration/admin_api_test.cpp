@@ -21,8 +21,8 @@ namespace {
 response post(const sluice_process& proxy, const std::string& path, const std::string& body,
               header_list headers = {})
 {
-    return request(proxy.admin_port(), {.method = "POST", .path = path, .headers = headers,
-                                        .body = body});
+    return request(proxy.admin_port(),
+                   {.method = "POST", .path = path, .headers = headers, .body = body});
 }
 
 // The object of server `name` in /status, or a null json.
@@ -137,7 +137,8 @@ TEST_F(admin_api, wrong_names_bodies_methods_and_paths_are_refused_in_json)
         {"GET", "/nowhere", "", 404, "no such admin endpoint"},
     };
     for (const auto& r : rows) {
-        auto res = request(proxy.admin_port(), {.method = r.method, .path = r.path, .body = r.body});
+        auto res = request(proxy.admin_port(),
+                           {.method = r.method, .path = r.path, .body = r.body});
         EXPECT_EQ(res.status, r.status) << r.method << " " << r.path << ": " << res.body;
         EXPECT_EQ(res.headers.get("Content-Type"), "application/json") << r.path;
         const auto doc = parse_json(res.body);
@@ -205,7 +206,9 @@ TEST(admin_api_token, every_post_needs_the_bearer_token_which_a_reload_rereads)
     sluice_process proxy{yaml};
     EXPECT_EQ(post(proxy, "/servers/app/app1/state", "drain").status, 401);
     EXPECT_EQ(post(proxy, "/servers/app/app1/state", "drain",
-                   {{"Authorization", "Bearer wrong-token"}}).status, 401);
+                   {{"Authorization", "Bearer wrong-token"}})
+                  .status,
+              401);
     EXPECT_EQ(post(proxy, "/reload", "", {{"Authorization", "Bearer first-tokenX"}}).status, 401);
     EXPECT_TRUE(proxy.wait_stderr("POST /servers/app/app1/state refused (401)"));
     EXPECT_EQ(field(server_status(proxy, "app1"), "state"), "up");
@@ -221,7 +224,9 @@ TEST(admin_api_token, every_post_needs_the_bearer_token_which_a_reload_rereads)
     EXPECT_EQ(post(proxy, "/reload", "", first).status, 200);
     EXPECT_EQ(post(proxy, "/servers/app/app1/state", "ready", first).status, 401);
     EXPECT_EQ(post(proxy, "/servers/app/app1/state", "ready",
-                   {{"Authorization", "Bearer second-token"}}).status, 200);
+                   {{"Authorization", "Bearer second-token"}})
+                  .status,
+              200);
     EXPECT_EQ(proxy.stderr_text().find("first-token"), std::string::npos);
 }
 
@@ -239,8 +244,7 @@ TEST(admin_api_token, without_a_token_a_bind_open_to_the_network_refuses_posts_a
 
     const auto check = run_sluice({"check", "-c", proxy.config_path()});
     EXPECT_EQ(check.exit_code, 1) << check.out << check.err;
-    EXPECT_NE((check.out + check.err).find("admin.bind: 0.0.0.0:0 is reachable"),
-              std::string::npos)
+    EXPECT_NE((check.out + check.err).find("admin.bind: 0.0.0.0:0 is reachable"), std::string::npos)
         << check.out << check.err;
 }
 
@@ -248,10 +252,10 @@ TEST(admin_api_setter, status_says_a_check_set_a_down_state)
 {
     scripted_backend app;
     auto cfg = config_for(app).backend(
-        "dead", {"127.0.0.1:1"},
-        {"health: { interval: 100ms, timeout: 50ms, fall: 1, rise: 1 }"});
+        "dead", {"127.0.0.1:1"}, {"health: { interval: 100ms, timeout: 50ms, fall: 1, rise: 1 }"});
     sluice_process proxy{cfg};
-    EXPECT_TRUE(eventually([&] { return field(server_status(proxy, "dead1"), "state") == "down"; }));
+    EXPECT_TRUE(
+        eventually([&] { return field(server_status(proxy, "dead1"), "state") == "down"; }));
     const auto dead = server_status(proxy, "dead1");
     EXPECT_EQ(field(dead, "state_set_by"), "check");
     EXPECT_EQ(dead.get("last_check_age_s")->type, json::kind::number);

@@ -24,8 +24,8 @@ namespace {
 
 TEST(admin, parse_json_accepts_json_and_refuses_the_rest)
 {
-    for (std::string_view good : {R"({})", R"([])", R"({"a":[1,-2.5e3,"x\"y",true,null,{}]})",
-                                  " {\"k\" : \"v\"}\n"})
+    for (std::string_view good :
+         {R"({})", R"([])", R"({"a":[1,-2.5e3,"x\"y",true,null,{}]})", " {\"k\" : \"v\"}\n"})
         EXPECT_TRUE(parse_json(good)) << good;
     for (std::string_view bad : {"", "{", R"({"a":1,})", R"({"a" 1})", R"([1 2])", R"({a:1})",
                                  R"("unterminated)", R"({}x)", "[\"tab\there\"]"})
@@ -53,10 +53,9 @@ TEST(admin, status_is_json_with_each_servers_in_flight_and_slots)
         return reply{.body = "ok"};
     }}};
     scripted_backend app2;
-    sluice_process proxy{proxy_config{}.backend(
-        "app", {app1.address(), app2.address()},
-        {"balance: roundrobin", "queue: { max_length: 7 }",
-         "server_defaults: { max_connections: 2 }"})};
+    sluice_process proxy{proxy_config{}.backend("app", {app1.address(), app2.address()},
+                                                {"balance: roundrobin", "queue: { max_length: 7 }",
+                                                 "server_defaults: { max_connections: 2 }"})};
 
     auto status_of_app = [&]() -> std::optional<json> {
         auto r = http_get(proxy.admin_port(), "/status");
@@ -107,19 +106,19 @@ TEST(admin, status_is_json_with_each_servers_in_flight_and_slots)
     std::map<std::string, double> in_flight;
     EXPECT_TRUE(eventually([&] {
         auto d = status_of_app();
-        if (!d)
-            return false;
+        if (!d) return false;
         for (const auto& s : d->get("backends")->items[0].get("servers")->items)
             in_flight[s.get("name")->text] = s.get("in_flight")->number;
         return in_flight["app1"] == 2 && in_flight["app2"] == 0;
-    })) << "in_flight: app1 " << in_flight["app1"] << ", app2 " << in_flight["app2"];
+    })) << "in_flight: app1 "
+        << in_flight["app1"] << ", app2 " << in_flight["app2"];
 
     release = true;
-    for (auto& c : held)
-        EXPECT_EQ(c->read_response().status, 200);
+    for (auto& c : held) EXPECT_EQ(c->read_response().status, 200);
     EXPECT_TRUE(eventually([&] {
         auto d = status_of_app();
-        return d && d->get("backends")->items[0].get("servers")->items[0].get("in_flight")->number == 0;
+        return d &&
+               d->get("backends")->items[0].get("servers")->items[0].get("in_flight")->number == 0;
     }));
 }
 
@@ -128,11 +127,9 @@ std::pair<int, std::string> shell(const std::string& command)
 {
     std::string out;
     FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-    if (!p)
-        return {-1, "popen failed"};
+    if (!p) return {-1, "popen failed"};
     char buf[4096];
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;)
-        out.append(buf, n);
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
     int status = ::pclose(p);
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
@@ -150,10 +147,10 @@ TEST(admin, promtool_accepts_the_metrics_after_traffic)
     scripted_backend app{{.handler = [](const recorded_request& r) {
         return r.target == "/missing" ? reply{.status = 404} : reply{.body = "ok"};
     }}};
-    sluice_process proxy{proxy_config{}.backend(
-        "app", {app.address()}, {"queue: { max_length: 1 }", "server_defaults: { max_connections: 1 }"})};
-    for (int i = 0; i < 5; ++i)
-        EXPECT_EQ(http_get(proxy.port(), "/").status, 200);
+    sluice_process proxy{proxy_config{}.backend("app", {app.address()},
+                                                {"queue: { max_length: 1 }",
+                                                 "server_defaults: { max_connections: 1 }"})};
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(http_get(proxy.port(), "/").status, 200);
     EXPECT_EQ(http_get(proxy.port(), "/missing").status, 404);
 
     auto metrics = http_get(proxy.admin_port(), "/metrics");

@@ -95,13 +95,11 @@ TEST(agent, maxconn_limits_the_requests_at_the_server_at_once)
     })) << http_get(proxy.admin_port(), "/status").body;
 
     std::vector<std::future<response>> held;
-    for (int i = 0; i < 4; ++i)
-        held.push_back(http_get_async(proxy.port(), "/hold"));
+    for (int i = 0; i < 4; ++i) held.push_back(http_get_async(proxy.port(), "/hold"));
     EXPECT_EQ(proxy.wait_metric(R"(sluice_queue_length{backend="app"})", 3), 3);
     EXPECT_TRUE(eventually([&] { return app.app_in_flight() == 1; }));
     app.release();
-    for (auto& h : held)
-        EXPECT_EQ(h.get().status, 200);
+    for (auto& h : held) EXPECT_EQ(h.get().status, 200);
     EXPECT_EQ(app.max_app_in_flight(), 1u);
     EXPECT_EQ(app.app_requests(), 4u);
 }
@@ -136,8 +134,8 @@ TEST(agent, only_the_agent_undoes_its_drain_and_not_by_going_away)
 
     agent.reset();  // unreachable from now on
     const auto passed = proxy.metric(checks_metric("app1", "pass")).value_or(0);
-    ASSERT_TRUE(eventually_slow(
-        [&] { return proxy.metric(checks_metric("app1", "pass")) >= passed + 3; }));
+    ASSERT_TRUE(
+        eventually_slow([&] { return proxy.metric(checks_metric("app1", "pass")) >= passed + 3; }));
     EXPECT_EQ(state_of(proxy, "app1"), "busy");
     EXPECT_EQ(spread(proxy.port(), 4), (counts{{"app2", 4}}));
 }

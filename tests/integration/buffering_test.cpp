@@ -20,8 +20,7 @@ namespace {
 proxy_config one_worker(const scripted_backend& app, std::string buffering = "")
 {
     std::vector<std::string> keys{"server_defaults: { max_connections: 1 }"};
-    if (!buffering.empty())
-        keys.push_back("buffering: " + buffering);
+    if (!buffering.empty()) keys.push_back("buffering: " + buffering);
     return proxy_config{}.backend("app", {app.address()}, keys);
 }
 
@@ -71,8 +70,9 @@ TEST(buffering, a_body_over_memory_is_spooled_and_arrives_byte_exact)
 {
     scripted_backend app;
     sluice_process proxy{one_worker(app, "{ memory: 16k }")};
-    auto r = request(proxy.port(), {.method = "PUT", .generated_body_size = 3 * mib,
-                                    .chunked = true, .keep_body = false});
+    auto r = request(
+        proxy.port(),
+        {.method = "PUT", .generated_body_size = 3 * mib, .chunked = true, .keep_body = false});
     EXPECT_EQ(r.status, 200) << r.error;
     ASSERT_EQ(app.request_count(), 1u);
     EXPECT_EQ(app.requests()[0].body_size, 3 * mib);
@@ -85,8 +85,8 @@ TEST(buffering, a_body_over_max_spool_is_413_and_reaches_no_worker)
 {
     scripted_backend app;
     sluice_process proxy{one_worker(app, "{ memory: 16k, max_spool: 64k }")};
-    auto r = request(proxy.port(), {.method = "POST", .generated_body_size = 100 * 1024,
-                                    .chunked = true});
+    auto r = request(proxy.port(),
+                     {.method = "POST", .generated_body_size = 100 * 1024, .chunked = true});
     EXPECT_EQ(r.status, 413) << r.error;
     EXPECT_EQ(app.request_count(), 0u);
     auto log = proxy.wait_access_log(1);
@@ -138,8 +138,9 @@ TEST(buffering, an_answer_before_the_body_was_read_is_the_response)
     scripted_backend app{{.raw_reply = "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\n"
                                        "Connection: close\r\n\r\nnope"}};
     sluice_process proxy{one_worker(app)};
-    auto r = request(proxy.port(), {.method = "PUT", .path = "/big",
-                                    .generated_body_size = 8 * mib, .keep_body = true});
+    auto r = request(
+        proxy.port(),
+        {.method = "PUT", .path = "/big", .generated_body_size = 8 * mib, .keep_body = true});
     EXPECT_EQ(r.status, 413) << r.error;
     EXPECT_EQ(r.body, "nope");
     EXPECT_EQ(app.request_count(), 1u);

@@ -37,8 +37,7 @@ TEST(busy_check, a_saturated_server_that_keeps_answering_stays_up_and_counts_bus
     for (int round = 0; round < 5; ++round) {
         for (int client = 0; client < 3; ++client)
             load.push_back(http_get_async(proxy.port(), "/work"));
-        for (auto& r : load)
-            EXPECT_EQ(r.get().status, 200);
+        for (auto& r : load) EXPECT_EQ(r.get().status, 200);
         load.clear();
     }
 

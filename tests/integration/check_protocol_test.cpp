@@ -49,7 +49,8 @@ TEST(check_protocol, a_uwsgi_socket_behind_protocol_http_fails_its_check_with_th
     ASSERT_TRUE(wait_state(proxy, "app1", "down")) << proxy.stderr_text();
     EXPECT_TRUE(proxy.wait_stderr(
         "server app/app1: up -> down (check failed: the server closed the connection without "
-        "answering; if it is a uWSGI socket (`socket` / `uwsgi-socket`), " + uwsgi_hint + ")"))
+        "answering; if it is a uWSGI socket (`socket` / `uwsgi-socket`), " +
+        uwsgi_hint + ")"))
         << proxy.stderr_text();
     EXPECT_NE(last_check(proxy, "app1").find(uwsgi_hint), std::string::npos)
         << last_check(proxy, "app1");
@@ -59,8 +60,8 @@ TEST(check_protocol, a_uwsgi_socket_behind_protocol_http_fails_its_check_with_th
 TEST(check_protocol, an_http_backend_answering_bytes_that_are_not_http_gets_the_uwsgi_hint)
 {
     scripted_backend app{{.raw_reply = std::string("\x00\x10\x00\x00garbage!", 12)}};
-    sluice_process proxy{proxy_config{}.backend("app", {app.address()},
-                                                {fast_checks("rise: 1, fall: 1")})};
+    sluice_process proxy{
+        proxy_config{}.backend("app", {app.address()}, {fast_checks("rise: 1, fall: 1")})};
     ASSERT_TRUE(wait_state(proxy, "app1", "down")) << proxy.stderr_text();
     EXPECT_TRUE(proxy.wait_stderr(R"((check failed: answered "\x00\x10\x00\x00garbage!", which )"
                                   R"(is not an HTTP response; if it is a uWSGI socket)"))

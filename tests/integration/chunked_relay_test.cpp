@@ -14,7 +14,8 @@ TEST(chunked_relay, chunked_request_body_is_relayed_intact)
 {
     scripted_backend app;
     sluice_process proxy{config_for(app)};
-    auto r = request(proxy.port(), {.method = "POST", .generated_body_size = 3 * mib + 7, .chunked = true});
+    auto r = request(proxy.port(),
+                     {.method = "POST", .generated_body_size = 3 * mib + 7, .chunked = true});
     EXPECT_EQ(r.status, 200) << r.error;
     auto seen = app.requests().at(0);
     EXPECT_EQ(seen.body_size, 3 * mib + 7);

@@ -32,10 +32,10 @@ std::string with_timeouts(const std::string& backend, const std::string& timeout
 TEST(deadline, the_header_carries_what_is_left_after_the_queue_wait)
 {
     scripted_backend app{{.reply_after = 300ms}};
-    sluice_process proxy{proxy_config{}
-                             .backend("app", {app.address()},
-                                      {"server_defaults: { max_connections: 1 }"})
-                             .timeout("request", "5s")};
+    sluice_process proxy{
+        proxy_config{}
+            .backend("app", {app.address()}, {"server_defaults: { max_connections: 1 }"})
+            .timeout("request", "5s")};
     auto first = http_get_async(proxy.port(), "/first");
     ASSERT_TRUE(app.wait_for_requests(1));
     auto second = http_get(proxy.port(), "/second");  // queued behind the first for ~300 ms

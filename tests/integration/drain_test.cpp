@@ -39,8 +39,7 @@ std::string with_drain_notice(const proxy_config& config, const std::string& not
 backend_options slow_until(const std::atomic<bool>& release)
 {
     return {.handler = [&release](const recorded_request& r) {
-        if (r.target == "/slow")
-            eventually([&] { return release.load(); });
+        if (r.target == "/slow") eventually([&] { return release.load(); });
         return reply{.body = "done"};
     }};
 }
@@ -64,8 +63,7 @@ TEST(drain, in_flight_requests_finish_while_healthz_says_draining_then_exit_0)
     sluice_process proxy{with_drain_notice(config_for(app).timeout("drain", "10s"), "800ms")};
     const auto port = proxy.port();
     std::vector<std::unique_ptr<connection>> in_flight;
-    for (int i = 0; i < 3; ++i)
-        in_flight.push_back(started(port, "/slow"));
+    for (int i = 0; i < 3; ++i) in_flight.push_back(started(port, "/slow"));
     ASSERT_TRUE(app.wait_for_requests(3));
 
     const auto signalled = steady::now();
@@ -194,8 +192,7 @@ public:
     std::string next(millis timeout = 10s)
     {
         pollfd p{fd_, POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1)
-            return "";
+        if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return "";
         char buf[4096];
         auto n = ::recv(fd_, buf, sizeof buf, 0);
         return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";

@@ -16,8 +16,8 @@ const std::vector<refusal_case> body_cases = {
      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
      400, "bad_request", true},
     {"content_length_over_max_body",
-     "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\n\r\n" + body_2k, 413,
-     "body_too_large", true},
+     "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2048\r\n\r\n" + body_2k, 413, "body_too_large",
+     true},
     {"chunked_body_over_max_body",
      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n" + body_2k +
          "\r\n0\r\n\r\n",

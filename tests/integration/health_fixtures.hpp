@@ -25,8 +25,7 @@ bool eventually_slow(Predicate done, millis timeout = 10s)
 {
     return eventually(
         [&] {
-            if (done())
-                return true;
+            if (done()) return true;
             std::this_thread::sleep_for(20ms);
             return false;
         },
@@ -40,8 +39,7 @@ bool eventually_slow(Predicate done, millis timeout = 10s)
 class app_server {
 public:
     explicit app_server(std::string name, std::string health_path = "/healthz")
-        : name_(std::move(name)),
-          health_path_(std::move(health_path)),
+        : name_(std::move(name)), health_path_(std::move(health_path)),
           backend_({.handler = [this](const recorded_request& r) { return answer(r); }})
     {
     }
@@ -67,15 +65,12 @@ public:
 private:
     reply answer(const recorded_request& r)
     {
-        if (r.target == health_path_)
-            return {.status = health_status_};
+        if (r.target == health_path_) return {.status = health_status_};
         ++app_requests_;
         unsigned now = ++in_flight_;
         for (unsigned seen = max_in_flight_; now > seen;)
-            if (max_in_flight_.compare_exchange_weak(seen, now))
-                break;
-        if (r.target == "/hold")
-            eventually([this] { return released_.load(); });
+            if (max_in_flight_.compare_exchange_weak(seen, now)) break;
+        if (r.target == "/hold") eventually([this] { return released_.load(); });
         --in_flight_;
         reply out{.status = app_status_, .body = "from " + name_};
         out.headers.add("X-Served-By", name_);
@@ -129,11 +124,9 @@ private:
     {
         while (!stopping_) {
             pollfd p{fd_, POLLIN, 0};
-            if (::poll(&p, 1, 20) != 1)
-                continue;
+            if (::poll(&p, 1, 20) != 1) continue;
             int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-            if (client < 0)
-                continue;
+            if (client < 0) continue;
             std::string reply;
             {
                 std::lock_guard lock{mutex_};
@@ -179,8 +172,7 @@ inline std::optional<json_line> server_status(const sluice_process& proxy,
 {
     auto body = http_get(proxy.admin_port(), "/status").body;
     auto at = body.find("{\"name\":\"" + server + "\"");
-    if (at == std::string::npos)
-        return std::nullopt;
+    if (at == std::string::npos) return std::nullopt;
     return json_line::parse(body.substr(at, body.find('}', at) + 1 - at));
 }
 

@@ -17,9 +17,9 @@ using counts = std::map<std::string, int>;
 TEST(health, fall_takes_a_failing_server_down_and_rise_brings_it_back)
 {
     app_server app1{"app1"}, app2{"app2"};
-    sluice_process proxy{proxy_config{}.backend(
-        "app", {app1.address(), app2.address()},
-        {"balance: roundrobin", fast_checks("rise: 2, fall: 3")})};
+    sluice_process proxy{
+        proxy_config{}.backend("app", {app1.address(), app2.address()},
+                               {"balance: roundrobin", fast_checks("rise: 2, fall: 3")})};
     ASSERT_TRUE(eventually_slow([&] { return proxy.metric(checks_metric("app1", "pass")) >= 1; }));
 
     app1.set_health(500);
@@ -155,8 +155,8 @@ TEST(health, with_every_server_down_requests_wait_for_the_queue_timeout_then_get
     ASSERT_EQ(log.size(), 1u);
     EXPECT_EQ(log[0]["reason"], "queue_timeout") << log[0].text();
     EXPECT_EQ(app.app_requests(), 0u);
-    EXPECT_EQ(proxy.wait_metric(R"(sluice_queue_rejected_total{backend="app",reason="timeout"})", 1),
-              1);
+    EXPECT_EQ(
+        proxy.wait_metric(R"(sluice_queue_rejected_total{backend="app",reason="timeout"})", 1), 1);
 
     app.set_health(200);
     ASSERT_TRUE(wait_state(proxy, "app1", "up")) << proxy.stderr_text();
@@ -167,9 +167,9 @@ TEST(health, with_every_server_down_requests_wait_for_the_queue_timeout_then_get
 TEST(health, slow_start_ramps_a_returning_server_up_to_its_weight)
 {
     app_server app{"app1"};
-    sluice_process proxy{proxy_config{}.backend(
-        "app", {app.address()},
-        {"server_defaults: { weight: 4 }", "slow_start: 1s", fast_checks("rise: 1, fall: 1")})};
+    sluice_process proxy{proxy_config{}.backend("app", {app.address()},
+                                                {"server_defaults: { weight: 4 }", "slow_start: 1s",
+                                                 fast_checks("rise: 1, fall: 1")})};
     auto weight = [&] {
         return server_status(proxy, "app1").value_or(json_line{}).number("effective_weight");
     };

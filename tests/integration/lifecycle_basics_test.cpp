@@ -31,29 +31,26 @@ struct bad_config_case {
 
 void PrintTo(const bad_config_case& c, std::ostream* out) { *out << c.name; }
 
-const std::string listener_yaml =
-    "listeners:\n"                   // 1
-    "  - name: web\n"                // 2
-    "    bind: 127.0.0.1:0\n"        // 3
-    "    default_backend: app\n";    // 4
+const std::string listener_yaml = "listeners:\n"                 // 1
+                                  "  - name: web\n"              // 2
+                                  "    bind: 127.0.0.1:0\n"      // 3
+                                  "    default_backend: app\n";  // 4
 
 const std::vector<bad_config_case> bad_configs = {
     {"misspelt_key",
-     listener_yaml +
-         "backends:\n"                 // 5
-         "  - name: app\n"             // 6
-         "    servers:\n"              // 7
-         "      - name: app1\n"        // 8
-         "        adress: 127.0.0.1:8001\n",  // 9
+     listener_yaml + "backends:\n"                        // 5
+                     "  - name: app\n"                    // 6
+                     "    servers:\n"                     // 7
+                     "      - name: app1\n"               // 8
+                     "        adress: 127.0.0.1:8001\n",  // 9
      {"bad.yaml:9:9", "backends[0].servers[0]", "address"}},
     {"bad_duration",
-     listener_yaml +
-         "timeouts:\n"                 // 5
-         "  server: soon\n"            // 6
-         "backends:\n"
-         "  - name: app\n"
-         "    servers:\n"
-         "      - { name: app1, address: 127.0.0.1:8001 }\n",
+     listener_yaml + "timeouts:\n"       // 5
+                     "  server: soon\n"  // 6
+                     "backends:\n"
+                     "  - name: app\n"
+                     "    servers:\n"
+                     "      - { name: app1, address: 127.0.0.1:8001 }\n",
      {"bad.yaml:6:", "timeouts.server"}},
     {"unknown_backend_reference",
      "listeners:\n"
@@ -79,7 +76,8 @@ TEST_P(bad_config, fails_check_and_run_naming_file_line_column_and_key_path)
         auto output = result.out + result.err;
         for (const auto& text : GetParam().expected)
             EXPECT_NE(output.find(text), std::string::npos)
-                << command << ": '" << text << "' not in:\n" << output;
+                << command << ": '" << text << "' not in:\n"
+                << output;
     }
 }
 
@@ -90,7 +88,8 @@ TEST(lifecycle_basics, version_prints_the_version)
 {
     auto result = run_sluice({"--version"});
     EXPECT_EQ(result.exit_code, 0) << result.err;
-    EXPECT_NE((result.out + result.err).find("0.1.0"), std::string::npos) << result.out << result.err;
+    EXPECT_NE((result.out + result.err).find("0.1.0"), std::string::npos)
+        << result.out << result.err;
 }
 
 // Waits until the proxy's descriptor count settles at or below `limit` (closes may lag).
@@ -115,10 +114,12 @@ TEST(lifecycle_basics, thousands_of_requests_leak_no_descriptors)
     connection kept{proxy.port()};
     for (int i = 0; i < 500; ++i) ASSERT_EQ(kept.send({}).status, 200) << i;
     kept.close();
-    for (int i = 0; i < 100; ++i) EXPECT_EQ(status_of(raw_exchange(proxy.port(), "BAD\r\n\r\n")), 400);
+    for (int i = 0; i < 100; ++i)
+        EXPECT_EQ(status_of(raw_exchange(proxy.port(), "BAD\r\n\r\n")), 400);
     for (int i = 0; i < 100; ++i) {  // clients that leave mid-head and mid-body
         connection gone{proxy.port()};
-        gone.send_raw(i % 2 ? "GET / HTTP/1.1\r\nHo" : "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nab");
+        gone.send_raw(i % 2 ? "GET / HTTP/1.1\r\nHo"
+                            : "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nab");
     }
     int after = settled_fd_count(proxy, before + 4);
     EXPECT_LE(after, before + 4) << "before " << before << ", after " << after;

@@ -18,8 +18,7 @@ const std::string not_processed_retries =
 reply refused(bool marked)
 {
     reply r{.status = 503, .body = "busy\n"};
-    if (marked)
-        r.headers.add("X-Sluice-Not-Processed", "1");
+    if (marked) r.headers.add("X-Sluice-Not-Processed", "1");
     return r;
 }
 
@@ -37,8 +36,8 @@ TEST(not_processed, a_post_refused_unprocessed_goes_to_the_other_server)
     sluice_process proxy{two_servers(a, b)};
     for (int i = 0; i < 4; ++i) {
         // Large enough to be buffered whole, so it can go out again.
-        auto r = request(proxy.port(), {.method = "POST", .path = "/pay",
-                                        .generated_body_size = 200 * 1024});
+        auto r = request(proxy.port(),
+                         {.method = "POST", .path = "/pay", .generated_body_size = 200 * 1024});
         EXPECT_EQ(r.status, 200) << r.error;
         EXPECT_EQ(r.headers.value("X-Served-By"), "b");
     }
@@ -66,9 +65,9 @@ TEST(not_processed, a_plain_503_is_the_answer)
 TEST(not_processed, the_proxys_own_503s_carry_the_header)
 {
     scripted_backend app{{.workers = 1, .reply_after = 1s}};
-    sluice_process proxy{proxy_config{}.backend(
-        "app", {app.address()},
-        {"server_defaults: { max_connections: 1 }", "queue: { max_length: 0 }"})};
+    sluice_process proxy{proxy_config{}.backend("app", {app.address()},
+                                                {"server_defaults: { max_connections: 1 }",
+                                                 "queue: { max_length: 0 }"})};
     auto slow = http_get_async(proxy.port(), "/slow");
     ASSERT_TRUE(app.wait_for_requests(1));
     auto r = http_get(proxy.port(), "/refused");

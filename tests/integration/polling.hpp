@@ -21,8 +21,7 @@ bool eventually(Predicate done, millis timeout = 10s)
 {
     const auto deadline = steady::now() + timeout;
     while (!done()) {
-        if (steady::now() > deadline)
-            return false;
+        if (steady::now() > deadline) return false;
         std::this_thread::sleep_for(2ms);
     }
     return true;

@@ -82,8 +82,8 @@ TEST(proxying, expect_100_continue_gets_the_body_through)
 {
     scripted_backend app;
     sluice_process proxy{config_for(app)};
-    auto r = request(proxy.port(), {.method = "POST", .body = "payload", .expect_continue = true,
-                                    .timeout = 5s});
+    auto r = request(proxy.port(),
+                     {.method = "POST", .body = "payload", .expect_continue = true, .timeout = 5s});
     EXPECT_EQ(r.status, 200) << r.error;
     EXPECT_EQ(r.interim, std::vector<int>{100});
     ASSERT_EQ(app.request_count(), 1u);
@@ -159,8 +159,10 @@ TEST(proxying, backend_sees_forwarding_headers_and_a_request_id)
     scripted_backend app;
     sluice_process proxy{config_for(app)};
     ASSERT_EQ(http_get(proxy.port(), "/").status, 200);
-    ASSERT_EQ(http_get(proxy.port(), "/", {{"X-Request-Id", "client-chosen-42"},
-                                           {"X-Forwarded-For", "10.1.2.3"}}).status, 200);
+    ASSERT_EQ(http_get(proxy.port(), "/",
+                       {{"X-Request-Id", "client-chosen-42"}, {"X-Forwarded-For", "10.1.2.3"}})
+                  .status,
+              200);
     auto seen = app.requests();
     ASSERT_EQ(seen.size(), 2u);
     EXPECT_EQ(seen[0].headers.value("X-Forwarded-For"), "127.0.0.1");
@@ -178,8 +180,8 @@ TEST(proxying, backend_sees_forwarding_headers_and_a_request_id)
 // leaves the client with a 502, not with a connection closed on it without a word.
 TEST(proxying, small_response_cut_short_by_the_server_answers_502)
 {
-    scripted_backend app{{.raw_reply = "HTTP/1.1 200 OK\r\nContent-Length: 8000\r\n\r\n" +
-                                       std::string(3000, 'x')}};
+    scripted_backend app{
+        {.raw_reply = "HTTP/1.1 200 OK\r\nContent-Length: 8000\r\n\r\n" + std::string(3000, 'x')}};
     sluice_process proxy{config_for(app)};
     auto r = http_get(proxy.port(), "/");
     EXPECT_EQ(r.status, 502) << r.error;
@@ -199,13 +201,14 @@ TEST(proxying, hop_by_hop_headers_are_stripped_both_ways)
                      .body = "ok"};
     }}};
     sluice_process proxy{config_for(app)};
-    auto r = http_get(proxy.port(), "/", {{"Connection", "keep-alive, X-Private"},
-                                          {"X-Private", "secret"},
-                                          {"Keep-Alive", "timeout=5"},
-                                          {"Proxy-Connection", "keep-alive"},
-                                          {"TE", "trailers"},
-                                          {"Upgrade", "h2c"},
-                                          {"X-Public", "1"}});
+    auto r = http_get(proxy.port(), "/",
+                      {{"Connection", "keep-alive, X-Private"},
+                       {"X-Private", "secret"},
+                       {"Keep-Alive", "timeout=5"},
+                       {"Proxy-Connection", "keep-alive"},
+                       {"TE", "trailers"},
+                       {"Upgrade", "h2c"},
+                       {"X-Public", "1"}});
     EXPECT_EQ(r.status, 200) << r.error;
     EXPECT_FALSE(r.headers.contains("X-Backend-Private"));
     EXPECT_FALSE(r.headers.contains("Keep-Alive"));
@@ -231,7 +234,8 @@ TEST(proxying, first_matching_route_picks_the_backend)
     sluice_process proxy{cfg};
     auto served_by = [&](request_options r) {
         auto answer = request(proxy.port(), r);
-        return answer.headers.value("X-Served-By") + (answer.error.empty() ? "" : " " + answer.error);
+        return answer.headers.value("X-Served-By") +
+               (answer.error.empty() ? "" : " " + answer.error);
     };
     EXPECT_EQ(served_by({.path = "/"}), "web");
     EXPECT_EQ(served_by({.path = "/api/users"}), "api");
@@ -264,8 +268,8 @@ TEST(proxying, access_log_has_one_line_per_request_with_the_spec_fields)
     ASSERT_EQ(log.size(), 2u) << proxy.stderr_text();
     for (const auto& line : log)
         for (auto field : {"time", "request_id", "client", "listener", "method", "path", "status",
-                           "backend", "server", "queue_ms", "connect_ms", "response_ms",
-                           "total_ms", "bytes_in", "bytes_out", "retries", "reason"})
+                           "backend", "server", "queue_ms", "connect_ms", "response_ms", "total_ms",
+                           "bytes_in", "bytes_out", "retries", "reason"})
             EXPECT_TRUE(line.has(field)) << field << " missing in " << line.text();
     EXPECT_EQ(log[0]["request_id"], "rid-1");
     EXPECT_EQ(log[0]["path"], "/a");
@@ -277,7 +281,8 @@ TEST(proxying, access_log_has_one_line_per_request_with_the_spec_fields)
     EXPECT_GT(log[0].number("bytes_out"), 0);
     EXPECT_EQ(log[1]["method"], "POST");
     EXPECT_EQ(log[1]["request_id"], app.requests().at(1).headers.value("X-Request-Id"));
-    EXPECT_EQ(proxy.wait_metric(R"(sluice_requests_total{code="200",backend="app",listener="web"})", 2),
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_requests_total{code="200",backend="app",listener="web"})",
+                                2),
               2);
 }
 
@@ -290,9 +295,10 @@ TEST(proxying, upgrade_tunnel_carries_bytes_both_ways_after_101)
     }}};
     sluice_process proxy{config_for(app)};
     connection client{proxy.port()};
-    auto r = client.send({.path = "/ws", .headers = {{"Upgrade", "websocket"},
-                                                     {"Connection", "Upgrade"},
-                                                     {"Sec-WebSocket-Version", "13"}}});
+    auto r = client.send({.path = "/ws",
+                          .headers = {{"Upgrade", "websocket"},
+                                      {"Connection", "Upgrade"},
+                                      {"Sec-WebSocket-Version", "13"}}});
     ASSERT_EQ(r.status, 101) << r.error;
     EXPECT_TRUE(iequals(r.headers.value("Upgrade"), "websocket"));
     EXPECT_EQ(app.requests().at(0).headers.value("Upgrade"), "websocket");

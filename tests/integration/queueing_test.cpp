@@ -26,7 +26,10 @@ namespace {
 class gate {
 public:
     void open() { open_ = true; }
-    void wait() const { eventually([this] { return open_.load(); }); }
+    void wait() const
+    {
+        eventually([this] { return open_.load(); });
+    }
 
 private:
     std::atomic<bool> open_{false};
@@ -46,8 +49,7 @@ long status_number(const sluice_process& proxy, const std::string& key)
 {
     auto r = http_get(proxy.admin_port(), "/status");
     auto at = r.body.find("\"" + key + "\":");
-    if (r.status != 200 || at == std::string::npos)
-        return -1;
+    if (r.status != 200 || at == std::string::npos) return -1;
     return std::stol(r.body.substr(at + key.size() + 3));
 }
 
@@ -71,16 +73,15 @@ private:
 std::string sample_dump(const std::vector<json_line>& log)
 {
     std::string out;
-    for (const auto& line : log)
-        out += line.text() + "\n";
+    for (const auto& line : log) out += line.text() + "\n";
     return out;
 }
 
-proxy_config one_slot(const scripted_backend& app, const std::string& queue = "{ max_length: 1000 }")
+proxy_config one_slot(const scripted_backend& app,
+                      const std::string& queue = "{ max_length: 1000 }")
 {
-    return proxy_config{}.backend(
-        "app", {app.address()},
-        {"queue: " + queue, "server_defaults: { max_connections: 1 }"});
+    return proxy_config{}.backend("app", {app.address()},
+                                  {"queue: " + queue, "server_defaults: { max_connections: 1 }"});
 }
 
 // Counts the requests a server handles at once, measured inside the handler so that a reply
@@ -105,13 +106,12 @@ TEST(queueing, a_burst_of_300_never_exceeds_max_connections_at_any_server)
 {
     concurrency_probe p1, p2;
     scripted_backend app1{p1.options(5ms)}, app2{p2.options(5ms)};
-    sluice_process proxy{proxy_config{}.backend(
-        "app", {app1.address(), app2.address()},
-        {"queue: { max_length: 1000 }", "server_defaults: { max_connections: 3 }"})};
+    sluice_process proxy{proxy_config{}.backend("app", {app1.address(), app2.address()},
+                                                {"queue: { max_length: 1000 }",
+                                                 "server_defaults: { max_connections: 3 }"})};
 
     std::deque<pending> burst;
-    for (int i = 0; i < 300; ++i)
-        burst.emplace_back(proxy.port(), "/burst/" + std::to_string(i));
+    for (int i = 0; i < 300; ++i) burst.emplace_back(proxy.port(), "/burst/" + std::to_string(i));
     int ok = 0;
     for (auto& request : burst) {
         auto r = request.wait(20s);
@@ -141,8 +141,7 @@ TEST(queueing, queued_requests_are_served_in_arrival_order)
             << "request /" << i << " never showed in /status queue_length";
     }
     g.open();
-    for (auto& r : requests)
-        EXPECT_EQ(r.wait().status, 200);
+    for (auto& r : requests) EXPECT_EQ(r.wait().status, 200);
     auto seen = app.requests();
     ASSERT_EQ(seen.size(), 6u);
     for (std::size_t i = 0; i < seen.size(); ++i)
@@ -173,8 +172,7 @@ TEST(queueing, full_queue_answers_503_at_once)
               1);
 
     g.open();
-    for (auto& h : held)
-        EXPECT_EQ(h.wait().status, 200);
+    for (auto& h : held) EXPECT_EQ(h.wait().status, 200);
     EXPECT_EQ(app.request_count(), 3u) << "the refused request reached the backend";
     auto log = proxy.wait_access_log(4);
     auto refused = std::count_if(log.begin(), log.end(), [](const json_line& l) {
@@ -199,8 +197,8 @@ TEST(queueing, queue_timeout_answers_503_with_retry_after)
     EXPECT_NE(second.body.find("queue_timeout"), std::string::npos) << second.body;
     EXPECT_GE(took, 250ms);
     EXPECT_LT(took, 5s);
-    EXPECT_EQ(proxy.wait_metric(R"(sluice_queue_rejected_total{backend="app",reason="timeout"})", 1),
-              1);
+    EXPECT_EQ(
+        proxy.wait_metric(R"(sluice_queue_rejected_total{backend="app",reason="timeout"})", 1), 1);
 
     g.open();
     EXPECT_EQ(first.wait().status, 200);
@@ -229,8 +227,9 @@ TEST(queueing, a_client_that_hangs_up_while_queued_leaves_the_queue_at_once)
     quitter.hang_up();
     EXPECT_TRUE(eventually([&] { return queue_length(proxy) == 0; }, 5s));
     EXPECT_LT(since(start), 2s) << "the queue kept a client that had gone";
-    EXPECT_EQ(proxy.wait_metric(R"(sluice_queue_rejected_total{backend="app",reason="client_gone"})", 1),
-              1);
+    EXPECT_EQ(
+        proxy.wait_metric(R"(sluice_queue_rejected_total{backend="app",reason="client_gone"})", 1),
+        1);
 
     g.open();
     EXPECT_EQ(first.wait().status, 200);
@@ -250,8 +249,7 @@ std::string with_busy_hold(const proxy_config& config, const std::string& hold)
     auto yaml = config.yaml();
     const std::string admin = "admin:\n  bind: 127.0.0.1:0\n";
     auto at = yaml.find(admin);
-    if (at != std::string::npos)
-        yaml.insert(at + admin.size(), "  busy_hold: " + hold + "\n");
+    if (at != std::string::npos) yaml.insert(at + admin.size(), "  busy_hold: " + hold + "\n");
     return yaml;
 }
 
@@ -315,8 +313,8 @@ TEST(queueing, a_queue_shorter_than_the_hold_never_turns_healthz_busy)
     EXPECT_EQ(queued.wait().status, 200);
     ASSERT_GT(queue_lifetime, 0ms);
     ASSERT_LT(queue_lifetime, 400ms) << "the queue outlived the hold: the check proves nothing";
-    EXPECT_EQ(statuses, std::set<int>{200}) << "a queue of " << queue_lifetime.count()
-                                            << " ms flipped /healthz with a 500 ms hold";
+    EXPECT_EQ(statuses, std::set<int>{200})
+        << "a queue of " << queue_lifetime.count() << " ms flipped /healthz with a 500 ms hold";
     EXPECT_EQ(proxy.wait_metric(R"(sluice_busy_transitions_total{to="busy"})", 0), 0);
 }
 
@@ -329,8 +327,7 @@ TEST(queueing, healthz_answers_fast_with_200_requests_queued)
     std::deque<pending> load;
     load.emplace_back(proxy.port(), "/slot");
     ASSERT_TRUE(app.wait_for_requests(1));
-    for (int i = 0; i < 200; ++i)
-        load.emplace_back(proxy.port(), "/q/" + std::to_string(i));
+    for (int i = 0; i < 200; ++i) load.emplace_back(proxy.port(), "/q/" + std::to_string(i));
     ASSERT_TRUE(eventually([&] { return queue_length(proxy) == 200; }))
         << "queue_length " << queue_length(proxy);
     ASSERT_TRUE(eventually([&] { return healthz(proxy).first == 503; }, 5s))
@@ -342,23 +339,22 @@ TEST(queueing, healthz_answers_fast_with_200_requests_queued)
     for (int i = 0; i < 100; ++i) {
         auto start = steady::now();
         auto r = lb.send({.path = "/healthz"});
-        latencies_ms.push_back(std::chrono::duration<double, std::milli>(steady::now() - start).count());
+        latencies_ms.push_back(
+            std::chrono::duration<double, std::milli>(steady::now() - start).count());
         answered += r.status == 503;
         EXPECT_EQ(r.status, 503) << r.error;
-        if (!r.error.empty())
-            lb = connection{proxy.admin_port()};
+        if (!r.error.empty()) lb = connection{proxy.admin_port()};
     }
     EXPECT_EQ(answered, 100);
     std::sort(latencies_ms.begin(), latencies_ms.end());
     const double p50 = latencies_ms[49], p99 = latencies_ms[98], max = latencies_ms.back();
-    std::cout << "/healthz with 200 queued: p50 " << p50 << " ms, p99 " << p99 << " ms, max "
-              << max << " ms\n";
+    std::cout << "/healthz with 200 queued: p50 " << p50 << " ms, p99 " << p99 << " ms, max " << max
+              << " ms\n";
     EXPECT_LT(p99, 50.0);
 
     g.open();
     int ok = 0;
-    for (auto& request : load)
-        ok += request.wait(20s).status == 200;
+    for (auto& request : load) ok += request.wait(20s).status == 200;
     EXPECT_EQ(ok, 201);
 }
 
@@ -387,17 +383,14 @@ TEST(queueing, metrics_name_every_family_and_count_every_request)
 {
     gate g;
     scripted_backend app{{.handler = [&g](const recorded_request& r) {
-        if (r.target == "/held")
-            g.wait();
+        if (r.target == "/held") g.wait();
         return r.target == "/missing" ? reply{.status = 404, .body = "no"} : reply{.body = "ok"};
     }}};
     sluice_process proxy{one_slot(app, "{ max_length: 1 }").timeout("queue", "200ms")};
 
     int sent = 0;
-    for (int i = 0; i < 10; ++i, ++sent)
-        EXPECT_EQ(http_get(proxy.port(), "/ok").status, 200);
-    for (int i = 0; i < 3; ++i, ++sent)
-        EXPECT_EQ(http_get(proxy.port(), "/missing").status, 404);
+    for (int i = 0; i < 10; ++i, ++sent) EXPECT_EQ(http_get(proxy.port(), "/ok").status, 200);
+    for (int i = 0; i < 3; ++i, ++sent) EXPECT_EQ(http_get(proxy.port(), "/missing").status, 404);
     pending held{proxy.port(), "/held"};
     ++sent;
     ASSERT_TRUE(app.wait_for_requests(14));
@@ -417,8 +410,9 @@ TEST(queueing, metrics_name_every_family_and_count_every_request)
     EXPECT_TRUE(eventually([&] {
         body = http_get(proxy.admin_port(), "/metrics").body;
         return metric_sum(body, "sluice_requests_total") == sent;
-    })) << "sluice_requests_total sums to " << metric_sum(body, "sluice_requests_total")
-        << ", sent " << sent << "\n" << body;
+    })) << "sluice_requests_total sums to "
+        << metric_sum(body, "sluice_requests_total") << ", sent " << sent << "\n"
+        << body;
 
     // sluice_health_checks_total and sluice_health_check_duration_seconds come with active
     // health checks (the health issue); they may be absent until then.
@@ -447,10 +441,11 @@ TEST(queueing, metrics_name_every_family_and_count_every_request)
     }
     EXPECT_EQ(proxy.wait_metric(R"(sluice_queue_rejected_total{backend="app",reason="full"})", 1),
               1);
-    EXPECT_EQ(proxy.wait_metric(R"(sluice_queue_rejected_total{backend="app",reason="timeout"})", 1),
-              1);
+    EXPECT_EQ(
+        proxy.wait_metric(R"(sluice_queue_rejected_total{backend="app",reason="timeout"})", 1), 1);
     EXPECT_EQ(proxy.wait_metric(R"(sluice_timeouts_total{kind="queue"})", 1), 1);
-    EXPECT_EQ(proxy.wait_metric(R"(sluice_requests_total{listener="web",backend="app",code="404"})", 3),
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_requests_total{listener="web",backend="app",code="404"})",
+                                3),
               3);
 }
 

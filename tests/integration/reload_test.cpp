@@ -24,8 +24,7 @@ namespace {
 std::size_t occurrences(const std::string& text, const std::string& needle)
 {
     std::size_t n = 0;
-    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
-        ++n;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
     return n;
 }
 
@@ -57,8 +56,7 @@ outcome reload(const sluice_process& proxy, const std::string& yaml)
 backend_options named(const std::string& name, const std::atomic<bool>& release)
 {
     return {.handler = [name, &release](const recorded_request& r) {
-        if (r.target == "/slow")
-            eventually([&] { return release.load(); });
+        if (r.target == "/slow") eventually([&] { return release.load(); });
         return reply{.body = name};
     }};
 }
@@ -76,8 +74,7 @@ long status_field(const sluice_process& proxy, const std::string& name, const st
 std::string replaced(std::string text, const std::string& from, const std::string& to)
 {
     auto at = text.find(from);
-    if (at != std::string::npos)
-        text.replace(at, from.size(), to);
+    if (at != std::string::npos) text.replace(at, from.size(), to);
     return text;
 }
 
@@ -94,7 +91,8 @@ TEST(reload, a_broken_file_keeps_the_old_config_and_says_where)
     const auto where = proxy.config_path() + ":" + std::to_string(bad_line) + ":1: thread";
     const auto err = proxy.stderr_text();
     EXPECT_LT(err.find(where), err.find("reload failed; still serving the previous config"))
-        << "no '" << where << "' before the failure line in:\n" << err;
+        << "no '" << where << "' before the failure line in:\n"
+        << err;
     EXPECT_EQ(proxy.wait_metric(R"(sluice_config_reloads_total{result="error"})", 1), 1);
     EXPECT_EQ(http_get(proxy.port()).status, 200);
     EXPECT_TRUE(proxy.running());
@@ -150,8 +148,7 @@ public:
             for (int i = 0; i < 5 && !stop_; ++i) {
                 auto r = kept.send({.path = "/kept"});
                 check(r);
-                if (r.status != 200 || iequals(r.headers.value("Connection"), "close"))
-                    break;
+                if (r.status != 200 || iequals(r.headers.value("Connection"), "close")) break;
             }
         }
     }
@@ -167,8 +164,7 @@ private:
     void check(const response& r)
     {
         ++done_;
-        if (r.status == 200 && r.body.rfind("server ", 0) == 0)
-            return;
+        if (r.status == 200 && r.body.rfind("server ", 0) == 0) return;
         std::lock_guard lock{mutex_};
         if (failures_.size() < 10)
             failures_.push_back(std::to_string(r.status) + " " + r.error + " " + r.body);
@@ -197,21 +193,20 @@ TEST(reload, ten_reloads_under_continuous_traffic_lose_nothing)
     }
     auto total = [&] {
         std::size_t n = 0;
-        for (const auto& l : loops)
-            n += l->done();
+        for (const auto& l : loops) n += l->done();
         return n;
     };
     for (int i = 0; i < 10; ++i) {
         const auto before = total();
         EXPECT_TRUE(eventually([&] { return total() >= before + 100; })) << "traffic stalled";
         EXPECT_EQ(reload(proxy, (i % 2 ? both : only_two).yaml()), outcome::reloaded)
-            << "reload " << i << "\n" << proxy.stderr_text();
+            << "reload " << i << "\n"
+            << proxy.stderr_text();
     }
     const auto before = total();
     EXPECT_TRUE(eventually([&] { return total() >= before + 100; })) << "traffic stalled";
     stop = true;
-    for (auto& t : threads)
-        t.join();
+    for (auto& t : threads) t.join();
 
     for (const auto& l : loops)
         for (const auto& f : l->failures())
@@ -244,7 +239,8 @@ TEST(reload, a_server_that_keeps_its_name_keeps_its_slot_and_in_flight_request)
         queued = status_field(proxy, "app", "queue_length");
         in_flight = status_field(proxy, "app1", "in_flight");
         return queued == 1 && in_flight == 1;
-    })) << "queue_length " << queued << ", in_flight " << in_flight;
+    })) << "queue_length "
+        << queued << ", in_flight " << in_flight;
     EXPECT_EQ(app.request_count(), 1u) << "the reload gave the server a second slot";
 
     release = true;
@@ -298,14 +294,17 @@ TEST(reload, a_listener_that_stays_keeps_its_socket_and_a_new_one_listens)
     ASSERT_EQ(idle.send({}).status, 200);
 
     const auto extra = "  - name: extra\n    bind: 127.0.0.1:0\n    default_backend: app\n";
-    ASSERT_EQ(reload(proxy, replaced(cfg.yaml(), "timeouts:\n", extra + std::string("timeouts:\n"))),
+    ASSERT_EQ(reload(proxy,
+                     replaced(cfg.yaml(), "timeouts:\n", extra + std::string("timeouts:\n"))),
               outcome::reloaded)
         << proxy.stderr_text();
     EXPECT_EQ(occurrences(proxy.stderr_text(), "listener web listening on"), 1u)
-        << "web was bound again:\n" << proxy.stderr_text();
+        << "web was bound again:\n"
+        << proxy.stderr_text();
     EXPECT_EQ(http_get(port).status, 200);
     auto again = idle.send({});
-    EXPECT_EQ(again.status, 200) << "a keep-alive connection opened before the reload: " << again.error;
+    EXPECT_EQ(again.status, 200) << "a keep-alive connection opened before the reload: "
+                                 << again.error;
     auto added = http_get(proxy.port("extra"));
     EXPECT_EQ(added.status, 200) << added.error;
 }

@@ -13,7 +13,8 @@
 namespace sluice::test {
 namespace {
 
-const std::string stale_retries = R"(sluice_retries_total{backend="app",reason="stale_connection"})";
+const std::string stale_retries =
+    R"(sluice_retries_total{backend="app",reason="stale_connection"})";
 
 // The seed scenario, scaled down: the app closes idle keep-alive connections after 100 ms (its
 // own keepalive_timeout, undeclared), the pool would keep them 20 s. Each request goes out right
@@ -39,25 +40,23 @@ TEST(retries, a_pool_outliving_the_apps_keep_alive_loses_no_request)
         << proxy.stderr_text();
     auto log = proxy.wait_access_log(6);
     ASSERT_EQ(log.size(), 6u);
-    for (const auto& line : log)
-        EXPECT_NE(line["status"], "502") << line.text();
+    for (const auto& line : log) EXPECT_NE(line["status"], "502") << line.text();
 }
 
 TEST(retries, a_connect_failure_is_retried_on_another_server)
 {
     scripted_backend live;
     proxy_config cfg;
-    cfg.backend("app", {"unix:{dir}/nobody-listens.sock", live.address()},
-                {"balance: roundrobin"});
+    cfg.backend("app", {"unix:{dir}/nobody-listens.sock", live.address()}, {"balance: roundrobin"});
     sluice_process proxy{cfg};
     for (int i = 0; i < 4; ++i) {
         auto r = http_get(proxy.port(), "/");
         EXPECT_EQ(r.status, 200) << r.error;
     }
     EXPECT_EQ(live.request_count(), 4u);
-    EXPECT_GE(proxy.metric(R"(sluice_retries_total{backend="app",reason="connect_failure"})")
-                  .value_or(0),
-              1);
+    EXPECT_GE(
+        proxy.metric(R"(sluice_retries_total{backend="app",reason="connect_failure"})").value_or(0),
+        1);
     auto log = proxy.wait_access_log(4);
     ASSERT_EQ(log.size(), 4u);
     int retried = 0;
@@ -89,11 +88,9 @@ TEST(retries, retrying_requests_do_not_wait_for_each_others_slots)
         .timeout("queue", "5s");
     sluice_process proxy{cfg};
     std::vector<std::future<response>> answers;
-    for (int i = 0; i < 6; ++i)
-        answers.push_back(http_get_async(proxy.port(), "/"));
+    for (int i = 0; i < 6; ++i) answers.push_back(http_get_async(proxy.port(), "/"));
     const auto start = steady::now();
-    for (auto& a : answers)
-        EXPECT_EQ(a.get().status, 502);
+    for (auto& a : answers) EXPECT_EQ(a.get().status, 502);
     EXPECT_LT(since(start), 3s) << "retries held slots while queueing for others";
 }
 
@@ -113,9 +110,9 @@ TEST_F(silent_servers, a_post_whose_body_was_sent_is_never_retried)
     ASSERT_EQ(log.size(), 1u);
     EXPECT_EQ(log[0]["retries"], "0") << log[0].text();
     EXPECT_EQ(seen(), 1u);
-    EXPECT_EQ(proxy.metric(R"(sluice_retries_total{backend="app",reason="empty_response"})")
-                  .value_or(0),
-              0);
+    EXPECT_EQ(
+        proxy.metric(R"(sluice_retries_total{backend="app",reason="empty_response"})").value_or(0),
+        0);
 }
 
 // A new connection that carried the whole request and closed without an answer: the app may have
@@ -130,9 +127,9 @@ TEST_F(silent_servers, a_get_answered_by_nothing_on_a_new_connection_is_not_run_
     // At once and without a byte, as a uWSGI socket does with an HTTP request.
     EXPECT_EQ(log[0]["reason"], "protocol_mismatch");
     EXPECT_EQ(seen(), 1u);
-    EXPECT_EQ(proxy.metric(R"(sluice_retries_total{backend="app",reason="empty_response"})")
-                  .value_or(0),
-              0);
+    EXPECT_EQ(
+        proxy.metric(R"(sluice_retries_total{backend="app",reason="empty_response"})").value_or(0),
+        0);
 }
 
 // A server that has answered in HTTP and then closes at once without a byte crashed on that
@@ -189,8 +186,8 @@ TEST(retries, a_worker_killed_at_its_timeout_is_a_502_not_a_second_run)
 {
     scripted_backend a{{.reply_after = 1s, .raw_reply = ""}};
     scripted_backend b{{.reply_after = 1s, .raw_reply = ""}};
-    sluice_process proxy{proxy_config{}.backend(
-        "app", {a.address(), b.address()}, {"server_defaults: { worker_timeout: 1s }"})};
+    sluice_process proxy{proxy_config{}.backend("app", {a.address(), b.address()},
+                                                {"server_defaults: { worker_timeout: 1s }"})};
     auto r = http_get(proxy.port(), "/report");
     EXPECT_EQ(r.status, 502) << r.error;
     auto log = proxy.wait_access_log(1);

@@ -18,8 +18,9 @@ namespace {
 TEST(support, backend_answers_and_records_the_request)
 {
     scripted_backend app{{.name = "a"}};
-    auto r = request(app.port(), {.method = "POST", .path = "/x?y=1", .headers = {{"X-T", "1"}},
-                                  .body = "hello"});
+    auto r = request(
+        app.port(),
+        {.method = "POST", .path = "/x?y=1", .headers = {{"X-T", "1"}}, .body = "hello"});
     ASSERT_EQ(r.error, "");
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.body, "hello from backend");
@@ -36,14 +37,16 @@ TEST(support, keep_alive_connection_carries_several_requests)
 {
     scripted_backend app;
     connection c{app.port()};
-    for (int i = 0; i < 5; ++i) EXPECT_EQ(c.send({.path = std::string("/").append(std::to_string(i))}).status, 200);
+    for (int i = 0; i < 5; ++i)
+        EXPECT_EQ(c.send({.path = std::string("/").append(std::to_string(i))}).status, 200);
     EXPECT_EQ(app.connections_accepted(), 1u);
     EXPECT_EQ(app.request_count(), 5u);
 }
 
 TEST(support, backend_closes_idle_keep_alive_connections_after_keepalive_timeout)
 {
-    scripted_backend idle_close{{.keepalive_timeout = 100ms}}, close_each{{.keepalive_timeout = 0ms}};
+    scripted_backend idle_close{{.keepalive_timeout = 100ms}},
+        close_each{{.keepalive_timeout = 0ms}};
     connection a{idle_close.port()}, b{close_each.port()};
     EXPECT_EQ(a.send({}).status, 200);
     EXPECT_TRUE(a.wait_closed(2s));
@@ -55,8 +58,9 @@ TEST(support, backend_closes_idle_keep_alive_connections_after_keepalive_timeout
 TEST(support, chunked_and_generated_bodies_arrive_intact_both_ways)
 {
     scripted_backend app{{.chunked = true, .response_size = 3'000'000}};
-    auto r = request(app.port(), {.method = "PUT", .generated_body_size = 2'000'001,
-                                  .chunked = true, .keep_body = false});
+    auto r = request(
+        app.port(),
+        {.method = "PUT", .generated_body_size = 2'000'001, .chunked = true, .keep_body = false});
     ASSERT_EQ(r.error, "");
     EXPECT_EQ(r.body_size, 3'000'000u);
     EXPECT_TRUE(r.body_matches_pattern);
@@ -105,7 +109,8 @@ TEST(support, raw_reply_and_echo_tunnel)
     EXPECT_EQ(raw_exchange(garbage.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "\x01\x02garbage");
 
     scripted_backend ws{{.handler = [](const recorded_request&) {
-        return reply{.status = 101, .headers = {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}},
+        return reply{.status = 101,
+                     .headers = {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}},
                      .echo = true};
     }}};
     connection c{ws.port()};

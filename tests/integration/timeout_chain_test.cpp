@@ -103,10 +103,10 @@ TEST(timeout_chain, a_reload_with_a_chain_error_applies_under_allow_chain_errors
 TEST(timeout_chain, a_routes_server_timeout_applies_to_that_route_only)
 {
     scripted_backend app{{.reply_after = 600ms}};
-    sluice_process proxy{config_for(app)
-                             .route("{ path_prefix: /fast }",
-                                    "app\n        timeouts: { server: 200ms }")
-                             .default_backend("app")};
+    sluice_process proxy{
+        config_for(app)
+            .route("{ path_prefix: /fast }", "app\n        timeouts: { server: 200ms }")
+            .default_backend("app")};
     auto slow_is_fine = http_get_async(proxy.port(), "/slow");
     const auto start = steady::now();
     auto r = http_get(proxy.port(), "/fast");

@@ -42,7 +42,8 @@ millis since(steady::time_point start)
 class slowloris : public ::testing::Test {
 protected:
     scripted_backend app;
-    sluice_process proxy{config_for(app).timeout("client_header", "300ms").timeout("client_idle", "2s")};
+    sluice_process proxy{
+        config_for(app).timeout("client_header", "300ms").timeout("client_idle", "2s")};
     connection slow{proxy.port()};
 };
 
@@ -81,10 +82,10 @@ class idle_client : public ::testing::TestWithParam<int> {};
 TEST_P(idle_client, keep_alive_connection_is_closed_after_client_idle)
 {
     scripted_backend app;
-    sluice_process proxy{config_for(app).timeout("client_header", "200ms").timeout("client_idle", "400ms")};
+    sluice_process proxy{
+        config_for(app).timeout("client_header", "200ms").timeout("client_idle", "400ms")};
     connection client{proxy.port()};
-    for (int i = 0; i < GetParam(); ++i)
-        ASSERT_EQ(client.send({}).status, 200);
+    for (int i = 0; i < GetParam(); ++i) ASSERT_EQ(client.send({}).status, 200);
     auto start = steady::now();
     EXPECT_TRUE(client.wait_closed(5s));
     EXPECT_GE(since(start), 300ms);

@@ -13,6 +13,8 @@ namespace {
 
 using namespace std::string_literals;
 
+// One uwsgi var a line: name size, name, value size, value.
+// clang-format off
 const auto get_hello =
     "\x00\x28\x00\x00"  // modifier1 0, datasize 40 little-endian, modifier2 0
     "\x0e\x00" "REQUEST_METHOD" "\x03\x00" "GET"
@@ -24,6 +26,7 @@ const auto post_up_hello =
     "\x09\x00" "PATH_INFO" "\x03\x00" "/up"
     "\x0e\x00" "CONTENT_LENGTH" "\x01\x00" "5"
     "hello"s;
+// clang-format on
 
 TEST(uwsgi_backend, answers_a_packet_with_raw_http_and_closes)
 {
@@ -79,6 +82,8 @@ TEST(uwsgi_backend, vars_block_parser_rejects_sizes_past_the_end)
         std::string block;
         bool ok;
     };
+    // One var block a line, in the bytes of its sizes and strings.
+    // clang-format off
     for (const auto& [block, ok] : std::vector<row>{
              {"", true},
              {"\x01\x00" "K" "\x00\x00"s, true},
@@ -88,6 +93,7 @@ TEST(uwsgi_backend, vars_block_parser_rejects_sizes_past_the_end)
              {"\x01"s, false},
          })
         EXPECT_EQ(parse_uwsgi_vars(block).has_value(), ok) << testing::PrintToString(block);
+    // clang-format on
 }
 
 }  // namespace

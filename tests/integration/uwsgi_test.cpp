@@ -57,8 +57,9 @@ TEST(uwsgi, a_body_with_content_length_streams_after_the_packet_over_a_unix_sock
     temp_dir dir;
     uwsgi_backend app{{.unix_path = dir.file("app.sock")}};
     sluice_process proxy{uwsgi_config(app.address())};
-    auto r = request(proxy.port(), {.method = "POST", .path = "/up",
-                                    .generated_body_size = 300 * 1024, .keep_body = false});
+    auto r = request(
+        proxy.port(),
+        {.method = "POST", .path = "/up", .generated_body_size = 300 * 1024, .keep_body = false});
     EXPECT_EQ(r.status, 200) << r.error;
     ASSERT_TRUE(app.wait_for_requests(1));
     const auto seen = app.requests()[0];
@@ -84,10 +85,11 @@ TEST(uwsgi, a_chunked_body_is_read_whole_and_sent_with_its_length)
 TEST(uwsgi, a_chunked_body_of_several_mebibytes_is_spooled_and_sent_with_its_length)
 {
     uwsgi_backend app;
-    sluice_process proxy{proxy_config{}.backend(
-        "app", {app.address()}, {"protocol: uwsgi", "buffering: { memory: 64k }"})};
-    auto r = request(proxy.port(), {.method = "POST", .generated_body_size = 3 * mib,
-                                    .chunked = true, .keep_body = false});
+    sluice_process proxy{proxy_config{}.backend("app", {app.address()},
+                                                {"protocol: uwsgi", "buffering: { memory: 64k }"})};
+    auto r = request(
+        proxy.port(),
+        {.method = "POST", .generated_body_size = 3 * mib, .chunked = true, .keep_body = false});
     EXPECT_EQ(r.status, 200) << r.error;
     ASSERT_TRUE(app.wait_for_requests(1));
     const auto seen = app.requests()[0];
@@ -101,8 +103,8 @@ TEST(uwsgi, a_chunked_body_over_max_spool_is_answered_413_and_never_reaches_the_
     uwsgi_backend app;
     sluice_process proxy{proxy_config{}.backend(
         "app", {app.address()}, {"protocol: uwsgi", "buffering: { memory: 64k, max_spool: 1m }"})};
-    auto r = request(proxy.port(), {.method = "POST", .generated_body_size = 2 * mib,
-                                    .chunked = true});
+    auto r = request(proxy.port(),
+                     {.method = "POST", .generated_body_size = 2 * mib, .chunked = true});
     EXPECT_EQ(r.status, 413) << r.error;
     EXPECT_EQ(app.request_count(), 0u);
     auto log = proxy.wait_access_log(1);
@@ -166,7 +168,9 @@ TEST(uwsgi, a_uwsgi_backend_answering_garbage_answers_502_protocol_mismatch)
     EXPECT_EQ(log[0]["reason"], "protocol_mismatch") << log[0].text();
     EXPECT_TRUE(proxy.wait_stderr("answered \"garbage")) << proxy.stderr_text();
     EXPECT_NE(proxy.stderr_text().find("set `protocol: http`"), std::string::npos);
-    EXPECT_EQ(proxy.wait_metric(R"(sluice_upstream_errors_total{backend="app",server="app1",kind="protocol"})", 1),
+    EXPECT_EQ(proxy.wait_metric(
+                  R"(sluice_upstream_errors_total{backend="app",server="app1",kind="protocol"})",
+                  1),
               1);
 }
 

@@ -60,7 +60,8 @@ target target::unix_socket(std::string path)
 
 connection::connection(const target& to, millis connect_timeout)
 {
-    int fd = to.unix_path.empty() ? connect_tcp(to.port, connect_timeout) : connect_unix(to.unix_path);
+    int fd = to.unix_path.empty() ? connect_tcp(to.port, connect_timeout)
+                                  : connect_unix(to.unix_path);
     if (fd >= 0) stream_ = std::make_unique<byte_stream>(fd);
 }
 
@@ -71,7 +72,8 @@ bool connection::write_body(const request_options& r)
                                stream_->write_all("0\r\n\r\n")
                          : stream_->write_all(r.body);
     for (std::uint64_t sent = 0; sent < r.generated_body_size;) {
-        auto n = static_cast<std::size_t>(std::min<std::uint64_t>(piece_size, r.generated_body_size - sent));
+        auto n = static_cast<std::size_t>(
+            std::min<std::uint64_t>(piece_size, r.generated_body_size - sent));
         auto piece = pattern_bytes(sent, n);
         if (!stream_->write_all(r.chunked ? chunk(piece) : piece)) return false;
         sent += n;
@@ -155,7 +157,10 @@ response connection::read_response(bool head_request, bool keep_body, millis tim
 
 bool connection::send_raw(std::string_view bytes) { return stream_ && stream_->write_all(bytes); }
 
-std::string connection::read_some(millis timeout) { return stream_ ? stream_->read_some(timeout) : ""; }
+std::string connection::read_some(millis timeout)
+{
+    return stream_ ? stream_->read_some(timeout) : "";
+}
 
 bool connection::wait_closed(millis timeout) { return !stream_ || stream_->wait_closed(timeout); }
 

@@ -31,8 +31,8 @@ struct response {
     std::string body;  // empty when request_options::keep_body is false
     std::uint64_t body_size = 0;
     bool body_matches_pattern = false;  // the body is pattern_bytes(0, body_size)
-    std::vector<int> interim;            // 1xx statuses that came first
-    std::string error;                   // "" = a complete response; else what went wrong
+    std::vector<int> interim;           // 1xx statuses that came first
+    std::string error;                  // "" = a complete response; else what went wrong
 };
 
 struct request_options {

@@ -61,8 +61,10 @@ struct reader {
         for (; i < s.size(); ++i) {
             char c = s[i];
             if (in_string) {
-                if (c == '\\') ++i;
-                else if (c == '"') in_string = false;
+                if (c == '\\')
+                    ++i;
+                else if (c == '"')
+                    in_string = false;
             } else if (c == '"') {
                 in_string = true;
             } else if (c == '{' || c == '[') {

@@ -16,7 +16,7 @@ public:
 
     bool has(const std::string& key) const { return fields_.count(key) > 0; }
     std::string operator[](const std::string& key) const;  // "" when absent
-    double number(const std::string& key) const;            // NaN when absent or not a number
+    double number(const std::string& key) const;           // NaN when absent or not a number
     const std::map<std::string, std::string>& fields() const { return fields_; }
     const std::string& text() const { return text_; }
 

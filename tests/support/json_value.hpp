@@ -35,16 +35,15 @@ public:
     {
         auto v = value();
         skip_space();
-        if (!v || at_ != in_.size())
-            return std::nullopt;
+        if (!v || at_ != in_.size()) return std::nullopt;
         return v;
     }
 
 private:
     void skip_space()
     {
-        while (at_ < in_.size() && (in_[at_] == ' ' || in_[at_] == '\n' || in_[at_] == '\r' ||
-                                    in_[at_] == '\t'))
+        while (at_ < in_.size() &&
+               (in_[at_] == ' ' || in_[at_] == '\n' || in_[at_] == '\r' || in_[at_] == '\t'))
             ++at_;
     }
     bool eat(char c)
@@ -58,61 +57,50 @@ private:
     }
     bool word(std::string_view w)
     {
-        if (in_.substr(at_, w.size()) != w)
-            return false;
+        if (in_.substr(at_, w.size()) != w) return false;
         at_ += w.size();
         return true;
     }
     std::optional<std::string> string()
     {
-        if (!eat('"'))
-            return std::nullopt;
+        if (!eat('"')) return std::nullopt;
         std::string out;
         while (at_ < in_.size() && in_[at_] != '"') {
             char c = in_[at_++];
-            if (static_cast<unsigned char>(c) < 0x20)
-                return std::nullopt;
+            if (static_cast<unsigned char>(c) < 0x20) return std::nullopt;
             if (c == '\\') {
-                if (at_ >= in_.size())
-                    return std::nullopt;
+                if (at_ >= in_.size()) return std::nullopt;
                 c = in_[at_++];
                 if (std::string_view{"\"\\/bfnrtu"}.find(c) == std::string_view::npos)
                     return std::nullopt;
-                if (c != '"' && c != '\\')
-                    out += '\\';
+                if (c != '"' && c != '\\') out += '\\';
             }
             out += c;
         }
-        if (at_ >= in_.size())
-            return std::nullopt;
+        if (at_ >= in_.size()) return std::nullopt;
         ++at_;
         return out;
     }
     std::optional<json> value()
     {
-        if (++depth_ > 64)
-            return std::nullopt;
+        if (++depth_ > 64) return std::nullopt;
         struct leave {
             int& d;
             ~leave() { --d; }
         } guard{depth_};
         skip_space();
-        if (at_ >= in_.size())
-            return std::nullopt;
+        if (at_ >= in_.size()) return std::nullopt;
         json v;
         char c = in_[at_];
         if (c == '{') {
             ++at_;
             v.type = json::kind::object;
-            if (eat('}'))
-                return v;
+            if (eat('}')) return v;
             do {
                 auto key = string();
-                if (!key || !eat(':'))
-                    return std::nullopt;
+                if (!key || !eat(':')) return std::nullopt;
                 auto item = value();
-                if (!item)
-                    return std::nullopt;
+                if (!item) return std::nullopt;
                 v.fields[*key] = std::move(*item);
             } while (eat(','));
             return eat('}') ? std::optional{v} : std::nullopt;
@@ -120,20 +108,17 @@ private:
         if (c == '[') {
             ++at_;
             v.type = json::kind::array;
-            if (eat(']'))
-                return v;
+            if (eat(']')) return v;
             do {
                 auto item = value();
-                if (!item)
-                    return std::nullopt;
+                if (!item) return std::nullopt;
                 v.items.push_back(std::move(*item));
             } while (eat(','));
             return eat(']') ? std::optional{v} : std::nullopt;
         }
         if (c == '"') {
             auto s = string();
-            if (!s)
-                return std::nullopt;
+            if (!s) return std::nullopt;
             v.type = json::kind::string;
             v.text = std::move(*s);
             return v;
@@ -143,16 +128,14 @@ private:
             v.text = c == 't' ? "true" : "false";
             return v;
         }
-        if (word("null"))
-            return v;
+        if (word("null")) return v;
         std::size_t used = 0;
         try {
             v.number = std::stod(std::string(in_.substr(at_, 40)), &used);
         } catch (const std::exception&) {
             return std::nullopt;
         }
-        if (used == 0 || c == '+' || c == '.')
-            return std::nullopt;
+        if (used == 0 || c == '+' || c == '.') return std::nullopt;
         at_ += used;
         v.type = json::kind::number;
         return v;
@@ -163,6 +146,9 @@ private:
     int depth_ = 0;
 };
 
-inline std::optional<json> parse_json(std::string_view text) { return json_parser{text}.parse_document(); }
+inline std::optional<json> parse_json(std::string_view text)
+{
+    return json_parser{text}.parse_document();
+}
 
 }  // namespace sluice::test

@@ -92,8 +92,8 @@ std::string proxy_config::yaml() const
         for (const auto& line : b.options) y += "    " + line + "\n";
         y += "    servers:\n";
         for (std::size_t i = 0; i < b.addresses.size(); ++i)
-            y += "      - { name: " + b.name + std::to_string(i + 1) +
-                 ", address: \"" + b.addresses[i] + "\" }\n";
+            y += "      - { name: " + b.name + std::to_string(i + 1) + ", address: \"" +
+                 b.addresses[i] + "\" }\n";
     }
     return y;
 }

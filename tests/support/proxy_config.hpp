@@ -25,11 +25,11 @@ public:
                           std::vector<std::string> options = {});
     // ("server", "300ms"); set by default: upstream_idle 0s, drain 2s.
     proxy_config& timeout(std::string key, std::string value);
-    proxy_config& limits(std::string flow_map);                 // "{ max_header: 4k }"
-    proxy_config& bind(std::string address);                    // the listener's bind
-    proxy_config& listener_option(std::string line);            // "max_connections: 2"
+    proxy_config& limits(std::string flow_map);       // "{ max_header: 4k }"
+    proxy_config& bind(std::string address);          // the listener's bind
+    proxy_config& listener_option(std::string line);  // "max_connections: 2"
     proxy_config& route(std::string match_flow_map, std::string backend);
-    proxy_config& top_level(std::string line);                  // "threads: 1"
+    proxy_config& top_level(std::string line);  // "threads: 1"
     proxy_config& default_backend(std::string name);
 
     std::string yaml() const;

@@ -69,7 +69,8 @@ int listen_on(const std::string& unix_path, std::uint16_t& port)
     }
     if (rc != 0 || ::listen(fd, 512) != 0) {
         ::close(fd);
-        throw std::runtime_error("scripted_backend: cannot listen: " + std::string(strerror(errno)));
+        throw std::runtime_error("scripted_backend: cannot listen: " +
+                                 std::string(strerror(errno)));
     }
     return fd;
 }
@@ -156,7 +157,8 @@ void scripted_backend::accept_loop()
         int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
         if (fd < 0) continue;
         int one = 1;
-        if (options_.unix_path.empty()) ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (options_.unix_path.empty())
+            ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         auto id = accepted_++;
         ++open_;
         std::lock_guard lock{mutex_};
@@ -203,7 +205,8 @@ bool scripted_backend::serve_one(std::size_t id, byte_stream& stream, bool first
 {
     auto idle = options_.keepalive_timeout > 0ms ? options_.keepalive_timeout : millis{10s};
     std::string head;
-    if (stream.read_head(head, first ? std::max(idle, millis{10s}) : idle) != byte_stream::status::ok)
+    if (stream.read_head(head, first ? std::max(idle, millis{10s}) : idle) !=
+        byte_stream::status::ok)
         return false;
     auto parsed = parse_head(head);
     if (!parsed) return false;
@@ -226,7 +229,8 @@ bool scripted_backend::serve_one(std::size_t id, byte_stream& stream, bool first
         return false;
     }
     unsigned now = ++current_;
-    for (unsigned seen = max_concurrent_; now > seen && !max_concurrent_.compare_exchange_weak(seen, now);) {
+    for (unsigned seen = max_concurrent_;
+         now > seen && !max_concurrent_.compare_exchange_weak(seen, now);) {
     }
     struct in_flight_guard {
         std::atomic<unsigned>& c;
@@ -291,8 +295,8 @@ bool scripted_backend::send_reply(byte_stream& stream, const recorded_request& r
     bool head_only = bodiless || request.method == "HEAD";
     std::uint64_t size = answer.generated_size > 0 ? answer.generated_size : answer.body.size();
     std::string head = "HTTP/1.1 " + std::to_string(answer.status) + " " +
-                       (answer.reason.empty() ? reason_for(answer.status) : answer.reason) + "\r\n" +
-                       answer.headers.serialize();
+                       (answer.reason.empty() ? reason_for(answer.status) : answer.reason) +
+                       "\r\n" + answer.headers.serialize();
     if (!bodiless)
         head += answer.chunked ? "Transfer-Encoding: chunked\r\n"
                                : "Content-Length: " + std::to_string(size) + "\r\n";
@@ -301,8 +305,10 @@ bool scripted_backend::send_reply(byte_stream& stream, const recorded_request& r
     if (!stream.write_all(head + "\r\n")) return false;
     for (std::uint64_t sent = 0; !head_only && sent < size;) {
         auto n = static_cast<std::size_t>(std::min<std::uint64_t>(64 * 1024, size - sent));
-        auto piece = answer.generated_size > 0 ? pattern_bytes(sent, n) : answer.body.substr(sent, n);
-        if (!stream.write_all(answer.chunked ? chunk_line(n) + piece + "\r\n" : piece)) return false;
+        auto piece = answer.generated_size > 0 ? pattern_bytes(sent, n)
+                                               : answer.body.substr(sent, n);
+        if (!stream.write_all(answer.chunked ? chunk_line(n) + piece + "\r\n" : piece))
+            return false;
         sent += n;
     }
     if (!head_only && answer.chunked && !stream.write_all("0\r\n\r\n")) return false;

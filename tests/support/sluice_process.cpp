@@ -77,7 +77,8 @@ int decode_status(int status)
 std::pair<std::string, std::map<std::string, std::string>> split_sample(std::string_view s)
 {
     auto brace = s.find('{');
-    std::pair<std::string, std::map<std::string, std::string>> out{std::string(s.substr(0, brace)), {}};
+    std::pair<std::string, std::map<std::string, std::string>> out{std::string(s.substr(0, brace)),
+                                                                   {}};
     if (brace == std::string_view::npos) return out;
     auto rest = s.substr(brace + 1);
     while (!rest.empty() && rest.front() != '}') {
@@ -189,7 +190,8 @@ std::string sluice_process::listening_address(const std::string& prefix, millis 
             return address.substr(0, address.find_first_of(" \t\r"));
         }
         int status = 0;
-        if (!exit_code_ && ::waitpid(pid_, &status, WNOHANG) == pid_) exit_code_ = decode_status(status);
+        if (!exit_code_ && ::waitpid(pid_, &status, WNOHANG) == pid_)
+            exit_code_ = decode_status(status);
         if (exit_code_ || steady::now() > deadline) {
             auto who = prefix == "listener " ? std::string("listener NAME") : prefix;
             auto how = exit_code_ ? " (it exited with " + std::to_string(*exit_code_) + ")" : "";
@@ -202,7 +204,8 @@ std::string sluice_process::listening_address(const std::string& prefix, millis 
 
 std::uint16_t sluice_process::port(const std::string& name) const
 {
-    auto address = listening_address(name.empty() ? "listener " : "listener " + name, startup_deadline);
+    auto address = listening_address(name.empty() ? "listener " : "listener " + name,
+                                     startup_deadline);
     auto colon = address.rfind(':');
     return static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1)));
 }

@@ -156,8 +156,7 @@ void uwsgi_backend::serve(int fd)
     auto request = read_request(stream);
     if (!request) return;
     auto until = std::chrono::steady_clock::now() + options_.reply_after;
-    while (!stopping_ && std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(5ms);
+    while (!stopping_ && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(5ms);
     stream.write_all(options_.handler ? options_.handler(*request) : uwsgi_echo_reply(*request));
 }
 
@@ -181,10 +180,13 @@ std::optional<uwsgi_request> uwsgi_backend::read_request(byte_stream& stream)
     auto length_text = r.vars.value("CONTENT_LENGTH");
     std::uint64_t length = 0;
     std::from_chars(length_text.data(), length_text.data() + length_text.size(), length);
-    auto got_body = stream.read_exact(length, [&](std::string_view piece) {
-        r.body_size += piece.size();
-        r.body.append(piece.substr(0, kept_body - std::min(kept_body, r.body.size())));
-    }, read_timeout);
+    auto got_body = stream.read_exact(
+        length,
+        [&](std::string_view piece) {
+            r.body_size += piece.size();
+            r.body.append(piece.substr(0, kept_body - std::min(kept_body, r.body.size())));
+        },
+        read_timeout);
     {
         std::lock_guard lock{mutex_};
         r.order = requests_.size();

@@ -20,9 +20,9 @@
 namespace sluice::test {
 
 struct uwsgi_request {
-    std::size_t order = 0;      // 0-based arrival order
+    std::size_t order = 0;  // 0-based arrival order
     unsigned modifier2 = 0;
-    header_list vars;           // in packet order; lookups ignore case (vars are upper case)
+    header_list vars;              // in packet order; lookups ignore case (vars are upper case)
     bool vars_well_formed = true;  // every size fitted the block exactly
     std::uint64_t body_size = 0;   // the CONTENT_LENGTH bytes read after the block
     std::string body;              // the first 1 MiB
@@ -72,8 +72,8 @@ private:
     std::atomic<bool> stopping_{false};
     std::atomic<std::size_t> accepted_{0}, malformed_{0};
 
-    mutable std::mutex mutex_;     // guards everything below
-    std::vector<int> open_fds_;    // closed by their own thread under mutex_, so never reused early
+    mutable std::mutex mutex_;   // guards everything below
+    std::vector<int> open_fds_;  // closed by their own thread under mutex_, so never reused early
     std::vector<uwsgi_request> requests_;
     std::vector<std::thread> connections_;
     std::thread acceptor_;

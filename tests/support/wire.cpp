@@ -29,7 +29,8 @@ int remaining_ms(steady::time_point deadline)
 std::string_view trim(std::string_view s)
 {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+        s.remove_suffix(1);
     return s;
 }
 
@@ -100,7 +101,10 @@ std::optional<parsed_head> parse_head(std::string_view head)
     return out;
 }
 
-char pattern_byte(std::uint64_t offset) { return pattern_alphabet[offset % pattern_alphabet.size()]; }
+char pattern_byte(std::uint64_t offset)
+{
+    return pattern_alphabet[offset % pattern_alphabet.size()];
+}
 
 std::string pattern_bytes(std::uint64_t offset, std::size_t size)
 {
@@ -111,8 +115,7 @@ std::string pattern_bytes(std::uint64_t offset, std::size_t size)
 
 void pattern_checker::feed(std::string_view piece)
 {
-    for (std::size_t i = 0; ok_ && i < piece.size(); ++i)
-        ok_ = piece[i] == pattern_byte(size_ + i);
+    for (std::size_t i = 0; ok_ && i < piece.size(); ++i) ok_ = piece[i] == pattern_byte(size_ + i);
     size_ += piece.size();
 }
 
@@ -209,7 +212,8 @@ byte_stream::status byte_stream::read_exact(std::uint64_t size, const sink& out,
     while (size > 0) {
         if (begin_ == buffer_.size())
             if (auto s = fill(steady::now() + timeout); s != status::ok) return s;
-        auto take = static_cast<std::size_t>(std::min<std::uint64_t>(size, buffer_.size() - begin_));
+        auto take = static_cast<std::size_t>(
+            std::min<std::uint64_t>(size, buffer_.size() - begin_));
         out(std::string_view(buffer_).substr(begin_, take));
         begin_ += take;
         size -= take;
@@ -236,7 +240,8 @@ byte_stream::status byte_stream::read_chunked(const sink& out, millis timeout)
     for (;;) {
         if (auto s = read_line(line, steady::now() + timeout); s != status::ok) return s;
         auto digits = line.substr(0, line.find(';'));
-        if (digits.empty() || digits.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+        if (digits.empty() ||
+            digits.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
             return status::malformed;
         auto size = std::stoull(digits, nullptr, 16);
         if (size == 0) break;

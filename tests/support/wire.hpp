@@ -64,7 +64,7 @@ private:
 };
 
 int connect_tcp(std::uint16_t port, millis timeout = 5s);  // 127.0.0.1; -1 on failure
-int connect_unix(const std::string& path);                   // -1 on failure
+int connect_unix(const std::string& path);                 // -1 on failure
 
 // A connected socket (owned) with a receive buffer. Reads wait at most `timeout` for each piece.
 class byte_stream {

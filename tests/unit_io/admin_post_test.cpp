@@ -15,10 +15,10 @@
 namespace {
 
 using namespace std::chrono_literals;
-using sluice::health::admin_reply;
-using sluice::health::admin_request;
-using sluice::health::admin_server;
-using sluice::health::admin_sources;
+using sluice::admin::admin_reply;
+using sluice::admin::admin_request;
+using sluice::admin::admin_server;
+using sluice::admin::admin_sources;
 using sluice::test::raw_client;
 namespace http = boost::beast::http;
 
@@ -37,7 +37,10 @@ struct admin_post : ::testing::Test {
 
     admin_sources sources()
     {
-        admin_sources s{&signal, [] { return true; }, [] { return std::pair{true, std::string()}; },
+        admin_sources s{&signal, [] { return true; },
+                        [] {
+                            return std::pair{true, std::string()};
+                        },
                         [] { return std::string(); }, [] { return std::string("{}"); }};
         s.post = [this](admin_request r, std::function<void(admin_reply)> done) {
             std::lock_guard lock(mutex);
@@ -133,7 +136,9 @@ TEST_F(admin_post, what_is_not_an_api_call_is_refused_in_json)
         EXPECT_EQ(res->result(), r.status) << r.request;
         EXPECT_EQ(res->at(http::field::content_type), "application/json") << r.request;
         EXPECT_TRUE(res->body().starts_with("{\"error\":")) << res->body();
-        if (!r.allow.empty()) EXPECT_EQ(res->at(http::field::allow), r.allow) << r.request;
+        if (!r.allow.empty()) {
+            EXPECT_EQ(res->at(http::field::allow), r.allow) << r.request;
+        }
     }
     std::lock_guard lock(mutex);
     EXPECT_TRUE(seen.empty());

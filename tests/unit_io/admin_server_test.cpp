@@ -7,10 +7,10 @@
 #include <boost/beast/http/string_body.hpp>
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -26,9 +26,9 @@ namespace {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
-using sluice::health::admin_server;
-using sluice::health::admin_sources;
-using sluice::health::proxy_signal;
+using sluice::admin::admin_server;
+using sluice::admin::admin_sources;
+using sluice::admin::proxy_signal;
 using response = http::response<http::string_body>;
 using sluice::test::raw_client;
 using namespace std::chrono_literals;
@@ -48,9 +48,10 @@ struct fake_proxy {
 
     admin_sources sources()
     {
-        return {&signal,
-                [this] { return live.load(); },
-                [this] { return std::pair{ready.load(), std::string("backend app: no server up")}; },
+        return {&signal, [this] { return live.load(); },
+                [this] {
+                    return std::pair{ready.load(), std::string("backend app: no server up")};
+                },
                 [] { return std::string(metrics_body); },
                 [] { return std::string(R"({"backends":[]})"); }};
     }
@@ -175,8 +176,7 @@ TEST_F(admin, bad_input_is_refused_and_the_server_keeps_answering)
         {std::string("\x00\xff\x13garbage\r\n\r\n", 14), http::status::bad_request},
         {"GET /healthz HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(9000, 'x') + "\r\n\r\n",
          http::status::request_header_fields_too_large},
-        {"POST /reload HTTP/1.1\r\nHost: a\r\nContent-Length: 513\r\n\r\n" +
-             std::string(513, 'x'),
+        {"POST /reload HTTP/1.1\r\nHost: a\r\nContent-Length: 513\r\n\r\n" + std::string(513, 'x'),
          http::status::payload_too_large},
         {"POST /reload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n300\r\n" +
              std::string(0x300, 'x') + "\r\n0\r\n\r\n",
@@ -201,7 +201,7 @@ TEST_F(admin, a_failing_source_costs_its_endpoint_only)
 {
     fake_proxy other;
     auto sources = other.sources();
-    sources.metrics_text = [] () -> std::string { throw std::runtime_error("registry gone"); };
+    sources.metrics_text = []() -> std::string { throw std::runtime_error("registry gone"); };
     sources.status_json = nullptr;
     admin_server failing{tcp_endpoint(0), sources};
     failing.start();
@@ -228,8 +228,8 @@ TEST(admin_bind, a_unix_socket_path_serves_too_and_a_stale_file_is_replaced)
 {
     auto path = std::filesystem::temp_directory_path() /
                 ("sluice-admin-test-" + std::to_string(::getpid()) + ".sock");
-    sluice::config::endpoint bind{sluice::config::endpoint::kind::unix_socket, "", 0,
-                                  path.string(), "unix:" + path.string()};
+    sluice::config::endpoint bind{sluice::config::endpoint::kind::unix_socket, "", 0, path.string(),
+                                  "unix:" + path.string()};
     fake_proxy proxy;
     for (int run = 0; run < 2; ++run) {  // the second run finds the first run's socket file
         admin_server server{bind, proxy.sources()};

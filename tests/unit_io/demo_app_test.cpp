@@ -71,9 +71,8 @@ public:
     {
         reply r;
         stream_.expires_after(deadline);
-        http::async_read(stream_, buffer_, r.res, [&r](beast::error_code ec, std::size_t) {
-            r.ec = ec;
-        });
+        http::async_read(stream_, buffer_, r.res,
+                         [&r](beast::error_code ec, std::size_t) { r.ec = ec; });
         io_.restart();
         io_.run();
         return r;
@@ -90,10 +89,7 @@ private:
     beast::flat_buffer buffer_;
 };
 
-demo_app_options one_worker()
-{
-    return {.name = "demo1", .workers = 1};
-}
+demo_app_options one_worker() { return {.name = "demo1", .workers = 1}; }
 
 // Polls /healthz on its own connection until it reports `status`, within the deadline.
 bool healthz_reaches(std::uint16_t port, http::status status)

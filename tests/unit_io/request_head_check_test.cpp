@@ -5,9 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
-#include <string_view>
 
 namespace sluice::proxy {
 namespace {
@@ -24,14 +24,12 @@ outcome check_in_two(std::string_view bytes, std::size_t split, const config::li
     limit_request_parser(p, limits);
     std::size_t start = 0;
     for (std::size_t arrived : {split, bytes.size()}) {
-        if (arrived == 0)
-            continue;
+        if (arrived == 0) continue;
         const auto c = check_request_head(p, bytes.substr(start, arrived - start), limits);
         start += c.consumed;
         if (c.result == head_check::verdict::refused)
             return {c.result, static_cast<unsigned>(c.status)};
-        if (c.result == head_check::verdict::accepted)
-            return {c.result, 0};
+        if (c.result == head_check::verdict::accepted) return {c.result, 0};
     }
     return {head_check::verdict::need_more, 0};
 }
@@ -100,25 +98,25 @@ TEST(request_head_check, a_whole_head_with_a_short_request_line_is_400_at_once)
 // Feeds a chunked request's body `step` bytes at a time after its head; returns the error the
 // parser stopped on (none if it finished or waits for more) and the body bytes it produced.
 std::pair<boost::system::error_code, std::string> chunked_body(std::string_view body,
-                                                              std::size_t step,
-                                                              std::uint64_t max_body)
+                                                               std::size_t step,
+                                                               std::uint64_t max_body)
 {
     const config::limits limits{.max_body = max_body};
     request_parser p;
     limit_request_parser(p, limits);
-    const auto c = check_request_head(
-        p, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", limits);
+    const auto c = check_request_head(p, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                                      limits);
     EXPECT_EQ(c.result, head_check::verdict::accepted);
     boost::beast::flat_buffer in;
     std::string out(64, '\0'), produced;
     for (std::size_t fed = 0; fed < body.size() && !p.is_done();) {
         const auto n = std::min(step, body.size() - fed);
-        in.commit(boost::asio::buffer_copy(in.prepare(n), boost::asio::buffer(body.substr(fed, n))));
+        in.commit(
+            boost::asio::buffer_copy(in.prepare(n), boost::asio::buffer(body.substr(fed, n))));
         fed += n;
         const auto r = parse_body(p, in, out.data(), out.size());
         produced.append(out.data(), r.produced);
-        if (r.ec)
-            return {r.ec, produced};
+        if (r.ec) return {r.ec, produced};
     }
     return {{}, produced};
 }

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace sluice::health {
+namespace sluice::admin {
 namespace {
 
 config::endpoint tcp(std::string host)
@@ -35,8 +35,8 @@ TEST(admin_access, with_a_token_every_post_needs_the_bearer_token_even_from_loop
     for (auto bind : {tcp("127.0.0.1"), tcp("0.0.0.0")}) {
         EXPECT_EQ(authorize_post(token, bind, "Bearer tok-123").status, 0u);
         EXPECT_EQ(authorize_post(token, bind, "bearer tok-123").status, 0u);
-        for (auto header : {"", "Bearer", "Bearer ", "Bearer tok-124", "Basic dG9rLTEyMw==",
-                            "tok-123", "Bearer tok-123 "})
+        for (auto header : {"", "Bearer", "Bearer ", "Bearer tok-124",
+                            "Basic dG9rLTEyMw==", "tok-123", "Bearer tok-123 "})
             EXPECT_EQ(authorize_post(token, bind, header).status, 401u) << header;
     }
     EXPECT_NE(authorize_post(token, tcp("0.0.0.0"), "").reason.find("Authorization: Bearer"),
@@ -56,11 +56,11 @@ TEST(admin_access, post_targets_name_a_server_and_what_to_change)
     EXPECT_EQ(weight->backend, "my app");
     EXPECT_EQ(weight->server, "10.0.0.1:8000");
     EXPECT_EQ(parse_post_target("/reload")->what, post_target::kind::reload);
-    for (auto bad : {"/", "/servers", "/servers/app/app1", "/servers/app/app1/state/x",
-                     "/servers//app1/state", "/servers/app/app1/maint", "/reload/now",
-                     "/servers/a%zz/b/state", "/status"})
+    for (auto bad :
+         {"/", "/servers", "/servers/app/app1", "/servers/app/app1/state/x", "/servers//app1/state",
+          "/servers/app/app1/maint", "/reload/now", "/servers/a%zz/b/state", "/status"})
         EXPECT_FALSE(parse_post_target(bad)) << bad;
 }
 
 }  // namespace
-}  // namespace sluice::health
+}  // namespace sluice::admin

@@ -17,7 +17,8 @@ std::string config_with_admin(std::string_view admin_keys)
     return "listeners:\n  - { name: web, bind: 127.0.0.1:8080 }\n"
            "backends:\n  - name: app\n    servers:\n"
            "      - { name: app1, address: 127.0.0.1:8000, max_connections: 2 }\n"
-           "admin:\n" + std::string(admin_keys);
+           "admin:\n" +
+           std::string(admin_keys);
 }
 
 // A directory with a config file's name in it, for token files beside the config.
@@ -35,7 +36,9 @@ struct config_dir {
 
 TEST(admin_rules, loopback_and_unix_sockets_are_local_only)
 {
-    const auto tcp = [](std::string host) { return endpoint{endpoint::kind::tcp, host, 1, "", ""}; };
+    const auto tcp = [](std::string host) {
+        return endpoint{endpoint::kind::tcp, host, 1, "", ""};
+    };
     for (auto host : {"127.0.0.1", "127.1.2.3", "::1", "localhost"})
         EXPECT_TRUE(local_only(tcp(host))) << host;
     for (auto host : {"0.0.0.0", "::", "10.0.0.5", "192.168.1.1", "128.0.0.1"})
@@ -47,8 +50,7 @@ TEST(admin_rules, the_token_is_read_beside_the_config_without_surrounding_white_
 {
     config_dir dir;
     dir.write("token", "  s3cret-token\n");
-    const auto loaded =
-        load_string(config_with_admin("  token_file: token\n"), dir.config_name());
+    const auto loaded = load_string(config_with_admin("  token_file: token\n"), dir.config_name());
     EXPECT_EQ(loaded.config.admin.token, "s3cret-token");
     EXPECT_EQ(admin_exposure(loaded.config), std::nullopt);
 }
@@ -82,8 +84,7 @@ TEST(admin_rules, a_bind_reachable_from_other_machines_needs_a_token)
     EXPECT_NE(problem->find("set admin.token_file"), std::string::npos);
     for (auto bind : {"127.0.0.1:9090", "unix:/run/sluice-admin.sock", "localhost:9090"})
         EXPECT_FALSE(admin_exposure(
-            load_string(config_with_admin(std::string("  bind: ") + bind + "\n"), "t.yaml")
-                .config))
+            load_string(config_with_admin(std::string("  bind: ") + bind + "\n"), "t.yaml").config))
             << bind;
 }
 

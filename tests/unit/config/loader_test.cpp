@@ -75,8 +75,7 @@ TEST(loader, each_error_names_file_line_column_key_path_and_the_fix)
          {"t.yaml:8:10: threads: \"many\" is not a whole number; expected a number of threads, "
           "or auto"}},
         {with("threads: 0\n"), {"t.yaml:8:10: threads: is 0; expected at least 1, or auto"}},
-        {with("timeouts: [1s]\n"),
-         {"t.yaml:8:11: timeouts: a list; expected a map of key: value"}},
+        {with("timeouts: [1s]\n"), {"t.yaml:8:11: timeouts: a list; expected a map of key: value"}},
         {with("timeouts: { queue: 5 }\n"),
          {"t.yaml:8:20: timeouts.queue: \"5\" is not a duration; expected a number with a unit: "
           "250ms, 2s, 1m, 1h (or 0)"}},
@@ -123,9 +122,10 @@ TEST(loader, each_error_names_file_line_column_key_path_and_the_fix)
          {"t.yaml:2:9: YAML syntax: end of sequence flow not found; check the indentation, "
           "colons and quotes"}},
         {"", {"t.yaml:1:1: the file is empty; expected listeners and backends"}},
-        {"- a\n", {"t.yaml:1:1: a list; expected a map of key: value",
-                   "t.yaml:1:1: listeners: none; add at least one listener",
-                   "t.yaml:1:1: backends: none; add at least one backend with a server"}},
+        {"- a\n",
+         {"t.yaml:1:1: a list; expected a map of key: value",
+          "t.yaml:1:1: listeners: none; add at least one listener",
+          "t.yaml:1:1: backends: none; add at least one backend with a server"}},
     };
     for (const auto& c : cases) EXPECT_EQ(errors_of(c.yaml), c.errors) << c.yaml;
 }
@@ -236,9 +236,9 @@ TEST(loader, spec_example_loads_with_every_key_resolved)
 TEST(loader, undeclared_pool_idle_timeout_is_80_percent_of_the_shortest_server_keepalive)
 {
     const auto declared = load_string(with_servers("", "      - { address: 127.0.0.1:8000, "
-                                                        "keepalive_timeout: 10s }\n"
-                                                        "      - { address: 127.0.0.1:8001, "
-                                                        "keepalive_timeout: 5s }\n"),
+                                                       "keepalive_timeout: 10s }\n"
+                                                       "      - { address: 127.0.0.1:8001, "
+                                                       "keepalive_timeout: 5s }\n"),
                                       "t.yaml");
     EXPECT_EQ(declared.config.backends[0].keepalive.idle_timeout, 4s);
     EXPECT_FALSE(declared.config.backends[0].keepalive.idle_timeout_declared);
@@ -257,8 +257,8 @@ TEST(loader, buffering_is_on_by_default_only_where_a_server_has_a_worker_count)
     EXPECT_TRUE(workers.response);
     EXPECT_EQ(workers.memory, 1024u * 1024);
 
-    const auto unlimited =
-        load_string(with_servers("", "      - { address: 127.0.0.1:8000 }\n"), "t.yaml");
+    const auto unlimited = load_string(with_servers("", "      - { address: 127.0.0.1:8000 }\n"),
+                                       "t.yaml");
     EXPECT_FALSE(unlimited.config.backends[0].buffering.request);
     EXPECT_FALSE(unlimited.config.backends[0].buffering.response);
 
@@ -326,8 +326,7 @@ TEST(loader, keys_of_every_feature_load_without_warnings)
 
 TEST(loader, settings_that_change_nothing_earn_no_warning)
 {
-    const std::string_view cases[] = {"timeouts: { request: 0s }\n",
-                                      "timeouts: { request: 30s }\n",
+    const std::string_view cases[] = {"timeouts: { request: 0s }\n", "timeouts: { request: 30s }\n",
                                       "admin: { busy_hold: 2s }\n", "threads: auto\n"};
     for (auto extra : cases)
         EXPECT_TRUE(load_string(with(extra), "t.yaml").warnings.empty()) << extra;

@@ -14,11 +14,11 @@ namespace sluice::config {
 namespace {
 
 struct shape {
-    std::string timeouts;          // flow map body: "queue: 30s, server: 24s"
-    std::string server_defaults;   // after max_connections: ", worker_timeout: 30s"
-    std::string backend_extra;     // lines under the app backend
-    std::string routes;            // route lines under the listener
-    std::string app2_extra;        // after app2's address
+    std::string timeouts;         // flow map body: "queue: 30s, server: 24s"
+    std::string server_defaults;  // after max_connections: ", worker_timeout: 30s"
+    std::string backend_extra;    // lines under the app backend
+    std::string routes;           // route lines under the listener
+    std::string app2_extra;       // after app2's address
 };
 
 // Listeners, one backend with max_connections and its servers: what an operator writes first.
@@ -28,10 +28,12 @@ std::string yaml(const shape& s)
     if (!s.routes.empty()) y += "    routes:\n" + s.routes;
     y += "    default_backend: app\n";
     if (!s.timeouts.empty()) y += "timeouts: { " + s.timeouts + " }\n";
-    y += "backends:\n  - name: app\n    server_defaults: { max_connections: 2" +
-         s.server_defaults + " }\n" + s.backend_extra +
+    y += "backends:\n  - name: app\n    server_defaults: { max_connections: 2" + s.server_defaults +
+         " }\n" + s.backend_extra +
          "    servers:\n      - { name: app1, address: 127.0.0.1:8000 }\n"
-         "      - { name: app2, address: 127.0.0.1:8001" + s.app2_extra + " }\n"
+         "      - { name: app2, address: 127.0.0.1:8001" +
+         s.app2_extra +
+         " }\n"
          "  - name: deployer\n"
          "    server_defaults: { max_connections: 1, keepalive_timeout: 30s, "
          "worker_timeout: 10m }\n"
@@ -62,11 +64,13 @@ TEST(timeout_chain_solve, the_fixes_applied_together_leave_no_finding)
 {
     const auto deploy = [](std::string timeouts) {
         return "      - match: { path_prefix: /deploy }\n        backend: deployer\n"
-               "        timeouts: { " + timeouts + " }\n";
+               "        timeouts: { " +
+               timeouts + " }\n";
     };
     const auto to_app = [](std::string timeouts) {
         return "      - match: { path_prefix: /slow }\n        backend: app\n"
-               "        timeouts: { " + timeouts + " }\n";
+               "        timeouts: { " +
+               timeouts + " }\n";
     };
     const std::pair<std::string_view, shape> cases[] = {
         {"issue_13_round_1_defaults", {"queue: 30s, server: 55s, drain: 30s"}},
@@ -118,8 +122,8 @@ TEST(timeout_chain_solve, the_fixes_applied_together_leave_no_finding)
                 EXPECT_TRUE(apply_change(cfg, c)) << c.key << " = " << c.value;
         }
         const auto after = analyze_timeouts(cfg);
-        EXPECT_TRUE(after.findings.empty()) << "before:" << listed(before.findings)
-                                            << "\nafter:" << listed(after.findings);
+        EXPECT_TRUE(after.findings.empty())
+            << "before:" << listed(before.findings) << "\nafter:" << listed(after.findings);
     }
 }
 
@@ -127,9 +131,8 @@ TEST(timeout_chain_solve, issue_13_a_short_queue_is_what_fits_not_a_circle)
 {
     // server 24 s below the app's 30 s: raising server alone breaks the LB budget (30 + 3 + 32 =
     // 65 s > 60 s), lowering it again breaks the worker rule. The queue gives way.
-    const auto cfg = load_string(yaml({"queue: 30s, server: 24s", ", worker_timeout: 30s"}),
-                                 "t.yaml")
-                         .config;
+    const auto cfg =
+        load_string(yaml({"queue: 30s, server: 24s", ", worker_timeout: 30s"}), "t.yaml").config;
     const auto report = analyze_timeouts(cfg);
     const std::vector<change> expected{{"timeouts.queue", "22s"}, {"timeouts.server", "32s"}};
     for (const auto& f : report.findings) {
@@ -144,8 +147,7 @@ TEST(timeout_chain_solve, the_app_servers_timeout_comes_down_only_when_nothing_e
 {
     const auto cfg = load_string(yaml({"", ", worker_timeout: 2m"}), "t.yaml").config;
     const auto report = analyze_timeouts(cfg);
-    const auto it = std::ranges::find(report.findings, "server_vs_worker_timeout",
-                                      &finding::rule);
+    const auto it = std::ranges::find(report.findings, "server_vs_worker_timeout", &finding::rule);
     ASSERT_NE(it, report.findings.end()) << listed(report.findings);
     // 2 m does not fit under the LB's 60 s even behind a 1 s queue, so the worker comes down and
     // the queue keeps its 10 s: queue 10 s + connect 3 s + server 44 s = 57 s, workers killed at

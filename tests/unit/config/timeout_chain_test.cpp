@@ -167,9 +167,8 @@ TEST(timeout_chain, each_rule_is_caught_with_its_severity_and_place)
              c.timeouts.request = 90s;
          },
          "queue_connect_server_vs_upstream_idle", severity::error, "timeouts"},
-        {"an_explicit_deadline_the_lb_never_lets_fire",
-         [](root& c) { c.timeouts.request = 60s; }, "request_vs_upstream_idle",
-         severity::warning, "timeouts"},
+        {"an_explicit_deadline_the_lb_never_lets_fire", [](root& c) { c.timeouts.request = 60s; },
+         "request_vs_upstream_idle", severity::warning, "timeouts"},
         // Seed: the proxy gives up at 30 s while uWSGI's harakiri lets the worker run 60 s.
         {"server_30s_before_worker_timeout_60s",
          [](root& c) {
@@ -191,18 +190,16 @@ TEST(timeout_chain, each_rule_is_caught_with_its_severity_and_place)
         {"a_health_timeout_as_long_as_the_interval",
          [](root& c) { c.backends[0].health->timeout = 2s; }, "health_timeout_vs_interval",
          severity::warning, "backends[0] (app)"},
-        {"a_header_timeout_as_long_as_client_idle",
-         [](root& c) { c.timeouts.client_header = 75s; }, "client_header_vs_client_idle",
-         severity::warning, "timeouts"},
+        {"a_header_timeout_as_long_as_client_idle", [](root& c) { c.timeouts.client_header = 75s; },
+         "client_header_vs_client_idle", severity::warning, "timeouts"},
         {"no_server_limited_queues_nothing",
          [](root& c) { for_servers(c, [](server& s) { s.max_connections = 0; }); },
          "no_max_connections", severity::warning, "backends[0] (app)"},
         {"one_unlimited_server_is_named",
          [](root& c) { c.backends[0].servers[1].max_connections = 0; }, "no_max_connections",
          severity::warning, "backends[0] (app) -> servers[1] (app2)"},
-        {"a_queue_timeout_of_0_leaves_the_queue_unused",
-         [](root& c) { c.timeouts.queue = 0s; }, "queue_timeout_zero", severity::warning,
-         "backends[1] (deployer)"},
+        {"a_queue_timeout_of_0_leaves_the_queue_unused", [](root& c) { c.timeouts.queue = 0s; },
+         "queue_timeout_zero", severity::warning, "backends[1] (deployer)"},
         {"a_drain_shorter_than_a_request", [](root& c) { c.timeouts.drain = 30s; },
          "drain_vs_request_deadline", severity::warning, "timeouts"},
     };
@@ -256,8 +253,8 @@ TEST(timeout_chain, a_worker_timeout_fix_points_where_the_value_was_written)
     // As the loader leaves them: an inherited value keeps the server_defaults line's mark.
     c.marks["backends[0].servers[0].worker_timeout"] = {
         "t.yaml", 9, 7, "backends[0].server_defaults.worker_timeout"};
-    c.marks["backends[0].servers[1].worker_timeout"] = {
-        "t.yaml", 12, 7, "backends[0].servers[1].worker_timeout"};
+    c.marks["backends[0].servers[1].worker_timeout"] = {"t.yaml", 12, 7,
+                                                        "backends[0].servers[1].worker_timeout"};
     const auto report = analyze_timeouts(c);
     std::vector<std::string> fixes;
     for (const auto& f : report.findings)
@@ -296,11 +293,10 @@ TEST(timeout_chain, the_spec_example_passes_with_warnings_only)
 {
     const auto report = analyze_timeouts(spec_example());
     EXPECT_TRUE(passes(report, false));
-    EXPECT_EQ(rules_of(report),
-              (std::vector<std::string>{"queue_connect_server_vs_upstream_idle",
-                                        "drain_vs_request_deadline",
-                                        "queue_connect_server_vs_upstream_idle",
-                                        "request_deadline_vs_worker_timeout"}));
+    EXPECT_EQ(rules_of(report), (std::vector<std::string>{"queue_connect_server_vs_upstream_idle",
+                                                          "drain_vs_request_deadline",
+                                                          "queue_connect_server_vs_upstream_idle",
+                                                          "request_deadline_vs_worker_timeout"}));
     ASSERT_EQ(report.rows.size(), 3u);
     EXPECT_EQ(report.rows[0].effective.server, 10min);
     EXPECT_EQ(report.rows[0].request_deadline, 57s);
@@ -324,12 +320,12 @@ TEST(timeout_chain, the_derived_deadline_answers_before_the_lb_gives_up)
         duration upstream_idle, queue, server, request, expected;
     };
     const deadline_case cases[] = {
-        {60s, 30s, 55s, 0s, 57s},      // SPEC.md's example: 60 s minus 5 %
-        {10s, 30s, 55s, 0s, 9s},       // at least 1 s of margin
-        {1s, 30s, 55s, 0s, 500ms},     // a sub-second margin would leave nothing: half
-        {60s, 10s, 20s, 0s, 33s},      // the chain ends first: queue + connect + server
-        {0s, 30s, 55s, 0s, 88s},       // no LB in front
-        {60s, 30s, 55s, 20s, 20s},     // explicit request wins
+        {60s, 30s, 55s, 0s, 57s},   // SPEC.md's example: 60 s minus 5 %
+        {10s, 30s, 55s, 0s, 9s},    // at least 1 s of margin
+        {1s, 30s, 55s, 0s, 500ms},  // a sub-second margin would leave nothing: half
+        {60s, 10s, 20s, 0s, 33s},   // the chain ends first: queue + connect + server
+        {0s, 30s, 55s, 0s, 88s},    // no LB in front
+        {60s, 30s, 55s, 20s, 20s},  // explicit request wins
     };
     for (const auto& test : cases) {
         timeouts t;

@@ -8,10 +8,10 @@ namespace {
 TEST(units, durations_parse_to_milliseconds)
 {
     const std::pair<std::string_view, std::int64_t> cases[] = {
-        {"0", 0},         {"0s", 0},          {"0ms", 0},         {"250ms", 250},
-        {"2s", 2000},     {"1m", 60'000},     {"1h", 3'600'000},  {"1.5s", 1500},
-        {"0.25s", 250},   {"1.5m", 90'000},   {"1m30s", 90'000},  {"1h30m", 5'400'000},
-        {"1m0.5s", 60'500}, {"10m", 600'000}, {"300s", 300'000},  {"1s500ms", 1500},
+        {"0", 0},           {"0s", 0},        {"0ms", 0},        {"250ms", 250},
+        {"2s", 2000},       {"1m", 60'000},   {"1h", 3'600'000}, {"1.5s", 1500},
+        {"0.25s", 250},     {"1.5m", 90'000}, {"1m30s", 90'000}, {"1h30m", 5'400'000},
+        {"1m0.5s", 60'500}, {"10m", 600'000}, {"300s", 300'000}, {"1s500ms", 1500},
     };
     for (const auto& [text, ms] : cases) {
         EXPECT_EQ(parse_duration(text), duration{ms}) << text;
@@ -20,20 +20,23 @@ TEST(units, durations_parse_to_milliseconds)
 
 TEST(units, durations_without_a_unit_or_with_garbage_are_rejected)
 {
+    // Packed as a table: one case a line would be 23 lines.
+    // clang-format off
     const std::string_view cases[] = {
         "",     "5",     "-1s",  "+1s", "1",     "s",     "1.s",  ".5s",  "1.5ms", "0.0001s",
         "2 s",  " 2s",   "2s ",  "2S",  "2sec",  "1d",    "abc",  "30s1m", "1s1s", "1m1h",
         "1e3ms", "0x10s", "99999999999999999999s",
     };
+    // clang-format on
     for (auto text : cases) EXPECT_EQ(parse_duration(text), std::nullopt) << '"' << text << '"';
 }
 
 TEST(units, format_duration_is_short_and_reads_back_the_same)
 {
     const std::pair<std::int64_t, std::string_view> cases[] = {
-        {0, "0s"},           {250, "250ms"},       {1000, "1s"},     {1500, "1.5s"},
-        {2050, "2.05s"},     {60'000, "1m"},       {90'000, "1m30s"}, {60'500, "1m0.5s"},
-        {3'600'000, "1h"},   {3'605'000, "1h5s"},  {5'400'000, "1h30m"},
+        {0, "0s"},         {250, "250ms"},      {1000, "1s"},         {1500, "1.5s"},
+        {2050, "2.05s"},   {60'000, "1m"},      {90'000, "1m30s"},    {60'500, "1m0.5s"},
+        {3'600'000, "1h"}, {3'605'000, "1h5s"}, {5'400'000, "1h30m"},
     };
     for (const auto& [ms, text] : cases) {
         EXPECT_EQ(format_duration(duration{ms}), text);
@@ -44,10 +47,18 @@ TEST(units, format_duration_is_short_and_reads_back_the_same)
 TEST(units, sizes_take_binary_suffixes)
 {
     const std::pair<std::string_view, std::optional<std::uint64_t>> cases[] = {
-        {"0", 0},           {"4096", 4096},         {"64k", 64 * 1024},
-        {"64K", 64 * 1024}, {"100m", 100 << 20},    {"1g", 1ull << 30},
-        {"", std::nullopt}, {"k", std::nullopt},    {"64kb", std::nullopt},
-        {"-1", std::nullopt}, {"1.5m", std::nullopt}, {"64t", std::nullopt},
+        {"0", 0},
+        {"4096", 4096},
+        {"64k", 64 * 1024},
+        {"64K", 64 * 1024},
+        {"100m", 100 << 20},
+        {"1g", 1ull << 30},
+        {"", std::nullopt},
+        {"k", std::nullopt},
+        {"64kb", std::nullopt},
+        {"-1", std::nullopt},
+        {"1.5m", std::nullopt},
+        {"64t", std::nullopt},
         {"99999999999999g", std::nullopt},
     };
     for (const auto& [text, bytes] : cases) EXPECT_EQ(parse_size(text), bytes) << text;
@@ -56,8 +67,8 @@ TEST(units, sizes_take_binary_suffixes)
 TEST(units, percentages_need_the_percent_sign)
 {
     const std::pair<std::string_view, std::optional<unsigned>> cases[] = {
-        {"10%", 10u},       {"0%", 0u},           {"50%", 50u},          {"150%", 150u},
-        {"10", std::nullopt}, {"%", std::nullopt}, {"-5%", std::nullopt}, {"1.5%", std::nullopt},
+        {"10%", 10u},           {"0%", 0u},          {"50%", 50u},          {"150%", 150u},
+        {"10", std::nullopt},   {"%", std::nullopt}, {"-5%", std::nullopt}, {"1.5%", std::nullopt},
         {"10 %", std::nullopt},
     };
     for (const auto& [text, percent] : cases) EXPECT_EQ(parse_percent(text), percent) << text;

@@ -62,65 +62,88 @@ TEST(validator, a_valid_config_has_no_findings) { EXPECT_TRUE(findings(base()).e
 TEST(validator, each_rule_reports_at_the_key_that_breaks_it)
 {
     const rule_case cases[] = {
-        {"unique listener names", [](root& c) { c.listeners[1].name = "web"; },
+        {"unique listener names",
+         [](root& c) { c.listeners[1].name = "web"; },
          {"error: t.yaml:5:11: listeners[1].name: \"web\" is already the name of listeners[0]; "
           "listener names must be unique"}},
-        {"unique server names", [](root& c) { c.backends[0].servers[1].name = "a1"; },
+        {"unique server names",
+         [](root& c) { c.backends[0].servers[1].name = "a1"; },
          {"error: t.yaml:15:17: backends[0].servers[1].name: \"a1\" is already the name of "
           "backends[0].servers[0]; server names must be unique"}},
-        {"route reference", [](root& c) { c.listeners[1].routes[0].backend = "ap"; },
+        {"route reference",
+         [](root& c) { c.listeners[1].routes[0].backend = "ap"; },
          {"error: t.yaml:8:48: listeners[1].routes[0].backend: no backend is named \"ap\"; did "
           "you mean `app`?"}},
-        {"default backend reference", [](root& c) { c.listeners[0].default_backend = "zzz"; },
+        {"default backend reference",
+         [](root& c) { c.listeners[0].default_backend = "zzz"; },
          {"error: t.yaml:4:22: listeners[0].default_backend: no backend is named \"zzz\"; "
           "expected one of: app"}},
-        {"same bind twice", [](root& c) { c.listeners[1].bind = at("127.0.0.1:8080"); },
+        {"same bind twice",
+         [](root& c) { c.listeners[1].bind = at("127.0.0.1:8080"); },
          {"error: t.yaml:6:11: listeners[1].bind: 127.0.0.1:8080 is already bound by "
           "listeners[0]; give each listener its own address"}},
-        {"wildcard overlaps", [](root& c) { c.listeners[1].bind = at("0.0.0.0:8080"); },
+        {"wildcard overlaps",
+         [](root& c) { c.listeners[1].bind = at("0.0.0.0:8080"); },
          {"error: t.yaml:6:11: listeners[1].bind: 0.0.0.0:8080 is already bound by listeners[0]; "
           "give each listener its own address"}},
-        {"admin bind clashes", [](root& c) { c.admin.bind = at("127.0.0.1:8081"); },
+        {"admin bind clashes",
+         [](root& c) { c.admin.bind = at("127.0.0.1:8081"); },
          {"error: t.yaml:6:11: listeners[1].bind: 127.0.0.1:8081 is already bound by admin; give "
           "each listener its own address"}},
         {"port 0 binds never clash",
-         [](root& c) { c.listeners[0].bind = c.listeners[1].bind = at("127.0.0.1:0"); }, {}},
-        {"server port", [](root& c) { first_server(c).address = at("127.0.0.1:0"); },
+         [](root& c) { c.listeners[0].bind = c.listeners[1].bind = at("127.0.0.1:0"); },
+         {}},
+        {"server port",
+         [](root& c) { first_server(c).address = at("127.0.0.1:0"); },
          {"error: t.yaml:14:30: backends[0].servers[0].address: 127.0.0.1:0 has port 0; expected "
           "a port 1-65535"}},
-        {"agent port", [](root& c) { first_server(c).agent_port = 0; },
+        {"agent port",
+         [](root& c) { first_server(c).agent_port = 0; },
          {"error: t.yaml:14:9: backends[0].servers[0].agent_port: is 0; expected a port 1-65535"}},
-        {"weight too large", [](root& c) { first_server(c).weight = 257; },
+        {"weight too large",
+         [](root& c) { first_server(c).weight = 257; },
          {"error: t.yaml:14:74: backends[0].servers[0].weight: 257 is too large; expected 0-256"}},
-        {"weight 0", [](root& c) { first_server(c).weight = 0; },
+        {"weight 0",
+         [](root& c) { first_server(c).weight = 0; },
          {"warning: t.yaml:14:74: backends[0].servers[0].weight: is 0: this server is never "
           "chosen"}},
         {"one limited server is enough", [](root& c) { first_server(c).max_connections = 0; }, {}},
-        {"rise and fall", [](root& c) { checks(c).rise = checks(c).fall = 0; },
+        {"rise and fall",
+         [](root& c) { checks(c).rise = checks(c).fall = 0; },
          {"error: t.yaml:12:7: backends[0].health.rise: is 0; expected at least 1 check in a row",
           "error: t.yaml:12:7: backends[0].health.fall: is 0; expected at least 1 check in a row"}},
-        {"jitter", [](root& c) { checks(c).jitter_percent = 101; },
+        {"jitter",
+         [](root& c) { checks(c).jitter_percent = 101; },
          {"error: t.yaml:12:7: backends[0].health.jitter: 101% is over 100%; expected 0% to 100%"}},
-        {"max ejected", [](root& c) { c.backends[0].passive.max_ejected_percent = 150; },
+        {"max ejected",
+         [](root& c) { c.backends[0].passive.max_ejected_percent = 150; },
          {"error: t.yaml:10:5: backends[0].passive.max_ejected: 150% is over 100%; expected 0% "
           "to 100%"}},
-        {"check timing", [](root& c) { checks(c).interval = checks(c).timeout = 0s; },
+        {"check timing",
+         [](root& c) { checks(c).interval = checks(c).timeout = 0s; },
          {"error: t.yaml:12:7: backends[0].health.interval: is 0; expected a duration like 2s",
           "error: t.yaml:12:7: backends[0].health.timeout: is 0; expected a duration like 1s"}},
-        {"status range", [](root& c) { checks(c).http->expect_status = {99, 600}; },
+        {"status range",
+         [](root& c) {
+             checks(c).http->expect_status = {99, 600};
+         },
          {"error: t.yaml:12:30: backends[0].health.http.expect_status: 99 is not an HTTP status; "
           "expected 100-599",
           "error: t.yaml:12:30: backends[0].health.http.expect_status: 600 is not an HTTP status; "
           "expected 100-599"}},
-        {"busy is not up", [](root& c) { checks(c).http->busy_status = {200}; },
+        {"busy is not up",
+         [](root& c) { checks(c).http->busy_status = {200}; },
          {"error: t.yaml:12:50: backends[0].health.http.busy_status: 200 is also in "
           "expect_status; a status means up or busy, not both"}},
-        {"listener connections", [](root& c) { c.listeners[0].max_connections = 0; },
+        {"listener connections",
+         [](root& c) { c.listeners[0].max_connections = 0; },
          {"error: t.yaml:2:5: listeners[0].max_connections: is 0; expected at least 1"}},
-        {"header limit", [](root& c) { c.listeners[0].limits.max_header = 512; },
+        {"header limit",
+         [](root& c) { c.listeners[0].limits.max_header = 512; },
          {"error: t.yaml:2:5: listeners[0].limits.max_header: 512 bytes is too small; expected at "
           "least 1k"}},
-        {"no servers", [](root& c) { c.backends[0].servers.clear(); },
+        {"no servers",
+         [](root& c) { c.backends[0].servers.clear(); },
          {"error: t.yaml:14:7: backends[0].servers: none; add at least one server"}},
     };
     for (const auto& c : cases) {
@@ -232,8 +255,10 @@ TEST(validator, did_you_mean_only_suggests_close_words)
 {
     const std::vector<std::string> known{"bind", "backends", "busy_hold"};
     const std::pair<std::string_view, std::string_view> cases[] = {
-        {"bnd", "; did you mean `bind`?"},        {"bakends", "; did you mean `backends`?"},
-        {"busyhold", "; did you mean `busy_hold`?"}, {"colour", ""},
+        {"bnd", "; did you mean `bind`?"},
+        {"bakends", "; did you mean `backends`?"},
+        {"busyhold", "; did you mean `busy_hold`?"},
+        {"colour", ""},
         {"b", ""},
     };
     for (const auto& [word, hint] : cases) EXPECT_EQ(did_you_mean(word, known), hint) << word;

@@ -135,8 +135,9 @@ TEST(agent_reply, a_truncated_line_parses_as_a_prefix_or_fails_cleanly)
                 EXPECT_NE(problem, "");
                 continue;
             }
-            const bool word_boundary = k == c.line.size() || std::string_view(" \t,\r\n").find(
-                                                                   c.line[k]) != std::string::npos;
+            const bool word_boundary = k == c.line.size() ||
+                                       std::string_view(" \t,\r\n").find(c.line[k]) !=
+                                           std::string::npos;
             if (!c.prefixes_are_subsets || !word_boundary || k > reason_at) continue;
             // Cut between words: what was parsed is exactly what the full line says of it.
             auto same_if_set = [](const auto& part, const auto& whole) {

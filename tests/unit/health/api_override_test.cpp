@@ -12,8 +12,10 @@ using namespace std::chrono_literals;
 TEST(api_override, state_bodies_are_one_word_in_any_case_with_white_space_around)
 {
     const std::pair<std::string_view, agent_admin> rows[] = {
-        {"ready", agent_admin::ready},   {"drain\n", agent_admin::drain},
-        {" MAINT ", agent_admin::maint}, {"\tDrain\r\n", agent_admin::drain},
+        {"ready", agent_admin::ready},
+        {"drain\n", agent_admin::drain},
+        {" MAINT ", agent_admin::maint},
+        {"\tDrain\r\n", agent_admin::drain},
     };
     for (const auto& [body, admin] : rows) {
         const auto parsed = parse_state_body(body);
@@ -45,8 +47,8 @@ TEST(api_override, weight_bodies_are_absolute_or_a_percentage)
         ASSERT_TRUE(parsed.change) << body;
         EXPECT_EQ(std::get<agent_weight>(*parsed.change), weight) << body;
     }
-    for (std::string_view body : {"", "%", "257", "-1", "1.5", "50 %", "abc", "100001%",
-                                  "99999999999999"}) {
+    for (std::string_view body :
+         {"", "%", "257", "-1", "1.5", "50 %", "abc", "100001%", "99999999999999"}) {
         const auto parsed = parse_weight_body(body);
         EXPECT_FALSE(parsed.change) << body;
         EXPECT_NE(parsed.error.find("0% drains"), std::string::npos) << body;

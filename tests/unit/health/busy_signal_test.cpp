@@ -53,7 +53,7 @@ TEST(busy_signal, flapping_shorter_than_the_hold_never_flips)
                 {1950ms, false, std::nullopt},
                 {2000ms, true, std::nullopt},
                 {2999ms, true, std::nullopt},
-                {3000ms, true, true},          // held for a whole second at last
+                {3000ms, true, true},  // held for a whole second at last
                 {3500ms, false, std::nullopt},
                 {4400ms, true, std::nullopt},
                 {5000ms, false, std::nullopt},
@@ -94,18 +94,13 @@ TEST(busy_signal, raw_busy_when_more_wait_than_slots_are_free_or_connections_are
     };
     const row rows[] = {
         {0, 0, false, false},  // nothing waits: free even with no slot
-        {0, 5, false, false},
-        {1, 0, false, true},
-        {3, 2, false, true},
+        {0, 5, false, false}, {1, 0, false, true}, {3, 2, false, true},
         {2, 2, false, false},  // as many idle slots as waiters: they are about to be served
-        {1, 4, false, false},
-        {0, 5, true, true},
-        {0, 0, true, true},
+        {1, 4, false, false}, {0, 5, true, true},  {0, 0, true, true},
     };
     for (const auto& r : rows) {
-        SCOPED_TRACE(testing::Message()
-                     << "queued " << r.queued << " free " << r.free_slots << " at_limit "
-                     << r.at_limit);
+        SCOPED_TRACE(testing::Message() << "queued " << r.queued << " free " << r.free_slots
+                                        << " at_limit " << r.at_limit);
         EXPECT_EQ(raw_busy(r.queued, r.free_slots, r.at_limit), r.busy);
     }
 }

@@ -30,10 +30,10 @@ TEST(check_failure, bytes_are_shown_printable_and_at_most_24)
     struct row {
         std::string in, out;
     };
-    for (const auto& [in, out] : {row{"", R"("")"},
-                                  row{"\x00\x10\x00\x00garbage!"s, R"("\x00\x10\x00\x00garbage!")"},
-                                  row{std::string(30, 'a'), '"' + std::string(24, 'a') + '"'},
-                                  row{"\x7f\xff", R"("\x7f\xff")"}})
+    for (const auto& [in, out] :
+         {row{"", R"("")"}, row{"\x00\x10\x00\x00garbage!"s, R"("\x00\x10\x00\x00garbage!")"},
+          row{std::string(30, 'a'), '"' + std::string(24, 'a') + '"'},
+          row{"\x7f\xff", R"("\x7f\xff")"}})
         EXPECT_EQ(printable_bytes(in), out);
 }
 

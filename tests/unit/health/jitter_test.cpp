@@ -23,6 +23,8 @@ struct bounds_case {
 
 TEST(jitter, delays_stay_within_the_interval_plus_or_minus_the_jitter)
 {
+    // One case a line, so that the note on one stays beside it.
+    // clang-format off
     const std::vector<bounds_case> cases{
         {2s, 10, 1800ms, 2200ms},
         {2s, 0, 2s, 2s},
@@ -31,6 +33,7 @@ TEST(jitter, delays_stay_within_the_interval_plus_or_minus_the_jitter)
         {1s, 250, 0s, 2s},  // over 100 % is taken as 100 %: never a negative delay
         {0s, 10, 0s, 0s},
     };
+    // clang-format on
     std::mt19937_64 random{42};
     for (const auto& c : cases) {
         SCOPED_TRACE(testing::Message() << c.interval.count() << "ns ±" << c.jitter_percent);

@@ -13,9 +13,15 @@ using ms = std::chrono::milliseconds;
 using enum server_status;
 
 // What happens to the server in one step of a scenario.
-struct agent_line { std::string text; };
+struct agent_line {
+    std::string text;
+};
 struct agent_gone {};
-struct request { bool failed; bool ejection_allowed = true; std::string what = {}; };
+struct request {
+    bool failed;
+    bool ejection_allowed = true;
+    std::string what = {};
+};
 struct tick_now {};
 using event = std::variant<check_result, agent_line, agent_gone, request, tick_now>;
 
@@ -29,7 +35,7 @@ struct step {
     ms at;  // since the start of the scenario
     event what;
     std::optional<server_status> to = std::nullopt;  // the new state when this step changes it
-    std::string cause = {};                            // checked when not empty
+    std::string cause = {};                          // checked when not empty
 };
 
 const auto start = clock::time_point{} + 1h;
@@ -188,10 +194,10 @@ TEST(unavailable_reason, is_empty_while_a_server_is_up)
 TEST(unavailable_reason, names_each_server_and_why_it_is_out)
 {
     fixture a, b;
-    run(a.s, {{2s, check_result::failed("the server closed the connection without answering")},
-              {4s, fail()},
-              {6s, check_result::failed("the server closed the connection without answering"),
-               down}});
+    run(a.s,
+        {{2s, check_result::failed("the server closed the connection without answering")},
+         {4s, fail()},
+         {6s, check_result::failed("the server closed the connection without answering"), down}});
     run(b.s, {{2s, fail()}, {4s, fail()}, {6s, fail(), down}});
     EXPECT_EQ(unavailable_reason({{"app1", &a.s}, {"app2", &b.s}}),
               "every server is down: app1 (3 checks in a row, last failed: the server closed the "
@@ -208,7 +214,9 @@ TEST(server_state, comes_back_up_after_rise_passes_in_a_row)
 {
     fixture f;
     run(f.s, {
-                 {2s, fail()}, {4s, fail()}, {6s, fail(), down},
+                 {2s, fail()},
+                 {4s, fail()},
+                 {6s, fail(), down},
                  {8s, pass()},
                  {10s, fail()},  // breaks the streak
                  {12s, pass()},
@@ -237,7 +245,9 @@ TEST(server_state, busy_answers_count_towards_rise_and_bring_a_server_back_busy)
 {
     fixture f;
     run(f.s, {
-                 {2s, fail()}, {4s, fail()}, {6s, fail(), down},
+                 {2s, fail()},
+                 {4s, fail()},
+                 {6s, fail(), down},
                  {8s, busy_answer()},
                  {10s, busy_answer(), server_status::busy},
                  {12s, pass(), up},
@@ -247,13 +257,13 @@ TEST(server_state, busy_answers_count_towards_rise_and_bring_a_server_back_busy)
 TEST(server_state, agent_drain_holds_busy_until_the_agent_says_ready)
 {
     fixture f;
-    run(f.s, {
-                 {1s, agent_line{"drain #deploying"}, server_status::busy,
-                  "agent: drain (#deploying)"},
-                 {2s, pass()},  // an HTTP pass does not undo the agent's drain
-                 {3s, agent_line{"up"}},
-                 {4s, agent_line{"ready"}, up, "agent: ready"},
-             });
+    run(f.s,
+        {
+            {1s, agent_line{"drain #deploying"}, server_status::busy, "agent: drain (#deploying)"},
+            {2s, pass()},  // an HTTP pass does not undo the agent's drain
+            {3s, agent_line{"up"}},
+            {4s, agent_line{"ready"}, up, "agent: ready"},
+        });
 }
 
 TEST(server_state, only_the_agent_undoes_its_own_down)
@@ -275,7 +285,9 @@ TEST(server_state, agent_up_does_not_bring_back_a_server_whose_check_fails)
 {
     fixture f;
     run(f.s, {
-                 {2s, fail()}, {4s, fail()}, {6s, fail(), down},
+                 {2s, fail()},
+                 {4s, fail()},
+                 {6s, fail(), down},
                  {7s, agent_line{"up ready 100%"}},
                  {8s, pass()},
                  {10s, pass(), up},
@@ -287,7 +299,9 @@ TEST(server_state, maint_wins_over_everything_until_ready)
     fixture f;
     run(f.s, {
                  {1s, agent_line{"maint #upgrade"}, maint, "agent: maint (#upgrade)"},
-                 {2s, fail()}, {4s, fail()}, {6s, fail()},  // checks go on, unseen
+                 {2s, fail()},
+                 {4s, fail()},
+                 {6s, fail()},                     // checks go on, unseen
                  {7s, agent_line{"drain"}, down},  // drain replaces maint: the failures show
                  {8s, agent_line{"maint"}, maint},
                  {9s, agent_line{"ready"}, down},  // the failed checks still count
@@ -301,7 +315,7 @@ TEST(server_state, an_agent_weight_of_zero_makes_it_busy)
     fixture f;
     run(f.s, {
                  {1s, agent_line{"0%"}, server_status::busy, "agent: 0%"},
-                 {2s, agent_line{"up"}},   // weight not sent: stays 0
+                 {2s, agent_line{"up"}},  // weight not sent: stays 0
                  {3s, agent_line{"50%"}, up},
                  {4s, agent_line{"weight:0"}, server_status::busy},
                  {5s, agent_line{"weight:1"}, up},
@@ -380,8 +394,7 @@ clock::time_point bounce(server_state& s, clock::time_point back)
     for (auto at : {back - 5s, back - 4s, back - 3s}) s.on_check(fail(), at);
     std::optional<clock::time_point> up_at;
     for (auto at : {back - 1s, back})
-        if (auto t = s.on_check(pass(), at); t && t->to == up)
-            up_at = at;
+        if (auto t = s.on_check(pass(), at); t && t->to == up) up_at = at;
     EXPECT_TRUE(up_at.has_value()) << "the server did not come back up";
     return up_at.value_or(back);
 }
@@ -392,8 +405,12 @@ TEST(server_state, slow_start_ramps_the_weight_linearly_after_coming_back)
     const auto back = bounce(f.s, start + 1min);
     const std::vector<std::pair<ms, double>> ramp{
         {0ms, 4 * slow_start_floor},  // the floor: some traffic at once
-        {50ms, 4 * slow_start_floor}, {2500ms, 1.0}, {5s, 2.0}, {7500ms, 3.0},
-        {10s, 4.0}, {1h, 4.0},
+        {50ms, 4 * slow_start_floor},
+        {2500ms, 1.0},
+        {5s, 2.0},
+        {7500ms, 3.0},
+        {10s, 4.0},
+        {1h, 4.0},
     };
     for (const auto& [after, weight] : ramp)
         EXPECT_DOUBLE_EQ(f.s.effective_weight(back + after), weight) << after.count() << "ms";
@@ -438,11 +455,12 @@ TEST(server_state, a_ramp_interrupted_by_a_drain_goes_on_where_it_was)
 
 TEST(server_state, agent_weights_scale_or_replace_the_configured_weight)
 {
-    const std::vector<std::pair<std::string, double>> cases{
-        {"100%", 4.0}, {"50%", 2.0}, {"weight:50%", 2.0}, {"1%", 0.04},
-        {"200%", 8.0}, {"10000%", 256.0}, {"weight:10", 10.0}, {"weight:256", 256.0},
-        {"up", 4.0},  // no weight sent: the configured one
-    };
+    const std::vector<std::pair<std::string, double>>
+        cases{
+            {"100%", 4.0}, {"50%", 2.0},      {"weight:50%", 2.0}, {"1%", 0.04},
+            {"200%", 8.0}, {"10000%", 256.0}, {"weight:10", 10.0}, {"weight:256", 256.0},
+            {"up", 4.0},  // no weight sent: the configured one
+        };
     for (const auto& [line, weight] : cases) {
         fixture f;
         f.s.on_agent(*parse_agent_reply(line, nullptr), start);
@@ -467,7 +485,7 @@ TEST(server_state, only_an_up_server_takes_new_requests)
     fixture f;
     const std::vector<std::pair<std::string, bool>> steps{
         {"drain", false}, {"ready", true}, {"maint", false}, {"ready down", false},
-        {"up", true}, {"0%", false}, {"100%", true},
+        {"up", true},     {"0%", false},   {"100%", true},
     };
     for (const auto& [line, takes] : steps) {
         f.s.on_agent(*parse_agent_reply(line, nullptr), start + 1h);

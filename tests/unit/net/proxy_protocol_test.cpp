@@ -49,14 +49,14 @@ TEST(proxy_protocol, reads_the_client_from_v1_and_v2_headers_and_leaves_what_fol
         {v2(0x21, 0x11, v2_ipv4), false, "192.0.2.1", 56324},
         {v2(0x21, 0x21, v2_ipv6()), false, "2001:db8::1", 80},
         {v2(0x21, 0x11, v2_ipv4 + std::string("\x04\x00\x03xyz", 6)), false, "192.0.2.1", 56324},
-        {v2(0x20, 0x00, ""), true, "", 0},               // LOCAL: the balancer's own check
-        {v2(0x20, 0x11, v2_ipv4), true, "", 0},          // LOCAL ignores its addresses
-        {v2(0x21, 0x00, ""), true, "", 0},               // unspecified family
+        {v2(0x20, 0x00, ""), true, "", 0},                     // LOCAL: the balancer's own check
+        {v2(0x20, 0x11, v2_ipv4), true, "", 0},                // LOCAL ignores its addresses
+        {v2(0x21, 0x00, ""), true, "", 0},                     // unspecified family
         {v2(0x21, 0x31, std::string(216, 'u')), true, "", 0},  // unix: no IP to carry
     };
     for (const auto& r : rows) {
-        for (auto allowed : {proxy_versions::any, r.header[0] == 'P' ? proxy_versions::v1
-                                                                      : proxy_versions::v2}) {
+        for (auto allowed :
+             {proxy_versions::any, r.header[0] == 'P' ? proxy_versions::v1 : proxy_versions::v2}) {
             const auto p = parse_proxy_header(r.header + request, allowed);
             ASSERT_EQ(p.result, verdict::accepted) << r.header << ": " << p.problem;
             EXPECT_EQ(p.consumed, r.header.size()) << r.header;
@@ -71,9 +71,8 @@ TEST(proxy_protocol, reads_the_client_from_v1_and_v2_headers_and_leaves_what_fol
 
 TEST(proxy_protocol, waits_while_a_valid_header_is_still_arriving)
 {
-    for (const auto& whole :
-         {std::string("PROXY TCP4 192.0.2.1 198.51.100.7 56324 443\r\n"),
-          v2(0x21, 0x11, v2_ipv4), v2(0x20, 0x00, "")}) {
+    for (const auto& whole : {std::string("PROXY TCP4 192.0.2.1 198.51.100.7 56324 443\r\n"),
+                              v2(0x21, 0x11, v2_ipv4), v2(0x20, 0x00, "")}) {
         for (std::size_t n = 0; n < whole.size(); ++n)
             EXPECT_EQ(parse_proxy_header(whole.substr(0, n), proxy_versions::any).result,
                       verdict::need_more)
@@ -85,36 +84,36 @@ TEST(proxy_protocol, refuses_every_malformed_shape_at_once)
 {
     const std::string too_long_v1 = "PROXY TCP4 " + std::string(120, '1');
     const std::string refused[] = {
-        "GET / HTTP/1.1\r\n\r\n",                            // no header at all
-        "proxy TCP4 192.0.2.1 198.51.100.7 1 2\r\n",         // lower case
-        "PROXY TCP5 192.0.2.1 198.51.100.7 1 2\r\n",         // unknown protocol
-        "PROXY TCP4 192.0.2.1 198.51.100.7 1\r\n",           // a field missing
-        "PROXY TCP4 192.0.2.1 198.51.100.7 1 2 3\r\n",       // a field too many
-        "PROXY TCP4  192.0.2.1 198.51.100.7 1 2\r\n",        // two spaces
-        "PROXY TCP4 192.0.2.1 198.51.100.7 1 2 \r\n",        // trailing space
-        "PROXY TCP4 192.0.2 198.51.100.7 1 2\r\n",           // short address
-        "PROXY TCP4 192.0.2.1.5 198.51.100.7 1 2\r\n",       // long address
-        "PROXY TCP4 192.0.2.01 198.51.100.7 1 2\r\n",        // leading zero
-        "PROXY TCP4 2001:db8::1 198.51.100.7 1 2\r\n",       // IPv6 under TCP4
-        "PROXY TCP6 192.0.2.1 ::1 1 2\r\n",                  // IPv4 under TCP6
-        "PROXY TCP4 192.0.2.1 198.51.100.7 65536 2\r\n",     // port out of range
-        "PROXY TCP4 192.0.2.1 198.51.100.7 -1 2\r\n",        // junk ports
+        "GET / HTTP/1.1\r\n\r\n",                         // no header at all
+        "proxy TCP4 192.0.2.1 198.51.100.7 1 2\r\n",      // lower case
+        "PROXY TCP5 192.0.2.1 198.51.100.7 1 2\r\n",      // unknown protocol
+        "PROXY TCP4 192.0.2.1 198.51.100.7 1\r\n",        // a field missing
+        "PROXY TCP4 192.0.2.1 198.51.100.7 1 2 3\r\n",    // a field too many
+        "PROXY TCP4  192.0.2.1 198.51.100.7 1 2\r\n",     // two spaces
+        "PROXY TCP4 192.0.2.1 198.51.100.7 1 2 \r\n",     // trailing space
+        "PROXY TCP4 192.0.2 198.51.100.7 1 2\r\n",        // short address
+        "PROXY TCP4 192.0.2.1.5 198.51.100.7 1 2\r\n",    // long address
+        "PROXY TCP4 192.0.2.01 198.51.100.7 1 2\r\n",     // leading zero
+        "PROXY TCP4 2001:db8::1 198.51.100.7 1 2\r\n",    // IPv6 under TCP4
+        "PROXY TCP6 192.0.2.1 ::1 1 2\r\n",               // IPv4 under TCP6
+        "PROXY TCP4 192.0.2.1 198.51.100.7 65536 2\r\n",  // port out of range
+        "PROXY TCP4 192.0.2.1 198.51.100.7 -1 2\r\n",     // junk ports
         "PROXY TCP4 192.0.2.1 198.51.100.7 +1 2\r\n",
         "PROXY TCP4 192.0.2.1 198.51.100.7 01 2\r\n",
         "PROXY TCP4 192.0.2.1 198.51.100.7 1a 2\r\n",
         "PROXY TCP4 192.0.2.1 198.51.100.7 1 \r\n",
-        "PROXY TCP4 192.0.2.1 198.51.100.7 1 2\n",           // bare LF
-        too_long_v1,                                         // 107 bytes without CRLF
+        "PROXY TCP4 192.0.2.1 198.51.100.7 1 2\n",                       // bare LF
+        too_long_v1,                                                     // 107 bytes without CRLF
         std::string("PROXY TCP4 192.0.2.1\0 198.51.100.7 1 2\r\n", 41),  // NUL
-        std::string("\r\n\r\n\0\r\nQUIX\n", 12),             // bad signature
-        v2(0x11, 0x11, v2_ipv4),                             // version 1 in a v2 header
-        v2(0x22, 0x11, v2_ipv4),                             // command 2
-        v2(0x21, 0x41, v2_ipv4),                             // family 4
-        v2(0x21, 0x12, v2_ipv4),                             // UDP
+        std::string("\r\n\r\n\0\r\nQUIX\n", 12),                         // bad signature
+        v2(0x11, 0x11, v2_ipv4),                                         // version 1 in a v2 header
+        v2(0x22, 0x11, v2_ipv4),                                         // command 2
+        v2(0x21, 0x41, v2_ipv4),                                         // family 4
+        v2(0x21, 0x12, v2_ipv4),                                         // UDP
         v2(0x21, 0x22, v2_ipv6()),
-        v2(0x21, 0x11, v2_ipv4.substr(0, 8)),                // too short for IPv4
-        v2(0x21, 0x21, v2_ipv4),                             // too short for IPv6
-        v2(0x21, 0x31, std::string(100, 'u')),               // too short for unix
+        v2(0x21, 0x11, v2_ipv4.substr(0, 8)),                            // too short for IPv4
+        v2(0x21, 0x21, v2_ipv4),                                         // too short for IPv6
+        v2(0x21, 0x31, std::string(100, 'u')),                           // too short for unix
         v2(0x21, 0x11, v2_ipv4 + std::string(4096, 't')).substr(0, 16),  // oversize: at once
     };
     for (const auto& bytes : refused) {

@@ -12,9 +12,9 @@ namespace {
 
 using config::balance;
 
-constexpr std::pair<balance, const char*> all_policies[] = {
-    {balance::roundrobin, "roundrobin"}, {balance::leastconn, "leastconn"},
-    {balance::random2, "random2"}};
+constexpr std::pair<balance, const char*> all_policies[] = {{balance::roundrobin, "roundrobin"},
+                                                            {balance::leastconn, "leastconn"},
+                                                            {balance::random2, "random2"}};
 
 server_load load(unsigned in_flight, unsigned max_connections, double weight)
 {
@@ -128,11 +128,11 @@ TEST(balancer, leastconn_prefers_the_least_loaded_relative_to_weight)
     };
     const std::vector<row> rows{
         {{load(3, 0, 1), load(1, 0, 1), load(2, 0, 1)}, 1},
-        {{load(3, 0, 4), load(1, 0, 1)}, 0},          // (3+1)/4 = 1 beats (1+1)/1 = 2
-        {{load(0, 0, 0.1), load(4, 0, 1)}, 1},        // (0+1)/0.1 = 10 loses to 5
+        {{load(3, 0, 4), load(1, 0, 1)}, 0},    // (3+1)/4 = 1 beats (1+1)/1 = 2
+        {{load(0, 0, 0.1), load(4, 0, 1)}, 1},  // (0+1)/0.1 = 10 loses to 5
         {{load(0, 0, 1), load(0, 1, 5), load(2, 0, 9)}, 1},
-        {{load(0, 0, 0), load(5, 10, 1)}, 1},         // the only one that may take work
-        {{load(1, 1, 1), load(6, 0, 1)}, 1},          // the least loaded is full
+        {{load(0, 0, 0), load(5, 10, 1)}, 1},  // the only one that may take work
+        {{load(1, 1, 1), load(6, 0, 1)}, 1},   // the least loaded is full
     };
     for (const auto& r : rows) {
         balancer b{balance::leastconn, 1};

@@ -307,8 +307,8 @@ private:
     void admit()
     {
         const ticket id = next_ticket_++;
-        const bool slot_free = std::ranges::any_of(
-            std::views::iota(std::size_t{0}, caps_.size()), [&](auto i) { return can_take(i); });
+        const bool slot_free = std::ranges::any_of(std::views::iota(std::size_t{0}, caps_.size()),
+                                                   [&](auto i) { return can_take(i); });
         const auto a = queue_.admit(id);
         if (waiting_.empty() && slot_free) {
             ASSERT_EQ(a.result, outcome::granted);

@@ -29,8 +29,7 @@ TEST(retry_policy, first_failure_of_each_kind)
         {"connect failure of a GET", failure(kind::connect_failure, false, false, true),
          decision::counted, "connect_failure"},
         {"connect failure of a POST: nothing reached the app",
-         failure(kind::connect_failure, false, false, false), decision::counted,
-         "connect_failure"},
+         failure(kind::connect_failure, false, false, false), decision::counted, "connect_failure"},
         {"stale pooled connection, GET", failure(kind::empty_response, true, false, true),
          decision::free_stale, "stale_connection"},
         {"stale pooled connection, POST without a body sent",
@@ -116,13 +115,21 @@ TEST(retry_policy, a_not_processed_503_goes_once_to_each_other_server)
     EXPECT_FALSE(retry_not_processed(true, 3, streamed));  // the body is gone
 }
 
+TEST(retry_policy, idempotent_methods_follow_rfc_9110)
+{
+    for (std::string_view m : {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+        EXPECT_TRUE(is_idempotent(m)) << m;
+    for (std::string_view m : {"POST", "PATCH", "CONNECT", "get", "PROPFIND"})
+        EXPECT_FALSE(is_idempotent(m)) << m;
+}
+
 TEST(retry_policy, a_close_at_about_the_worker_timeout_is_a_killed_worker)
 {
     EXPECT_TRUE(worker_killed(30s, 30s));
     EXPECT_TRUE(worker_killed(27s, 30s));
     EXPECT_TRUE(worker_killed(31500ms, 30s));  // gunicorn's arbiter looks once a second
     EXPECT_TRUE(worker_killed(3200ms, 3s));
-    EXPECT_FALSE(worker_killed(10ms, 30s));    // at once: a crash or the wrong protocol
+    EXPECT_FALSE(worker_killed(10ms, 30s));  // at once: a crash or the wrong protocol
     EXPECT_FALSE(worker_killed(20s, 30s));
     EXPECT_FALSE(worker_killed(50s, 30s));
     EXPECT_FALSE(worker_killed(0s, 0s));

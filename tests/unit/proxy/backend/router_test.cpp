@@ -39,31 +39,31 @@ TEST(router, first_route_whose_every_given_field_matches_wins)
     };
     const row rows[] = {
         {"POST", "ops.example.com", "/deploy", 0},
-        {"POST", "ops.example.com:8080", "/deploy/now", 0},   // port ignored
-        {"POST", "OPS.Example.COM", "/deploy", 0},            // host case ignored
-        {"POST", "ops.example.com.", "/deploy", 0},           // trailing dot ignored
-        {"POST", "ops.example.com", "/deploy?x=1", 0},        // query ignored
-        {"POST", "ops.example.com", "/deployment", 0},        // a literal prefix
-        {"GET", "ops.example.com", "/deploy", -1},            // method mismatch
-        {"post", "ops.example.com", "/deploy", -1},           // method is exact
-        {"POST", "other.example.com", "/deploy", -1},         // host mismatch
+        {"POST", "ops.example.com:8080", "/deploy/now", 0},  // port ignored
+        {"POST", "OPS.Example.COM", "/deploy", 0},           // host case ignored
+        {"POST", "ops.example.com.", "/deploy", 0},          // trailing dot ignored
+        {"POST", "ops.example.com", "/deploy?x=1", 0},       // query ignored
+        {"POST", "ops.example.com", "/deployment", 0},       // a literal prefix
+        {"GET", "ops.example.com", "/deploy", -1},           // method mismatch
+        {"post", "ops.example.com", "/deploy", -1},          // method is exact
+        {"POST", "other.example.com", "/deploy", -1},        // host mismatch
         {"POST", "ops.example.com.evil", "/deploy", -1},
         {"POST", "ops.example.co", "/deploy", -1},
-        {"POST", "ops.example.com", "/Deploy", -1},           // path is case-sensitive
-        {"POST", "ops.example.com", "/dep?loy", -1},          // prefix not met before '?'
+        {"POST", "ops.example.com", "/Deploy", -1},   // path is case-sensitive
+        {"POST", "ops.example.com", "/dep?loy", -1},  // prefix not met before '?'
         {"GET", "x", "/static/app.js", 1},
         {"GET", "x", "/static", -1},
-        {"GET", "x", "/index?p=/static/", -1},                // query never matches a path
+        {"GET", "x", "/index?p=/static/", -1},  // query never matches a path
         {"GET", "admin.example.com:9000", "/anything", 2},
         {"DELETE", "ADMIN.EXAMPLE.COM", "/", 2},
-        {"GET", "admin.example.com", "/static/x", 1},         // earlier route wins
+        {"GET", "admin.example.com", "/static/x", 1},  // earlier route wins
         {"GET", "x", "/api/users?id=1", 3},
         {"PUT", "x", "/api/users", 4},
-        {"GET", "x", "http://x/api/v1?q", 3},                 // absolute-form target
+        {"GET", "x", "http://x/api/v1?q", 3},  // absolute-form target
         {"GET", "x", "http://x", -1},
         {"GET", "[::1]:8080", "/", 5},
         {"GET", "[::1]", "/", 5},
-        {"GET", "", "/", -1},                                 // no Host header
+        {"GET", "", "/", -1},  // no Host header
         {"GET", "x", "", -1},
     };
     const auto listener = make_listener();

@@ -14,8 +14,7 @@ std::string read_all(const body_store& b, std::size_t piece)
     for (std::uint64_t offset = 0;;) {
         std::string_view got;
         EXPECT_FALSE(b.read_at(offset, scratch.data(), piece, got));
-        if (got.empty())
-            return out;
+        if (got.empty()) return out;
         out += got;
         offset += got.size();
     }
@@ -24,8 +23,7 @@ std::string read_all(const body_store& b, std::size_t piece)
 std::string pattern(std::size_t n)
 {
     std::string s(n, '\0');
-    for (std::size_t i = 0; i < n; ++i)
-        s[i] = static_cast<char>('a' + (i * 7 + i / 13) % 26);
+    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>('a' + (i * 7 + i / 13) % 26);
     return s;
 }
 

@@ -12,8 +12,13 @@ using vars = std::vector<std::pair<std::string, std::string>>;
 
 uwsgi_head_input get(std::string_view target)
 {
-    return {.method = "GET", .target = target, .version = "HTTP/1.1", .remote_addr = "127.0.0.1",
-            .remote_port = "5000", .server_name = "localhost", .server_port = "8080",
+    return {.method = "GET",
+            .target = target,
+            .version = "HTTP/1.1",
+            .remote_addr = "127.0.0.1",
+            .remote_port = "5000",
+            .server_name = "localhost",
+            .server_port = "8080",
             .server_protocol_scheme = "http"};
 }
 
@@ -49,6 +54,8 @@ TEST(uwsgi_request, get_with_host_is_encoded_byte_for_byte)
 {
     auto in = get("/");
     in.headers = {{"Host", "localhost:8080"}};
+    // One uwsgi var a line: name size, name, value size, value.
+    // clang-format off
     auto expected =
         "\x00\x08\x01\x00"  // modifier1 0, datasize 264 little-endian, modifier2 0
         "\x0e\x00" "REQUEST_METHOD" "\x03\x00" "GET"
@@ -64,6 +71,7 @@ TEST(uwsgi_request, get_with_host_is_encoded_byte_for_byte)
         "\x0c\x00" "UWSGI_SCHEME" "\x04\x00" "http"
         "\x0b\x00" "SCRIPT_NAME" "\x00\x00"
         "\x09\x00" "HTTP_HOST" "\x0e\x00" "localhost:8080"s;
+    // clang-format on
     auto out = encode_uwsgi_request(in);
     EXPECT_EQ(out.error, "");
     EXPECT_EQ(out.packet, expected);
@@ -71,11 +79,18 @@ TEST(uwsgi_request, get_with_host_is_encoded_byte_for_byte)
 
 TEST(uwsgi_request, post_over_https_is_encoded_byte_for_byte)
 {
-    uwsgi_head_input in{.method = "POST", .target = "/a%20b?x=1&y", .version = "HTTP/1.0",
+    uwsgi_head_input in{.method = "POST",
+                        .target = "/a%20b?x=1&y",
+                        .version = "HTTP/1.0",
                         .headers = {{"Content-Type", "text/plain"}, {"Content-Length", "5"}},
-                        .remote_addr = "::1", .remote_port = "1", .server_name = "s",
-                        .server_port = "443", .server_protocol_scheme = "https",
+                        .remote_addr = "::1",
+                        .remote_port = "1",
+                        .server_name = "s",
+                        .server_port = "443",
+                        .server_protocol_scheme = "https",
                         .content_length = 5};
+    // One uwsgi var a line: name size, name, value size, value.
+    // clang-format off
     auto expected =
         "\x00\x29\x01\x00"  // datasize 297
         "\x0e\x00" "REQUEST_METHOD" "\x04\x00" "POST"
@@ -93,6 +108,7 @@ TEST(uwsgi_request, post_over_https_is_encoded_byte_for_byte)
         "\x05\x00" "HTTPS" "\x02\x00" "on"
         "\x0b\x00" "SCRIPT_NAME" "\x00\x00"
         "\x0c\x00" "CONTENT_TYPE" "\x0a\x00" "text/plain"s;
+    // clang-format on
     EXPECT_EQ(encode_uwsgi_request(in).packet, expected);
 }
 
@@ -130,12 +146,12 @@ TEST(uwsgi_request, headers_map_to_cgi_names)
 TEST(uwsgi_request, repeated_headers_become_one_var_in_the_first_ones_place)
 {
     auto in = get("/");
-    in.headers = {{"Accept", "a"}, {"Cookie", "c=1"}, {"X-Id", "1"}, {"accept", "b"},
-                  {"COOKIE", "d=2"}, {"Accept", ""}};
+    in.headers = {{"Accept", "a"}, {"Cookie", "c=1"}, {"X-Id", "1"},
+                  {"accept", "b"}, {"COOKIE", "d=2"}, {"Accept", ""}};
     auto decoded = decode(encode_uwsgi_request(in).packet);
     vars headers(decoded.end() - 3, decoded.end());
-    EXPECT_EQ(headers, (vars{{"HTTP_ACCEPT", "a, b, "}, {"HTTP_COOKIE", "c=1; d=2"},
-                             {"HTTP_X_ID", "1"}}));
+    EXPECT_EQ(headers,
+              (vars{{"HTTP_ACCEPT", "a, b, "}, {"HTTP_COOKIE", "c=1; d=2"}, {"HTTP_X_ID", "1"}}));
 }
 
 TEST(uwsgi_request, target_splits_into_decoded_path_and_raw_query)

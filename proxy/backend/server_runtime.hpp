@@ -1,0 +1,37 @@
+#pragma once
+// One server's record in a backend: what the request path, the health events and the status page
+// share about it. Records outlive config reloads (backend_runtime.hpp says how).
+
+#include "health/server_state.hpp"
+#include "proxy/backend/connection_pool.hpp"
+
+#include <boost/asio/generic/stream_protocol.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+
+namespace sluice::proxy {
+
+struct server_runtime {
+    std::string name;
+    std::string address_text;
+    boost::asio::generic::stream_protocol::endpoint endpoint;
+    std::deque<connection_pool> pools;  // one per event-loop thread, used by that thread only
+    // Guarded by the backend's slot table lock:
+    bool retired = false;
+    std::optional<health::server_state> state;
+    // A lock-free hint for the request path: nonzero while a passive failure streak runs, so a
+    // success takes the lock only when it has a streak to reset.
+    std::atomic<unsigned> failure_streak{0};
+    // Requests the server answered (a response head that is not 502/503/504): the checker's
+    // evidence that a saturated server still works (health/busy_timeout.hpp). Relaxed: a count
+    // read once per check, ordered with nothing else.
+    std::atomic<std::uint64_t> answered{0};
+    // Requests that failed on it (what report_result counts as failed), for the status page.
+    std::atomic<std::uint64_t> failed{0};
+};
+
+}  // namespace sluice::proxy

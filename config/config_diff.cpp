@@ -62,15 +62,17 @@ void compare_backend(const backend& b, const backend& a, std::vector<std::string
 std::vector<std::string> describe_changes(const root& before, const root& after)
 {
     std::vector<std::string> out;
-    compare_named(before.listeners, after.listeners, "listener", out,
-                  [&](const listener& b, const listener& a) {
-                      if (b.bind.text != a.bind.text)
-                          out.push_back("listener " + a.name + ": bind " + b.bind.text + " -> " +
-                                        a.bind.text);
-                      if (b.default_backend != a.default_backend ||
-                          b.routes.size() != a.routes.size())
-                          out.push_back("listener " + a.name + ": routes");
-                  });
+    compare_named(
+        before.listeners, after.listeners, "listener", out,
+        [&](const listener& b, const listener& a) {
+            if (b.bind.text != a.bind.text)
+                out.push_back("listener " + a.name + ": bind " + b.bind.text + " -> " +
+                              a.bind.text);
+            if (b.default_backend != a.default_backend || b.routes.size() != a.routes.size())
+                out.push_back("listener " + a.name + ": routes");
+            if (b.proxy_protocol != a.proxy_protocol)
+                out.push_back("listener " + a.name + ": proxy_protocol (new connections)");
+        });
     compare_named(before.backends, after.backends, "backend", out,
                   [&](const backend& b, const backend& a) { compare_backend(b, a, out); });
     for (const auto& f : timeout_fields) {

@@ -58,6 +58,14 @@ const field<listener> listener_fields[] = {
      }},
     {"default_backend",
      [](auto& r, auto& n, auto& p, auto& l) { r.text(n, p, l.default_backend); }},
+    {"proxy_protocol",
+     [](auto& r, auto& n, auto& p, auto& l) {
+         r.choice(n, p, l.proxy_protocol,
+                  {{"off", proxy_protocol::off},
+                   {"v1", proxy_protocol::v1},
+                   {"v2", proxy_protocol::v2},
+                   {"any", proxy_protocol::any}});
+     }},
 };
 
 const field<admin> admin_fields[] = {

@@ -105,6 +105,9 @@ struct route {
     source_mark mark;
 };
 
+// Whether every connection to a listener starts with a PROXY protocol header, and which versions.
+enum class proxy_protocol { off, v1, v2, any };
+
 struct listener {
     std::string name;
     endpoint bind;
@@ -112,6 +115,7 @@ struct listener {
     struct limits limits;
     std::vector<route> routes;
     std::string default_backend;
+    enum proxy_protocol proxy_protocol = proxy_protocol::off;
     source_mark mark;
 };
 

@@ -1,5 +1,7 @@
 #include "proxy/session/client_session.hpp"
 
+#include "proxy/session/proxy_header_read.hpp"
+
 #include "config/timeout_chain.hpp"
 #include "net/socket_address.hpp"
 #include "proxy/http/deadline_header.hpp"
@@ -7,6 +9,7 @@
 #include "proxy/log/event_log.hpp"
 #include "proxy/session/forward.hpp"
 #include "proxy/session/local_reply.hpp"
+#include "proxy/session/proxy_header_read.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -236,6 +239,20 @@ void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle)
     });
 }
 
+// The balancer sends its PROXY header as it connects: read it at once, then wait for requests
+// as any connection does.
+awaitable<void> serve_behind_balancer(std::unique_ptr<client_connection> c,
+                                      config::proxy_protocol allowed)
+{
+    if (!co_await read_proxy_header(*c, allowed)) co_return;
+    if (c->buffer.size() > 0) {
+        co_await serve(std::move(c));
+        co_return;
+    }
+    const auto idle = c->w.current->config.timeouts.client_idle;
+    wait_idle(std::move(c), idle);
+}
+
 }  // namespace
 
 client_connection::client_connection(worker& w, socket_type s,
@@ -268,6 +285,12 @@ void start_client_session(worker& w, socket_type socket, std::shared_ptr<connect
     if (ec) return;                    // closes the connection, and tells the listener
     if (c->socket.local_endpoint(ec).protocol().family() != AF_UNIX)
         c->socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    const auto* l = w.current->find_listener(c->owner->name());
+    if (l && l->config->proxy_protocol != config::proxy_protocol::off) {
+        asio::co_spawn(w.io, serve_behind_balancer(std::move(c), l->config->proxy_protocol),
+                       asio::detached);
+        return;
+    }
     wait_idle(std::move(c), w.current->config.timeouts.client_idle);
 }
 

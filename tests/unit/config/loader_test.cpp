@@ -118,6 +118,10 @@ TEST(loader, each_error_names_file_line_column_key_path_and_the_fix)
         {"listeners:\n  - name: web\n    name: api\n    bind: 127.0.0.1:8080\n" +
              std::string(minimal.substr(minimal.find("backends"))),
          {"t.yaml:3:5: listeners[0].name: set twice; keep one"}},
+        {"listeners:\n  - { name: web, bind: 127.0.0.1:8080, proxy_protocol: v3 }\n" +
+             std::string(minimal.substr(minimal.find("backends"))),
+         {"t.yaml:2:56: listeners[0].proxy_protocol: \"v3\" is not allowed here; expected one "
+          "of off, v1, v2, any; did you mean `v1`?"}},
         {"listeners: [1, 2\nbackends: []\n",
          {"t.yaml:2:9: YAML syntax: end of sequence flow not found; check the indentation, "
           "colons and quotes"}},

@@ -70,6 +70,8 @@ std::vector<std::string> describe_changes(const root& before, const root& after)
                               a.bind.text);
             if (b.default_backend != a.default_backend || b.routes.size() != a.routes.size())
                 out.push_back("listener " + a.name + ": routes");
+            if (b.trusted_proxies != a.trusted_proxies)
+                out.push_back("listener " + a.name + ": trusted_proxies");
             if (b.proxy_protocol != a.proxy_protocol)
                 out.push_back("listener " + a.name + ": proxy_protocol (new connections)");
         });

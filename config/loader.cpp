@@ -45,6 +45,28 @@ const field<route> route_fields[] = {
      }},
 };
 
+// A list of address ranges (one range alone is a list of one).
+void read_cidrs(reader& r, const node& n, const std::string& path, std::vector<cidr>& out)
+{
+    std::vector<cidr> ranges;
+    const auto read_one = [&](const node& item, const std::string& p) {
+        std::string text;
+        if (!r.text(item, p, text)) return;
+        if (const auto c = parse_cidr(text))
+            ranges.push_back(*c);
+        else
+            r.error(item, p,
+                    "\"" + text +
+                        "\" is not an address range; expected e.g. 10.0.0.0/8, "
+                        "2001:db8::/32 or one address, with no bits set past the /N");
+    };
+    if (n.IsScalar())
+        read_one(n, path);
+    else
+        walk_list(r, n, path, read_one);
+    out = std::move(ranges);
+}
+
 const field<listener> listener_fields[] = {
     {"name", [](auto& r, auto& n, auto& p, auto& l) { r.text(n, p, l.name); }},
     {"bind", [](auto& r, auto& n, auto& p, auto& l) { r.address(n, p, l.bind); }},
@@ -58,6 +80,8 @@ const field<listener> listener_fields[] = {
      }},
     {"default_backend",
      [](auto& r, auto& n, auto& p, auto& l) { r.text(n, p, l.default_backend); }},
+    {"trusted_proxies",
+     [](auto& r, auto& n, auto& p, auto& l) { read_cidrs(r, n, p, l.trusted_proxies); }},
     {"proxy_protocol",
      [](auto& r, auto& n, auto& p, auto& l) {
          r.choice(n, p, l.proxy_protocol,

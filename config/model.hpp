@@ -4,6 +4,8 @@
 // into each server), and keeps a source mark on every object so later checks can point at the
 // line an operator has to edit.
 
+#include "config/cidr.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -116,6 +118,9 @@ struct listener {
     std::vector<route> routes;
     std::string default_backend;
     enum proxy_protocol proxy_protocol = proxy_protocol::off;
+    // Clients (after a PROXY header: the address it carries) whose X-Forwarded-For and
+    // X-Forwarded-Proto are kept and appended to; from any other they are replaced.
+    std::vector<cidr> trusted_proxies;
     source_mark mark;
 };
 

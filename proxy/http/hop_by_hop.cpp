@@ -46,8 +46,16 @@ void prepare_upstream_request(request_head& req, const forward_context& ctx, hea
     edits.keep_upgrade = ctx.upgrade;
     req.version(11);
     if (ctx.upgrade) edits.set(connection, "upgrade");
-    if (!ctx.client_ip.empty()) edits.append(req, x_forwarded_for, ctx.client_ip);
-    if (req.find(x_forwarded_proto) == req.end()) edits.set(x_forwarded_proto, "http");
+    if (ctx.trusted) {
+        if (!ctx.client_ip.empty()) edits.append(req, x_forwarded_for, ctx.client_ip);
+        if (req.find(x_forwarded_proto) == req.end()) edits.set(x_forwarded_proto, "http");
+    } else {
+        if (ctx.client_ip.empty())
+            req.erase(x_forwarded_for);
+        else
+            edits.set(x_forwarded_for, ctx.client_ip);
+        edits.set(x_forwarded_proto, "http");
+    }
     edits.append(req, via, via_token);
     edits.set(x_request_id, ctx.request_id);
 }

@@ -15,6 +15,10 @@ struct forward_context {
     std::string_view client_ip;   // "" for a unix-socket client
     std::string_view request_id;  // already chosen: the client's or a generated one
     bool upgrade = false;         // the request asks to switch protocols (WebSocket)
+    // The client is one of the listener's trusted_proxies: its X-Forwarded-For and
+    // X-Forwarded-Proto are kept (and appended to); anyone else's are replaced, so a client
+    // cannot pass off an address or https as the one the app sees.
+    bool trusted = false;
 };
 
 // Makes `req` ready for the backend, mostly through `edits`: strips hop-by-hop headers, sets

@@ -12,12 +12,15 @@
 #include "proxy/http/deadline_header.hpp"
 #include "proxy/http/hop_by_hop.hpp"
 #include "proxy/session/body_relay.hpp"
+
 #include "proxy/session/local_reply.hpp"
 #include "proxy/session/request_buffering.hpp"
 #include "proxy/session/slot_wait.hpp"
 #include "proxy/session/tunnel.hpp"
 #include "proxy/session/upstream_failure.hpp"
 #include "proxy/session/uwsgi_exchange.hpp"
+
+#include <algorithm>
 
 #include <sys/socket.h>
 
@@ -290,7 +293,12 @@ awaitable<void> forward(client_connection& c, exchange& x)
     if (!server) co_return;
     std::optional<slot_hold> hold;
     hold.emplace(x.backend->slots(), *server, x.rec.slot_ms);
-    prepare_upstream_request(x.request().base(), {c.client_ip, x.request_id, x.upgrade},
+    const auto& trusted = x.listener->config->trusted_proxies;
+    const bool trusted_client = std::any_of(trusted.begin(), trusted.end(), [&](const auto& r) {
+        return config::contains(r, c.client_ip);
+    });
+    prepare_upstream_request(x.request().base(),
+                             {c.client_ip, x.request_id, x.upgrade, trusted_client},
                              x.upstream_edits);
     std::unique_ptr<upstream_connection> u;
     std::optional<response_parser> rp;

@@ -67,6 +67,27 @@ TEST_F(proxy_protocol, the_address_a_header_carries_is_the_client_everywhere)
     }
 }
 
+// trusted_proxies is judged on the carried address, not the balancer's.
+TEST_F(proxy_protocol, trusted_proxies_applies_to_the_carried_address)
+{
+    sluice_process proxy{config_for(app)
+                             .listener_option("proxy_protocol: v1")
+                             .listener_option("trusted_proxies: [10.0.0.0/8]")};
+    const std::string spoofed =
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 192.0.2.1\r\nConnection: close\r\n\r\n";
+    for (std::string_view carried : {"10.9.9.9", "203.0.113.9"})
+        EXPECT_EQ(status_of(raw_exchange(proxy.port(), "PROXY TCP4 " + std::string(carried) +
+                                                           " 198.51.100.1 5555 80\r\n" + spoofed)),
+                  200);
+    const auto seen = app.requests();
+    ASSERT_EQ(seen.size(), 2u);
+    std::string chain;
+    for (const auto& [name, value] : seen[0].headers.fields())
+        if (iequals(name, "X-Forwarded-For")) chain += (chain.empty() ? "" : ", ") + value;
+    EXPECT_EQ(chain, "192.0.2.1, 10.9.9.9");
+    EXPECT_EQ(seen[1].headers.value("X-Forwarded-For"), "203.0.113.9");
+}
+
 TEST_F(proxy_protocol, one_header_serves_every_request_of_its_connection)
 {
     auto proxy = start("v1");

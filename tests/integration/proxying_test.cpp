@@ -157,7 +157,7 @@ TEST(proxying, unix_socket_listener_and_unix_socket_backend)
 TEST(proxying, backend_sees_forwarding_headers_and_a_request_id)
 {
     scripted_backend app;
-    sluice_process proxy{config_for(app)};
+    sluice_process proxy{config_for(app).listener_option("trusted_proxies: [127.0.0.0/8]")};
     ASSERT_EQ(http_get(proxy.port(), "/").status, 200);
     ASSERT_EQ(http_get(proxy.port(), "/",
                        {{"X-Request-Id", "client-chosen-42"}, {"X-Forwarded-For", "10.1.2.3"}})
@@ -174,6 +174,22 @@ TEST(proxying, backend_sees_forwarding_headers_and_a_request_id)
     for (const auto& [name, value] : seen[1].headers.fields())
         if (iequals(name, "X-Forwarded-For")) chain += (chain.empty() ? "" : ", ") + value;
     EXPECT_EQ(chain, "10.1.2.3, 127.0.0.1");
+}
+
+// Without trusted_proxies no client is trusted: what it says in X-Forwarded-For and
+// X-Forwarded-Proto is replaced by what the proxy saw.
+TEST(proxying, an_untrusted_client_cannot_pass_off_an_address_or_https)
+{
+    scripted_backend app;
+    sluice_process proxy{config_for(app).listener_option("trusted_proxies: [10.0.0.0/8]")};
+    ASSERT_EQ(http_get(proxy.port(), "/",
+                       {{"X-Forwarded-For", "10.1.2.3"}, {"X-Forwarded-Proto", "https"}})
+                  .status,
+              200);
+    auto seen = app.requests();
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].headers.value("X-Forwarded-For"), "127.0.0.1");
+    EXPECT_EQ(seen[0].headers.value("X-Forwarded-Proto"), "http");
 }
 
 // A small body is sent with its head once it is whole: a server that stops in the middle of one

@@ -25,7 +25,7 @@ TEST(hop_by_hop, upstream_request_gets_forwarding_headers_and_loses_hop_by_hop_o
                                {"X-Request-Id", "theirs"}})
         req.insert(name, value);
     head_edits edits;
-    prepare_upstream_request(req, {"127.0.0.1", "ours", false}, edits);
+    prepare_upstream_request(req, {"127.0.0.1", "ours", false, true}, edits);  // trusted
     const auto out = written(req, edits);
     EXPECT_EQ(out.rfind("GET /a HTTP/1.1\r\nHost: example\r\n", 0), 0u) << out;
     EXPECT_EQ(count_of(out, "X-Forwarded-For: 10.1.2.3, 127.0.0.1\r\n"), 1u) << out;
@@ -37,6 +37,28 @@ TEST(hop_by_hop, upstream_request_gets_forwarding_headers_and_loses_hop_by_hop_o
     for (auto gone : {"Connection", "X-Private", "Keep-Alive", "TE:", "Upgrade", "via:"})
         EXPECT_EQ(count_of(out, gone), 0u) << gone << " in " << out;
     EXPECT_EQ(out.substr(out.size() - 4), "\r\n\r\n");
+}
+
+// A client that is not one of trusted_proxies may not pass off an address or https: both
+// headers are the proxy's own, whatever it sent.
+TEST(hop_by_hop, an_untrusted_clients_forwarding_headers_are_replaced)
+{
+    for (std::string_view client : {"203.0.113.9", ""}) {
+        request_head req;
+        req.insert("X-Forwarded-For", "10.1.2.3");
+        req.insert("X-Forwarded-For", "10.4.5.6");
+        req.insert("X-Forwarded-Proto", "https");
+        head_edits edits;
+        prepare_upstream_request(req, {client, "id", false, false}, edits);
+        const auto out = written(req, edits);
+        EXPECT_EQ(count_of(out, "10."), 0u) << out;
+        EXPECT_EQ(count_of(out, "X-Forwarded-For"), client.empty() ? 0u : 1u) << out;
+        if (!client.empty()) {
+            EXPECT_EQ(count_of(out, "X-Forwarded-For: 203.0.113.9\r\n"), 1u) << out;
+        }
+        EXPECT_EQ(count_of(out, "X-Forwarded-Proto: http\r\n"), 1u) << out;
+        EXPECT_EQ(count_of(out, "https"), 0u) << out;
+    }
 }
 
 TEST(hop_by_hop, upgrade_request_keeps_upgrade_and_says_so_in_connection)

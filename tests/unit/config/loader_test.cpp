@@ -122,6 +122,10 @@ TEST(loader, each_error_names_file_line_column_key_path_and_the_fix)
              std::string(minimal.substr(minimal.find("backends"))),
          {"t.yaml:2:56: listeners[0].proxy_protocol: \"v3\" is not allowed here; expected one "
           "of off, v1, v2, any; did you mean `v1`?"}},
+        {"listeners:\n  - { name: web, bind: 127.0.0.1:8080, trusted_proxies: [10.0.0.1/8] }\n" +
+             std::string(minimal.substr(minimal.find("backends"))),
+         {"t.yaml:2:58: listeners[0].trusted_proxies[0]: \"10.0.0.1/8\" is not an address range; "
+          "expected e.g. 10.0.0.0/8, 2001:db8::/32 or one address, with no bits set past the /N"}},
         {"listeners: [1, 2\nbackends: []\n",
          {"t.yaml:2:9: YAML syntax: end of sequence flow not found; check the indentation, "
           "colons and quotes"}},

@@ -52,10 +52,17 @@ void server_state::reconfigure(const config::health* health, const config::passi
 std::optional<transition> server_state::on_check(const check_result& r, clock::time_point now)
 {
     auto cause = count_check(r);
-    // A pass proves the server serves again: it ends a passive ejection early (SPEC.md).
-    if (r.outcome == check_result::kind::pass && ejected_until_) {
-        ejected_until_.reset();
-        cause += ", ends the ejection";
+    // Passes prove the server serves again and end a passive ejection early, but `rise` of them
+    // in a row, as for a server the checks took down (HAProxy's way back from `on-error
+    // mark-down`): one pass ended it, and a server whose check page works while its requests
+    // fail went out and back in each check interval, failing the requests of every round.
+    if (ejected_until_) {
+        ejection_passes_ = r.outcome == check_result::kind::pass ? ejection_passes_ + 1 : 0;
+        if (ejection_passes_ >= rise_) {
+            ejected_until_.reset();
+            cause += rise_ == 1 ? ", ends the ejection"
+                                : ", " + std::to_string(rise_) + " in a row end the ejection";
+        }
     }
     last_check_ = cause;
     last_check_at_ = now;
@@ -130,6 +137,7 @@ std::optional<transition> server_state::on_request_result(bool failed, clock::ti
     passive_failures_ = std::min(passive_failures_ + 1, limit);
     if (passive_failures_ < limit || !ejection_allowed) return std::nullopt;
     passive_failures_ = 0;
+    ejection_passes_ = 0;
     ejected_until_ = now + passive_.ejection;
     auto cause = "ejected for " + config::format_duration(passive_.ejection) + ": " +
                  std::to_string(limit) + " consecutive failures";

@@ -156,6 +156,7 @@ private:
     // Passive checks.
     unsigned passive_failures_ = 0;
     std::optional<clock::time_point> ejected_until_;
+    unsigned ejection_passes_ = 0;  // checks passed in a row since the ejection began
     // Slow start: set when the server goes down or maint, consumed when it is next up.
     bool cold_ = false;
     std::optional<clock::time_point> ramp_from_;

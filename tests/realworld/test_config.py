@@ -93,7 +93,7 @@ class AlignedDefaultsTest(RealworldTest):
 
     # README's copy-paste configs for gunicorn and uWSGI must stay clean as the rules evolve.
     def test_the_readme_examples_for_gunicorn_and_uwsgi_get_no_warning(self):
-        for name in ("gunicorn.yaml", "uwsgi.yaml"):
+        for name in ("gunicorn.yaml", "uwsgi.yaml", "behind-nlb.yaml"):
             path = os.path.join(harness.HERE, "..", "..", "examples", name)
             code, out, err = self.sluice_command(["check", "--strict", "-c", path])
             self.assertEqual(code, 0, name + "\n" + out + err)

@@ -10,19 +10,6 @@ namespace sluice::config {
 
 namespace {
 
-// `text` as 4 or 16 bytes; false for anything else, embedded NULs included.
-bool parse_address(std::string_view text, bool& v6, std::array<std::uint8_t, 16>& out)
-{
-    char buf[INET6_ADDRSTRLEN];
-    if (text.empty() || text.size() >= sizeof buf || text.find('\0') != std::string_view::npos)
-        return false;
-    std::memcpy(buf, text.data(), text.size());
-    buf[text.size()] = '\0';
-    v6 = text.find(':') != std::string_view::npos;
-    out = {};
-    return inet_pton(v6 ? AF_INET6 : AF_INET, buf, out.data()) == 1;
-}
-
 bool prefix_matches(const std::array<std::uint8_t, 16>& a, const std::array<std::uint8_t, 16>& b,
                     unsigned prefix)
 {
@@ -35,11 +22,23 @@ bool prefix_matches(const std::array<std::uint8_t, 16>& a, const std::array<std:
 
 }  // namespace
 
+bool parse_ip_address(std::string_view text, bool& v6, std::array<std::uint8_t, 16>& out)
+{
+    char buf[INET6_ADDRSTRLEN];
+    if (text.empty() || text.size() >= sizeof buf || text.find('\0') != std::string_view::npos)
+        return false;
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = '\0';
+    v6 = text.find(':') != std::string_view::npos;
+    out = {};
+    return inet_pton(v6 ? AF_INET6 : AF_INET, buf, out.data()) == 1;
+}
+
 std::optional<cidr> parse_cidr(std::string_view text)
 {
     const auto slash = text.find('/');
     cidr c;
-    if (!parse_address(text.substr(0, slash), c.v6, c.bytes)) return std::nullopt;
+    if (!parse_ip_address(text.substr(0, slash), c.v6, c.bytes)) return std::nullopt;
     const unsigned bits = c.v6 ? 128 : 32;
     c.prefix = bits;
     if (slash != std::string_view::npos) {
@@ -57,7 +56,7 @@ bool contains(const cidr& range, std::string_view address)
 {
     bool v6 = false;
     std::array<std::uint8_t, 16> a;
-    if (!parse_address(address, v6, a)) return false;
+    if (!parse_ip_address(address, v6, a)) return false;
     static constexpr std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
     if (v6 && !range.v6 && std::memcmp(a.data(), mapped, sizeof mapped) == 0) {
         std::memmove(a.data(), a.data() + 12, 4);

@@ -17,6 +17,10 @@ struct cidr {
     friend bool operator==(const cidr&, const cidr&) = default;
 };
 
+// `text` as an IPv4 address (4 bytes, `v6` false) or an IPv6 one (16 bytes); false for anything
+// else, embedded NULs included. Shared with the PROXY protocol parser (net/proxy_protocol).
+bool parse_ip_address(std::string_view text, bool& v6, std::array<std::uint8_t, 16>& out);
+
 // nullopt unless `text` is an IPv4 or IPv6 address, optionally with /N (N at most 32 or 128);
 // bits set past the prefix ("10.0.0.1/8") are refused, as they usually mean a typo.
 std::optional<cidr> parse_cidr(std::string_view text);

@@ -1,5 +1,7 @@
 #include "net/proxy_protocol.hpp"
 
+#include "config/cidr.hpp"
+
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
@@ -59,14 +61,9 @@ bool parse_port(std::string_view s, std::uint16_t& port)
 
 bool parse_ip(std::string_view s, proxy_address::family fam, proxy_address& a)
 {
-    char text[INET6_ADDRSTRLEN];
-    if (s.empty() || s.size() >= sizeof text || s.find('\0') != std::string_view::npos)
-        return false;
-    std::memcpy(text, s.data(), s.size());
-    text[s.size()] = '\0';
+    bool v6 = false;
     a.fam = fam;
-    return inet_pton(fam == proxy_address::family::inet ? AF_INET : AF_INET6, text,
-                     a.bytes.data()) == 1;
+    return config::parse_ip_address(s, v6, a.bytes) && v6 == (fam == proxy_address::family::inet6);
 }
 
 // "PROXY TCP4 192.0.2.1 198.51.100.1 56324 443\r\n", or "PROXY UNKNOWN[ anything]\r\n".

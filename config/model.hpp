@@ -110,6 +110,27 @@ struct route {
 // Whether every connection to a listener starts with a PROXY protocol header, and which versions.
 enum class proxy_protocol { off, v1, v2, any };
 
+// One certificate a TLS listener offers: PEM files, the certificate possibly followed by its chain.
+// The loader stores the paths resolved against the config file's directory.
+struct tls_certificate {
+    std::string cert;
+    std::string key;
+    source_mark mark;
+};
+
+enum class tls_version { v1_2, v1_3 };
+
+// TLS on a listener. The first certificate is the default; the others are picked by SNI.
+struct listener_tls {
+    std::vector<tls_certificate> certificates;
+    tls_version min_version = tls_version::v1_2;
+    // "intermediate" (Mozilla's intermediate profile), "modern" (TLS 1.3 only) or an OpenSSL
+    // cipher string for TLS 1.2.
+    std::string ciphers = "intermediate";
+    std::vector<std::string> alpn{"http/1.1"};
+    source_mark mark;
+};
+
 struct listener {
     std::string name;
     endpoint bind;
@@ -121,6 +142,7 @@ struct listener {
     // Clients (after a PROXY header: the address it carries) whose X-Forwarded-For and
     // X-Forwarded-Proto are kept and appended to; from any other they are replaced.
     std::vector<cidr> trusted_proxies;
+    std::optional<listener_tls> tls;  // absent: plain HTTP
     source_mark mark;
 };
 
@@ -139,6 +161,14 @@ struct admin {
 enum class protocol { http, uwsgi };
 enum class balance { roundrobin, leastconn, random2 };
 
+// TLS to a server. The loader stores `ca` resolved against the config file's directory.
+struct server_tls {
+    std::string sni;  // "" = the host of the server's address
+    std::string ca;   // "" = the system's store
+    bool verify = true;
+    source_mark mark;
+};
+
 struct server {
     std::string name;
     endpoint address;
@@ -150,6 +180,10 @@ struct server {
     bool keepalive_timeout_declared = false;
     std::optional<duration> worker_timeout;
     std::optional<std::uint16_t> agent_port;
+    std::optional<server_tls> tls;
+    // Sent first on every new connection: the client's address (off, v1 or v2; never any). A
+    // pooled connection is then reused only for the same client address.
+    enum proxy_protocol proxy_protocol = proxy_protocol::off;
     source_mark mark;
 };
 

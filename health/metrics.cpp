@@ -48,6 +48,7 @@ termination classify(const request_sample& s)
     if (r == "client_timeout") return {"", "client_header", ""};
     if (r == "connect_failure") return {"connect", "", ""};
     if (r == "connect_timeout") return {"connect", "connect", ""};
+    if (r.starts_with("tls_")) return {"connect", "", ""};  // a handshake with the server
     if (r == "server_timeout") return {"timeout", "server", ""};
     if (r == "server_reset" || r == "worker_killed") return {"reset", "", ""};
     if (r == "protocol_mismatch") return {"protocol", "", ""};
@@ -94,6 +95,8 @@ struct totals {
     std::map<metrics_shard::key2, std::uint64_t> queue_rejected, retries;
     std::map<std::string, histogram_data> queue_waits, slot_holds, check_durations;
     std::map<std::string, std::uint64_t> timeouts;
+    std::map<metrics_shard::key3, std::uint64_t> tls_handshakes;
+    std::map<metrics_shard::key2, std::uint64_t> tls_errors;
 };
 
 template <class From, class To>
@@ -168,6 +171,18 @@ void metrics_shard::health_check(std::string_view backend, std::string_view serv
     std::lock_guard lock(mutex_);
     ++slot(health_checks_, std::tuple{backend, server, result});
     slot(check_durations_, backend).observe(seconds, latency_buckets());
+}
+
+void metrics_shard::tls_handshake(std::string_view listener, std::string_view version, bool resumed)
+{
+    std::lock_guard lock(mutex_);
+    ++slot(tls_handshakes_, std::tuple{listener, version, std::string_view(resumed ? "1" : "0")});
+}
+
+void metrics_shard::tls_handshake_error(std::string_view listener, std::string_view reason)
+{
+    std::lock_guard lock(mutex_);
+    ++slot(tls_errors_, std::tuple{listener, reason});
 }
 
 metrics::metrics() = default;
@@ -277,6 +292,31 @@ void emit_counters(std::vector<family>& out, const totals& t)
         out.push_back(std::move(*f));
 }
 
+void emit_tls(std::vector<family>& out, const totals& t, const gauge_snapshot& g)
+{
+    using prometheus::MetricType;
+    auto handshakes = make_family("sluice_tls_handshakes_total",
+                                  "TLS handshakes completed, by version and resumption.",
+                                  MetricType::Counter);
+    for (const auto& [k, v] : t.tls_handshakes)
+        add_value(handshakes,
+                  {{"listener", std::get<0>(k)},
+                   {"version", std::get<1>(k)},
+                   {"resumed", std::get<2>(k) == "1" ? "true" : "false"}},
+                  static_cast<double>(v));
+    auto errors = make_family("sluice_tls_handshake_errors_total",
+                              "TLS handshakes that failed, by reason.", MetricType::Counter);
+    for (const auto& [k, v] : t.tls_errors)
+        add_value(errors, {{"listener", std::get<0>(k)}, {"reason", std::get<1>(k)}},
+                  static_cast<double>(v));
+    auto expiry = make_family("sluice_tls_certificate_expiry_timestamp_seconds",
+                              "When a listener's certificate expires (Unix time).",
+                              MetricType::Gauge);
+    for (const auto& c : g.certificates)
+        add_value(expiry, {{"listener", c.listener}, {"certificate", c.file}}, c.not_after_unix);
+    for (auto* f : {&handshakes, &errors, &expiry}) out.push_back(std::move(*f));
+}
+
 void emit_gauges(std::vector<family>& out, const gauge_snapshot& g)
 {
     using prometheus::MetricType;
@@ -331,12 +371,15 @@ std::string metrics::scrape(const gauge_snapshot& g)
             sum_into(shard->timeouts_, t.timeouts);
             sum_into(shard->health_checks_, t.health_checks);
             sum_into(shard->check_durations_, t.check_durations);
+            sum_into(shard->tls_handshakes_, t.tls_handshakes);
+            sum_into(shard->tls_errors_, t.tls_errors);
         }
     }
     seed_zero_series(t, g);
     std::vector<family> families;
     emit_counters(families, t);
     emit_gauges(families, g);
+    emit_tls(families, t, g);
     using prometheus::MetricType;
     auto transitions = make_family("sluice_busy_transitions_total",
                                    "Flips of the busy/free signal, by new state.",

@@ -49,6 +49,8 @@ public:
     void retry(std::string_view backend, std::string_view reason);
     void health_check(std::string_view backend, std::string_view server, std::string_view result,
                       double seconds);
+    void tls_handshake(std::string_view listener, std::string_view version, bool resumed);
+    void tls_handshake_error(std::string_view listener, std::string_view reason);
 
 private:
     friend class metrics;
@@ -72,6 +74,8 @@ private:
     std::map<std::string, std::uint64_t, std::less<>> timeouts_;          // kind
     std::map<key3, std::uint64_t, std::less<>> health_checks_;            // backend, server, result
     std::map<std::string, histogram_data, std::less<>> check_durations_;  // backend
+    std::map<key3, std::uint64_t, std::less<>> tls_handshakes_;  // listener, version, resumed
+    std::map<key2, std::uint64_t, std::less<>> tls_errors_;      // listener, reason
     memo<key3, std::uint64_t> last_request_;
     memo<key2, histogram_data> last_duration_;
     memo<std::string, histogram_data> last_queue_wait_;
@@ -87,6 +91,11 @@ struct gauge_snapshot {
     std::vector<std::pair<std::string, std::size_t>> queue_lengths;  // backend, length
     std::vector<server> servers;
     std::vector<std::pair<std::string, std::uint64_t>> client_connections;  // listener, open
+    struct certificate {
+        std::string listener, file;
+        double not_after_unix = 0;
+    };
+    std::vector<certificate> certificates;  // of TLS listeners
     bool busy = false;
 };
 

@@ -1,6 +1,7 @@
 #include "proxy/backend/backend_runtime.hpp"
 
 #include "net/socket_address.hpp"
+#include "net/tls_client_context.hpp"
 
 #include <algorithm>
 #include <random>
@@ -30,7 +31,11 @@ std::size_t backend_runtime::add_server(request_queue& queue, const config::serv
 void backend_runtime::reconcile(const config::backend& cfg)
 {
     std::vector<boost::asio::generic::stream_protocol::endpoint> endpoints;
-    for (const auto& s : cfg.servers) endpoints.push_back(net::to_socket_address(s.address));
+    std::vector<std::shared_ptr<const net::tls_client_context>> tls;
+    for (const auto& s : cfg.servers) {
+        endpoints.push_back(net::to_socket_address(s.address));
+        tls.push_back(s.tls ? std::make_shared<const net::tls_client_context>(cfg, s) : nullptr);
+    }
 
     slots_.update([&](request_queue& queue) {
         if (servers_.size() + cfg.servers.size() > max_server_records)
@@ -56,6 +61,7 @@ void backend_runtime::reconcile(const config::backend& cfg)
             if (index == servers_.size()) index = add_server(queue, s, endpoints[i]);
             auto& record = *servers_[index];
             record.retired = false;
+            record.tls.store(tls[i]);
             if (record.state) {
                 record.state->reconfigure(health, cfg.passive, cfg.slow_start, s.weight,
                                           s.max_connections);

@@ -10,8 +10,13 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
+
+namespace sluice::net {
+class tls_client_context;
+}
 
 namespace sluice::proxy {
 
@@ -20,6 +25,8 @@ struct server_runtime {
     std::string address_text;
     boost::asio::generic::stream_protocol::endpoint endpoint;
     std::deque<connection_pool> pools;  // one per event-loop thread, used by that thread only
+    // How new connections to it start (a reload may change them; each connection keeps its own).
+    std::atomic<std::shared_ptr<const net::tls_client_context>> tls;
     // Guarded by the backend's slot table lock:
     bool retired = false;
     std::optional<health::server_state> state;

@@ -5,8 +5,16 @@
 
 #include "proxy/runtime/deadline_sweeper.hpp"
 
+#include <memory>
+#include <string>
+#include <string_view>
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+
+namespace sluice::net {
+class tls_client_context;
+}
 
 namespace sluice::proxy {
 
@@ -15,8 +23,13 @@ public:
     upstream_connection(boost::asio::io_context& io, deadline_sweeper& sweeper);
 
     // Connects within `timeout`. On failure the error says which: timed_out for the deadline.
+    // With `tls`, the handshake is part of the connect, and the connection is then carried
+    // through a tls_pipe whose writes to the server are bounded by `write_timeout`; a failed
+    // handshake sets tls_failure.
     awaitable<boost::system::error_code> connect(
-        const boost::asio::generic::stream_protocol::endpoint& to, clock::duration timeout);
+        const boost::asio::generic::stream_protocol::endpoint& to, clock::duration timeout,
+        std::shared_ptr<const net::tls_client_context> tls = nullptr,
+        clock::duration write_timeout = {});
 
     // Without blocking: true when the server has closed or sent unsolicited bytes, so the
     // connection must not carry a request.
@@ -27,6 +40,17 @@ public:
     struct deadline deadline;
     clock::time_point idle_since{};
     unsigned requests = 0;  // served on this connection; > 0 means it is a reused one
+    // After a failed TLS handshake: the access log's reason and OpenSSL's words for it.
+    std::string_view tls_failure;
+    std::string tls_detail;
+
+private:
+    awaitable<boost::system::error_code> start_tls(
+        std::shared_ptr<const net::tls_client_context> tls, clock::duration timeout,
+        clock::duration write_timeout);
+
+    boost::asio::io_context& io_;
+    deadline_sweeper& sweeper_;
 };
 
 }  // namespace sluice::proxy

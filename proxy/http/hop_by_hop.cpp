@@ -48,13 +48,14 @@ void prepare_upstream_request(request_head& req, const forward_context& ctx, hea
     if (ctx.upgrade) edits.set(connection, "upgrade");
     if (ctx.trusted) {
         if (!ctx.client_ip.empty()) edits.append(req, x_forwarded_for, ctx.client_ip);
-        if (req.find(x_forwarded_proto) == req.end()) edits.set(x_forwarded_proto, "http");
+        if (req.find(x_forwarded_proto) == req.end())
+            edits.set(x_forwarded_proto, ctx.https ? "https" : "http");
     } else {
         if (ctx.client_ip.empty())
             req.erase(x_forwarded_for);
         else
             edits.set(x_forwarded_for, ctx.client_ip);
-        edits.set(x_forwarded_proto, "http");
+        edits.set(x_forwarded_proto, ctx.https ? "https" : "http");
     }
     edits.append(req, via, via_token);
     edits.set(x_request_id, ctx.request_id);

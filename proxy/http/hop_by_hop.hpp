@@ -19,6 +19,7 @@ struct forward_context {
     // X-Forwarded-Proto are kept (and appended to); anyone else's are replaced, so a client
     // cannot pass off an address or https as the one the app sees.
     bool trusted = false;
+    bool https = false;  // the client spoke TLS to this proxy
 };
 
 // Makes `req` ready for the backend, mostly through `edits`: strips hop-by-hop headers, sets

@@ -91,6 +91,10 @@ std::string to_json_line(const access_record& r)
     field(out, "bytes_out"), append_number(out, r.bytes_out);
     field(out, "retries"), append_number(out, std::uint64_t{r.retries});
     field(out, "reason"), append_json_string(out, r.reason);
+    if (!r.tls_version.empty()) {
+        field(out, "tls_version"), append_json_string(out, r.tls_version);
+        field(out, "sni"), append_json_string(out, r.sni);
+    }
     out += "}\n";
     return out;
 }

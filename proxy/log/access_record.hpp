@@ -24,7 +24,8 @@ struct access_record {
     double slot_ms = 0;  // holding a server slot: a worker's time, without a slow client's
     std::uint64_t bytes_in = 0, bytes_out = 0;
     unsigned retries = 0;
-    std::string_view reason;  // "" when the backend answered normally
+    std::string_view reason;            // "" when the backend answered normally
+    std::string_view tls_version, sni;  // on TLS listeners only
 };
 
 // "2026-11-25T18:37:10.123Z": the time format of both logs.

@@ -1,5 +1,7 @@
 #include "proxy/runtime/proxy_status.hpp"
 
+#include "net/tls_server_context.hpp"
+
 #include "proxy/log/access_record.hpp"
 #include "proxy/runtime/listener.hpp"
 
@@ -107,6 +109,13 @@ health::gauge_snapshot collect_gauges(const status_inputs& in)
     for (std::size_t i = 0; i < in.listeners.size(); ++i)
         g.client_connections.emplace_back(in.snap.config.listeners[i].name,
                                           in.listeners[i]->open_connections());
+    for (const auto& l : in.snap.listeners) {
+        if (!l.tls) continue;
+        for (const auto& c : l.tls->certificates())
+            g.certificates.push_back(
+                {l.config->name, c.file,
+                 std::chrono::duration<double>(c.not_after.time_since_epoch()).count()});
+    }
     return g;
 }
 

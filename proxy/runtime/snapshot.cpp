@@ -1,6 +1,7 @@
 #include "proxy/runtime/snapshot.hpp"
 
 #include "net/socket_address.hpp"
+#include "net/tls_server_context.hpp"
 
 namespace sluice::proxy {
 
@@ -10,6 +11,13 @@ snapshot::snapshot(config::root cfg, unsigned threads, const snapshot* previous)
     // Every address resolves before any shared runtime changes, so a failed reload changes nothing.
     for (const auto& b : config.backends)
         for (const auto& s : b.servers) net::to_socket_address(s.address);
+    std::vector<std::shared_ptr<const net::tls_server_context>> tls;
+    for (const auto& l : config.listeners) {
+        const auto* before = previous ? previous->find_listener(l.name) : nullptr;
+        tls.push_back(l.tls ? std::make_shared<net::tls_server_context>(
+                                  l, before && before->tls ? before->tls->keys() : nullptr)
+                            : nullptr);
+    }
     backends.reserve(config.backends.size());
     for (const auto& b : config.backends) {
         const auto* before = previous ? previous->find_backend(b.name) : nullptr;
@@ -23,7 +31,8 @@ snapshot::snapshot(config::root cfg, unsigned threads, const snapshot* previous)
         backends.push_back({&b, std::move(rt)});
     }
     for (const auto& l : config.listeners) {
-        listener_view view{&l, router(l), {}, find_backend(l.default_backend)};
+        listener_view view{
+            &l, router(l), {}, find_backend(l.default_backend), std::move(tls[listeners.size()])};
         for (const auto& r : l.routes) view.route_backends.push_back(find_backend(r.backend));
         listeners.push_back(std::move(view));
     }

@@ -11,6 +11,10 @@
 #include <memory>
 #include <vector>
 
+namespace sluice::net {
+class tls_server_context;
+}
+
 namespace sluice::proxy {
 
 struct backend_view {
@@ -23,12 +27,15 @@ struct listener_view {
     proxy::router router;
     std::vector<const backend_view*> route_backends;  // parallel to config->routes
     const backend_view* default_backend;
+    // Set on a TLS listener; a connection holds it for its life, so a reload does not pull
+    // certificates from under a handshake.
+    std::shared_ptr<const net::tls_server_context> tls;
 };
 
 struct snapshot {
     // Builds routers and backend views. Backends named in `previous` keep their runtime,
-    // reconciled with the new config. Throws std::runtime_error when an address does not resolve;
-    // then nothing of `previous` has been touched.
+    // reconciled with the new config. Throws std::runtime_error when an address does not resolve
+    // or a listener's certificate cannot be used; then nothing of `previous` has been touched.
     snapshot(config::root cfg, unsigned threads, const snapshot* previous = nullptr);
 
     config::root config;

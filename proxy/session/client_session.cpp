@@ -1,6 +1,7 @@
 #include "proxy/session/client_session.hpp"
 
 #include "proxy/session/proxy_header_read.hpp"
+#include "proxy/session/tls_front.hpp"
 
 #include "config/timeout_chain.hpp"
 #include "net/socket_address.hpp"
@@ -90,6 +91,10 @@ bool begin_exchange(client_connection& c, exchange& x)
     x.start = clock::now();
     x.rec.client = c.client_ip.empty() ? std::string_view("unix") : c.client_ip;
     x.rec.listener = x.listener->config->name;
+    if (c.origin) {
+        x.rec.tls_version = c.origin->tls_version;
+        x.rec.sni = c.origin->sni;
+    }
     return true;
 }
 
@@ -279,18 +284,34 @@ double ms_since(clock::time_point t)
 
 void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner)
 {
+    const auto* l = w.current->find_listener(owner->name());
+    if (l && l->tls) {
+        start_tls_front(w, std::move(socket), std::move(owner), l->tls, l->config->proxy_protocol);
+        return;
+    }
     auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(owner));
     error_code ec;
     c->socket.non_blocking(true, ec);  // the relay's write_now must never block the thread
     if (ec) return;                    // closes the connection, and tells the listener
     if (c->socket.local_endpoint(ec).protocol().family() != AF_UNIX)
         c->socket.set_option(asio::ip::tcp::no_delay(true), ec);
-    const auto* l = w.current->find_listener(c->owner->name());
     if (l && l->config->proxy_protocol != config::proxy_protocol::off) {
         asio::co_spawn(w.io, serve_behind_balancer(std::move(c), l->config->proxy_protocol),
                        asio::detached);
         return;
     }
+    wait_idle(std::move(c), w.current->config.timeouts.client_idle);
+}
+
+void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner,
+                          std::unique_ptr<const client_origin> origin)
+{
+    auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(owner));
+    c->client_ip = origin->ip;
+    c->origin = std::move(origin);
+    error_code ec;
+    c->socket.non_blocking(true, ec);
+    if (ec) return;
     wait_idle(std::move(c), w.current->config.timeouts.client_idle);
 }
 

@@ -2,6 +2,7 @@
 // One coroutine per client connection: read a request head, forward it, relay the response,
 // repeat while keep-alive holds. Runs entirely on the worker that owns the socket.
 
+#include "proxy/log/rate_limit.hpp"
 #include "proxy/runtime/deadline_sweeper.hpp"
 
 #include <memory>
@@ -18,8 +19,25 @@ public:
     virtual ~connection_owner() = default;
     virtual const std::string& name() const = 0;
     virtual void on_closed() = 0;
+
+    // Connections refused before any request are logged at most once a second per listener.
+    rate_limit proxy_header_log;
+    rate_limit handshake_log;
+};
+
+// Where a connection comes from when its socket cannot say: the TLS front serves the session
+// through one end of a socket pair, and has read any PROXY header and the handshake itself.
+struct client_origin {
+    std::string ip;  // "" when unknown (a unix-socket client)
+    std::string port, local_port;
+    std::string tls_version;  // "TLSv1.3"
+    std::string sni;          // "" when the client sent none
 };
 
 void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner);
+
+// A connection whose origin the TLS front established: no PROXY header is read.
+void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner,
+                          std::unique_ptr<const client_origin> origin);
 
 }  // namespace sluice::proxy

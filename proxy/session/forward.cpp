@@ -166,6 +166,7 @@ std::string_view health_failure(const attempt_state& st)
     switch (st.end) {
     case attempt_end::connect_failed: return "connect_failure";
     case attempt_end::connect_timeout: return "connect_timeout";
+    case attempt_end::tls_failed: return "tls_handshake";
     case attempt_end::empty_response: return st.reused ? "" : "empty_response";
     case attempt_end::reset: return "server_reset";
     case attempt_end::server_timeout: return "server_timeout";
@@ -198,7 +199,8 @@ retry_decision consider_retry(client_connection& c, exchange& x, const attempt_s
                               retry_budget& budget)
 {
     const bool connect = st.end == attempt_end::connect_failed ||
-                         st.end == attempt_end::connect_timeout;
+                         st.end == attempt_end::connect_timeout ||
+                         st.end == attempt_end::tls_failed;
     // A connection closed by the proxy's own exit looks like an empty answer: not a retry.
     if (c.w.stopping || (!connect && st.end != attempt_end::empty_response)) return {};
     const attempt_failure failure{
@@ -298,7 +300,8 @@ awaitable<void> forward(client_connection& c, exchange& x)
         return config::contains(r, c.client_ip);
     });
     prepare_upstream_request(x.request().base(),
-                             {c.client_ip, x.request_id, x.upgrade, trusted_client},
+                             {c.client_ip, x.request_id, x.upgrade, trusted_client,
+                              c.origin != nullptr},
                              x.upstream_edits);
     std::unique_ptr<upstream_connection> u;
     std::optional<response_parser> rp;

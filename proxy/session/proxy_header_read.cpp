@@ -4,7 +4,9 @@
 #include "proxy/log/event_log.hpp"
 #include "proxy/session/client_session.hpp"
 
-#include <atomic>
+#include <array>
+
+#include <sys/socket.h>
 
 namespace sluice::proxy {
 
@@ -21,24 +23,16 @@ net::proxy_versions versions(config::proxy_protocol allowed)
 
 // A balancer that sends no header, or the wrong version, fails every connection: one line a
 // second says so, with how many more there were, instead of one per connection.
-void log_refused(const client_connection& c, std::string_view problem)
+void log_refused(connection_owner& owner, const std::string& client_ip, std::string_view problem)
 {
-    static std::atomic<std::int64_t> next_line_at{0};
-    static std::atomic<unsigned> unlogged{0};
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         coarse_now().time_since_epoch())
-                         .count();
-    auto due = next_line_at.load(std::memory_order_relaxed);
-    if (now < due || !next_line_at.compare_exchange_strong(due, now + 1000)) {
-        unlogged.fetch_add(1, std::memory_order_relaxed);
-        return;
-    }
-    const auto more = unlogged.exchange(0, std::memory_order_relaxed);
+    const auto unlogged = owner.proxy_header_log.allow();
+    if (!unlogged) return;
     log_event(severity::warning,
-              "listener " + std::string(c.owner->name()) + ": closed a connection from " +
-                  (c.client_ip.empty() ? std::string("a unix socket") : c.client_ip) +
+              "listener " + owner.name() + ": closed a connection from " +
+                  (client_ip.empty() ? std::string("a unix socket") : client_ip) +
                   ", reason: bad_proxy_header: " + std::string(problem) +
-                  (more ? " (and " + std::to_string(more) + " more since the last line)" : "") +
+                  (*unlogged ? " (and " + std::to_string(*unlogged) + " more since the last line)"
+                             : "") +
                   "; the listener's proxy_protocol must match what the balancer in front sends");
 }
 
@@ -59,7 +53,7 @@ awaitable<bool> read_proxy_header(client_connection& c, config::proxy_protocol a
         }
         if (p.result == net::proxy_parse::verdict::refused) {
             c.deadline.disarm();
-            log_refused(c, p.problem);
+            log_refused(*c.owner, c.client_ip, p.problem);
             co_return false;
         }
         auto [ec, n] = co_await c.socket.async_read_some(c.buffer.prepare(512), use_tuple);
@@ -68,9 +62,49 @@ awaitable<bool> read_proxy_header(client_connection& c, config::proxy_protocol a
             const bool timed_out = c.deadline.expired();
             c.deadline.disarm();
             if (timed_out || c.buffer.size() > 0)
-                log_refused(c, timed_out ? "no whole header within timeouts.client_header"
-                                         : "the connection closed inside the header");
+                log_refused(*c.owner, c.client_ip,
+                            timed_out ? "no whole header within timeouts.client_header"
+                                      : "the connection closed inside the header");
             co_return false;
+        }
+    }
+}
+
+awaitable<bool> read_proxy_header_exact(socket_type& socket, struct deadline& d,
+                                        connection_owner& owner, config::proxy_protocol allowed,
+                                        std::string& client_ip)
+{
+    std::string header;  // the bytes taken so far, all of them the header's
+    std::array<char, 512> peeked;
+    for (;;) {
+        auto [ec] = co_await socket.async_wait(socket_type::wait_read, use_tuple);
+        const auto n = ec ? -1
+                          : ::recv(socket.native_handle(), peeked.data(), peeked.size(),
+                                   MSG_PEEK | MSG_DONTWAIT);
+        if (n <= 0) {
+            if (d.expired() || !header.empty())
+                log_refused(owner, client_ip,
+                            d.expired() ? "no whole header within timeouts.client_header"
+                                        : "the connection closed inside the header");
+            co_return false;
+        }
+        const auto seen = header.size();
+        header.append(peeked.data(), static_cast<std::size_t>(n));
+        const auto p = net::parse_proxy_header(header, versions(allowed));
+        if (p.result == net::proxy_parse::verdict::refused) {
+            log_refused(owner, client_ip, p.problem);
+            co_return false;
+        }
+        // Takes the header's bytes out of the socket: all that was peeked while the header goes
+        // on, only up to its end once it is whole.
+        const auto take = p.result == net::proxy_parse::verdict::accepted ? p.consumed - seen
+                                                                          : std::size_t(n);
+        if (::recv(socket.native_handle(), peeked.data(), take, MSG_DONTWAIT) !=
+            static_cast<ssize_t>(take))
+            co_return false;
+        if (p.result == net::proxy_parse::verdict::accepted) {
+            if (!p.header.local) client_ip = p.header.source.text();
+            co_return true;
         }
     }
 }

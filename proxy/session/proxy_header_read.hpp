@@ -14,4 +14,11 @@ namespace sluice::proxy {
 // closed.
 awaitable<bool> read_proxy_header(client_connection& c, config::proxy_protocol allowed);
 
+// The same on a TLS listener, before the handshake: reads not one byte past the header (the
+// handshake follows it) and sets `client_ip` to the address it carries (unless LOCAL). The
+// caller arms `d` with timeouts.client_header.
+awaitable<bool> read_proxy_header_exact(socket_type& socket, struct deadline& d,
+                                        connection_owner& owner, config::proxy_protocol allowed,
+                                        std::string& client_ip);
+
 }  // namespace sluice::proxy

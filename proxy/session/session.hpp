@@ -38,8 +38,9 @@ struct client_connection {
     socket_type socket;
     beast::flat_buffer buffer;
     struct deadline deadline;
-    std::shared_ptr<connection_owner> owner;  // the listener
-    std::string client_ip;                    // "" for unix-socket clients
+    std::shared_ptr<connection_owner> owner;      // the listener
+    std::string client_ip;                        // "" for unix-socket clients
+    std::unique_ptr<const client_origin> origin;  // set behind the TLS front
     bool keep_alive = true;
     unsigned version = 11;  // of the request being served
     unsigned served = 0;    // requests on this connection so far

@@ -101,11 +101,13 @@ awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_ru
     u = std::make_unique<upstream_connection>(c.w.io, c.w.sweeper);
     const auto began = clock::now();
     const auto limit = limit_for(x, x.timeouts.connect);
-    st.ec = co_await u->connect(s.endpoint, limit.at - began);
+    st.ec = co_await u->connect(s.endpoint, limit.at - began, s.tls.load(), x.timeouts.server);
     x.rec.connect_ms += ms_since(began);
     if (st.ec == asio::error::timed_out)
         st.end = limit.is_request_deadline ? attempt_end::request_timeout
                                            : attempt_end::connect_timeout;
+    else if (!u->tls_failure.empty())
+        st.end = attempt_end::tls_failed;
     else if (st.ec)
         st.end = attempt_end::connect_failed;
     co_return st;

@@ -15,6 +15,7 @@ enum class attempt_end {
     client_failed,    // the client's body broke off or broke the rules: already answered
     connect_failed,   // refused or unreachable: nothing reached the server
     connect_timeout,  // timeouts.connect passed
+    tls_failed,       // the TLS handshake with the server failed: nothing reached the app
     empty_response,   // closed or reset before any byte of a response
     reset,            // closed or reset after part of the request body or the response
     server_timeout,   // timeouts.server passed between bytes

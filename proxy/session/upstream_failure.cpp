@@ -141,6 +141,12 @@ awaitable<void> answer_failure(client_connection& c, exchange& x, const upstream
     case attempt_end::connect_failed:
         a = {s::bad_gateway, "connect_failure", "cannot connect to the server", true};
         break;
+    case attempt_end::tls_failed: {
+        // Named, not a temporary in the co_await (GCC 12, see read_head).
+        const auto message = "TLS to the server failed: " + u->tls_detail;
+        co_await send_local_reply(c, x, s::bad_gateway, u->tls_failure, message);
+        co_return;
+    }
     case attempt_end::connect_timeout:
         a = {s::gateway_timeout, "connect_timeout",
              "no connection to the server within timeouts.connect"};

@@ -39,6 +39,7 @@ struct endpoint_ports {
 
 endpoint_ports ports_of(const client_connection& c)
 {
+    if (c.origin) return {c.origin->port, c.origin->local_port};
     error_code ec;
     auto peer = net::host_and_port(c.socket.remote_endpoint(ec), ec).second;
     auto local = net::host_and_port(c.socket.local_endpoint(ec), ec).second;
@@ -62,7 +63,7 @@ uwsgi_head_input head_input(const client_connection& c, exchange& x, const endpo
     in.remote_port = ports.peer;
     in.server_name = without_port(req[http::field::host]);
     in.server_port = ports.local;
-    in.server_protocol_scheme = "http";
+    in.server_protocol_scheme = c.origin ? "https" : "http";
     if (x.body)
         in.content_length = x.body->size();
     else if (auto length = x.parser->content_length())

@@ -1,0 +1,100 @@
+#include "proxy/runtime/tls_pipe.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <openssl/ssl.h>
+
+#include <array>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace sluice::proxy {
+
+namespace {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable_t<executor_type>{});
+
+// A TLS record's plaintext at most: one read of the stream never gives more.
+constexpr std::size_t record_size = 16 * 1024;
+
+awaitable<void> from_peer(tls_pipe& p)
+{
+    std::array<char, record_size> buf;
+    for (;;) {
+        auto [ec, n] = co_await p.tls.async_read_some(asio::buffer(buf), use_tuple);
+        if (ec) {
+            p.peer_left = ec != asio::error::operation_aborted;
+            break;
+        }
+        auto [wec, m] = co_await asio::async_write(p.pair, asio::buffer(buf.data(), n), use_tuple);
+        if (wec) break;
+    }
+    error_code ignored;
+    p.pair.shutdown(socket_type::shutdown_send, ignored);  // the other end sees the peer go
+}
+
+awaitable<void> to_peer(tls_pipe& p, clock::duration write_timeout)
+{
+    std::array<char, record_size> buf;
+    for (;;) {
+        auto [ec, n] = co_await p.pair.async_read_some(asio::buffer(buf), use_tuple);
+        if (ec) break;
+        p.deadline.arm(write_timeout);
+        auto [wec, m] = co_await asio::async_write(p.tls, asio::buffer(buf.data(), n), use_tuple);
+        p.deadline.disarm();
+        if (wec) {
+            p.peer_left = true;
+            break;
+        }
+    }
+    error_code ignored;
+    p.tcp_socket().cancel(ignored);  // from_peer's read: the connection is over
+}
+
+}  // namespace
+
+tls_pipe::tls_pipe(asio::io_context& io, deadline_sweeper& sweeper, socket_type tcp, ssl_st* ssl)
+    : tls(std::move(tcp), ssl), pair(io), deadline(sweeper, tls.next_layer())
+{
+}
+
+socket_type tls_pipe::open_pair(error_code& ec)
+{
+    const asio::generic::stream_protocol unix_stream(AF_UNIX, 0);
+    socket_type other(pair.get_executor());
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
+        ec = error_code(errno, boost::system::system_category());
+        return other;
+    }
+    pair.assign(unix_stream, fds[1], ec);
+    if (ec) {
+        ::close(fds[0]);
+        ::close(fds[1]);
+        return other;
+    }
+    other.assign(unix_stream, fds[0], ec);
+    if (ec) ::close(fds[0]);
+    return other;
+}
+
+// The close_notify goes without waiting for the peer's (which a client that has read its
+// response rarely sends).
+awaitable<void> relay(tls_pipe& p, clock::duration write_timeout)
+{
+    using namespace asio::experimental::awaitable_operators;
+    co_await (from_peer(p) && to_peer(p, write_timeout));
+    if (p.peer_left) co_return;
+    SSL_set_shutdown(p.tls.native_handle(), SSL_RECEIVED_SHUTDOWN);
+    p.deadline.arm(write_timeout);
+    co_await p.tls.async_shutdown(use_tuple);
+    p.deadline.disarm();
+}
+
+}  // namespace sluice::proxy

@@ -1,0 +1,218 @@
+#include "proxy/session/tls_front.hpp"
+
+#include "net/socket_address.hpp"
+#include "net/tls_failure.hpp"
+#include "net/tls_server_context.hpp"
+#include "proxy/log/access_record.hpp"
+#include "proxy/log/event_log.hpp"
+#include "proxy/runtime/tls_pipe.hpp"
+#include "proxy/runtime/worker.hpp"
+#include "proxy/session/proxy_header_read.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <openssl/ssl.h>
+
+#include <array>
+#include <cstring>
+
+#include <sys/socket.h>
+
+namespace sluice::proxy {
+
+namespace {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable_t<executor_type>{});
+
+// The listener counts the connection until a session takes it over, or until it closes here.
+struct owner_guard {
+    std::shared_ptr<connection_owner> owner;
+    ~owner_guard()
+    {
+        if (owner) owner->on_closed();
+    }
+};
+
+// One connection of a TLS listener, from accept to close.
+struct tls_link {
+    tls_link(worker& w, socket_type tcp, std::shared_ptr<connection_owner> owner,
+             std::shared_ptr<const net::tls_server_context> ctx, SSL* ssl)
+        : w(w), ctx(std::move(ctx)),
+          pipe(w.io, w.sweeper, std::move(tcp), ssl), guard{std::move(owner)},
+          origin(std::make_unique<client_origin>())
+    {
+        error_code ec;
+        auto [ip, port] = net::host_and_port(tcp_socket().remote_endpoint(ec), ec);
+        origin->ip = std::move(ip);
+        origin->port = std::move(port);
+        origin->local_port = net::host_and_port(tcp_socket().local_endpoint(ec), ec).second;
+    }
+
+    socket_type& tcp_socket() { return pipe.tcp_socket(); }
+    const std::string& listener() const { return guard.owner->name(); }
+
+    worker& w;
+    std::shared_ptr<const net::tls_server_context> ctx;  // outlives the handshake's callbacks
+    tls_pipe pipe;
+    struct deadline& deadline = pipe.deadline;
+    owner_guard guard;
+    std::unique_ptr<client_origin> origin;
+};
+
+void log_refused(tls_link& l, std::string_view reason, std::string_view detail)
+{
+    auto& owner = *l.guard.owner;
+    const auto unlogged = owner.handshake_log.allow();
+    if (!unlogged) return;
+    log_event(severity::warning,
+              "listener " + owner.name() + ": TLS handshake with " +
+                  (l.origin->ip.empty() ? std::string("a unix socket client") : l.origin->ip) +
+                  " failed, reason: " + std::string(reason) + ": " + std::string(detail) +
+                  (*unlogged ? " (and " + std::to_string(*unlogged) + " more since the last line)"
+                             : ""));
+}
+
+void count_failure(tls_link& l, std::string_view reason, std::string_view detail)
+{
+    l.w.metrics.tls_handshake_error(l.listener(), reason);
+    log_refused(l, reason, detail);
+}
+
+enum class first_bytes { tls, plain_http, other, none };
+
+// A TLS connection starts with a handshake record (0x16); a request line starts with a method's
+// capital letter.
+awaitable<first_bytes> peek_first_byte(tls_link& l)
+{
+    auto [ec] = co_await l.tcp_socket().async_wait(socket_type::wait_read, use_tuple);
+    if (ec) co_return first_bytes::none;
+    unsigned char byte = 0;
+    if (::recv(l.tcp_socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) != 1)
+        co_return first_bytes::none;
+    if (byte == 0x16) co_return first_bytes::tls;
+    co_return byte >= 'A' && byte <= 'Z' ? first_bytes::plain_http : first_bytes::other;
+}
+
+// Plain HTTP on a TLS port: a plain-text 400 that says so, and a line in the access log.
+awaitable<void> refuse_plain_http(tls_link& l)
+{
+    std::array<char, 4096> request;  // read first, so that closing does not reset the reply
+    const auto got = ::recv(l.tcp_socket().native_handle(), request.data(), request.size(),
+                            MSG_DONTWAIT);
+    const std::string_view head(request.data(), got > 0 ? static_cast<std::size_t>(got) : 0);
+    const auto line = head.substr(0, head.find_first_of("\r\n"));
+    const auto method_end = std::min(line.find(' '), line.size());
+    const auto target = line.substr(std::min(method_end + 1, line.size()));
+
+    static const std::string reply = [] {
+        const std::string body =
+            "Bad Request (plain_http_on_tls): this port speaks HTTPS; use https://\n";
+        return "HTTP/1.1 400 Bad Request\r\nServer: sluice\r\n"
+               "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+    }();
+    l.deadline.arm(l.w.current->config.timeouts.client_send);
+    auto [ec, n] = co_await asio::async_write(l.tcp_socket(), asio::buffer(reply), use_tuple);
+    l.deadline.disarm();
+    error_code ignored;
+    l.tcp_socket().shutdown(socket_type::shutdown_send, ignored);
+    count_failure(l, "plain_http", "plain HTTP sent to a TLS port (answered 400)");
+
+    const auto id = l.w.next_request_id();
+    access_record rec;
+    rec.request_id = {id.data(), id.size()};
+    rec.client = l.origin->ip;
+    rec.listener = l.listener();
+    rec.method = line.substr(0, method_end);
+    rec.path = target.substr(0, target.find(' '));
+    rec.status = 400;
+    rec.reason = "plain_http_on_tls";
+    rec.bytes_in = head.size();
+    rec.bytes_out = n;
+    rec.time_unix_ms = unix_ms_now();
+    l.w.metrics.record({rec.listener, "", "", 400, 0, std::nullopt, rec.reason});
+    if (l.w.log) l.w.log->write(to_json_line(rec));
+}
+
+awaitable<bool> handshake(tls_link& l)
+{
+    auto [ec] = co_await l.pipe.tls.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    const bool timed_out = l.deadline.expired();
+    l.deadline.disarm();
+    if (ec) {
+        count_failure(l, net::tls_failure_reason(ec, timed_out),
+                      timed_out ? "not done within timeouts.client_header" : ec.message());
+        co_return false;
+    }
+    SSL* ssl = l.pipe.tls.native_handle();
+    l.origin->tls_version = SSL_get_version(ssl);
+    if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) l.origin->sni = sni;
+    l.w.metrics.tls_handshake(l.listener(), l.origin->tls_version, SSL_session_reused(ssl) == 1);
+    co_return true;
+}
+
+// Hands the session its end of the pipe, with the client's origin and the listener.
+bool start_session(tls_link& l)
+{
+    error_code ec;
+    auto session_end = l.pipe.open_pair(ec);
+    if (ec) {
+        log_event(severity::error, "listener " + l.listener() +
+                                       ": no socket pair for a TLS connection: " + ec.message() +
+                                       "; raise the open-files limit");
+        return false;
+    }
+    start_client_session(l.w, std::move(session_end), std::move(l.guard.owner),
+                         std::move(l.origin));
+    return true;
+}
+
+awaitable<void> serve_tls(std::unique_ptr<tls_link> link, config::proxy_protocol proxy_protocol)
+{
+    auto& l = *link;
+    l.deadline.arm(l.w.current->config.timeouts.client_header);
+    if (proxy_protocol != config::proxy_protocol::off &&
+        !co_await read_proxy_header_exact(l.tcp_socket(), l.deadline, *l.guard.owner,
+                                          proxy_protocol, l.origin->ip))
+        co_return;
+    switch (co_await peek_first_byte(l)) {
+    case first_bytes::tls: break;
+    case first_bytes::plain_http: co_await refuse_plain_http(l); co_return;
+    case first_bytes::other:
+        count_failure(l, "not_tls", "the first bytes are not a TLS handshake");
+        co_return;
+    case first_bytes::none:
+        if (l.deadline.expired())
+            count_failure(l, "timeout", "no handshake within timeouts.client_header");
+        co_return;
+    }
+    if (!co_await handshake(l) || !start_session(l)) co_return;
+    co_await relay(l.pipe, l.w.current->config.timeouts.client_send);
+}
+
+}  // namespace
+
+void start_tls_front(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner,
+                     std::shared_ptr<const net::tls_server_context> tls,
+                     config::proxy_protocol proxy_protocol)
+{
+    SSL* ssl = tls->new_session();
+    if (!ssl) {
+        owner->on_closed();
+        return;
+    }
+    error_code ec;
+    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    auto link = std::make_unique<tls_link>(w, std::move(socket), std::move(owner), std::move(tls),
+                                           ssl);
+    asio::co_spawn(w.io, serve_tls(std::move(link), proxy_protocol), asio::detached);
+}
+
+}  // namespace sluice::proxy

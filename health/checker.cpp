@@ -3,6 +3,7 @@
 #include "health/check_failure.hpp"
 #include "health/jitter.hpp"
 #include "net/socket_address.hpp"
+#include "net/tls_client_context.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -11,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -104,8 +106,37 @@ check_result read_failure(const probe& p, const check_target& t, const error_cod
     return check_result::failed(p.failure(ec, "response"));
 }
 
-// A connect, and with `health.http` one request whose response head decides; the body is never
-// read, so a check costs the server no more than its head.
+// The check request, and the response head that decides; the body is never read, so a check
+// costs the server no more than its head.
+template <class Stream>
+asio::awaitable<check_result> ask(probe& p, const check_target& t, Stream& stream)
+{
+    auto [wec, n] = co_await asio::async_write(stream, asio::buffer(t.request), use_tuple);
+    if (wec) co_return step_failure(p, wec, "send");
+    boost::beast::flat_buffer buffer;
+    http::response_parser<http::empty_body> parser;
+    parser.header_limit(16 * 1024);
+    auto [rec, m] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+    if (rec) co_return read_failure(p, t, rec, buffer);
+    co_return classify(*t.health.http, parser.get().result_int());
+}
+
+asio::awaitable<check_result> ask_over_tls(probe& p, const check_target& t)
+{
+    SSL* ssl = t.tls->new_session();
+    if (!ssl) co_return check_result::failed("TLS: out of memory");
+    asio::ssl::stream<protocol::socket&> stream(*p.socket, ssl);
+    auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
+    if (ec) {
+        if (p.timed_out()) co_return check_result::timeout();
+        std::string detail;
+        const auto reason = net::server_tls_failure(stream.native_handle(), detail);
+        co_return check_result::failed("TLS handshake (" + std::string(reason) + "): " + detail);
+    }
+    co_return co_await ask(p, t, stream);
+}
+
+// A connect, and with `health.http` one request (over TLS when the server has `tls`).
 asio::awaitable<check_result> run_check(asio::io_context& io, const check_target& t,
                                         const protocol::endpoint& to)
 {
@@ -113,14 +144,8 @@ asio::awaitable<check_result> run_check(asio::io_context& io, const check_target
     auto [ec] = co_await p.socket->async_connect(to, use_tuple);
     if (ec) co_return step_failure(p, ec, "connect");
     if (!t.health.http) co_return check_result::passed("connected");
-    auto [wec, n] = co_await asio::async_write(*p.socket, asio::buffer(t.request), use_tuple);
-    if (wec) co_return step_failure(p, wec, "send");
-    boost::beast::flat_buffer buffer;
-    http::response_parser<http::empty_body> parser;
-    parser.header_limit(16 * 1024);
-    auto [rec, m] = co_await http::async_read_header(*p.socket, buffer, parser, use_tuple);
-    if (rec) co_return read_failure(p, t, rec, buffer);
-    co_return classify(*t.health.http, parser.get().result_int());
+    if (t.tls) co_return co_await ask_over_tls(p, t);
+    co_return co_await ask(p, t, *p.socket);
 }
 
 // HAProxy's agent check: connect, read one line, parse it.

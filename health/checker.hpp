@@ -15,6 +15,10 @@
 #include <string>
 #include <vector>
 
+namespace sluice::net {
+class tls_client_context;
+}
+
 namespace sluice::health {
 
 // An agent probe that gave nothing to apply. Only `unreachable` is a state of the agent (shown
@@ -34,6 +38,9 @@ struct check_target {
     // (proxy/http/check_request), or why it cannot be built (then every check fails with it).
     std::string request, request_error;
     std::optional<std::uint16_t> agent_port;  // the server's, else the backend's
+    // The server's `tls`: an HTTP check speaks TLS to it as requests do (a TCP check only
+    // connects).
+    std::shared_ptr<const net::tls_client_context> tls;
     clock::duration busy_window{};
     // The server's activity, read as a check starts and when it times out (busy_timeout.hpp);
     // null: a timeout is always a failure.

@@ -181,4 +181,62 @@ proxy_parse parse_proxy_header(std::string_view bytes, proxy_versions allowed)
     return refuse("no PROXY protocol header where the listener requires one");
 }
 
+bool to_proxy_address(std::string_view ip, std::uint16_t port, proxy_address& out)
+{
+    bool v6 = false;
+    if (!config::parse_ip_address(ip, v6, out.bytes)) return false;
+    out.fam = v6 ? proxy_address::family::inet6 : proxy_address::family::inet;
+    out.port = port;
+    return true;
+}
+
+namespace {
+
+proxy_address as_inet6(proxy_address a)
+{
+    if (a.fam == proxy_address::family::inet6) return a;
+    std::array<std::uint8_t, 16> mapped{};
+    mapped[10] = mapped[11] = 0xFF;
+    std::copy_n(a.bytes.begin(), 4, mapped.begin() + 12);
+    a.bytes = mapped;
+    a.fam = proxy_address::family::inet6;
+    return a;
+}
+
+void append_be16(std::string& out, std::uint16_t v)
+{
+    out += static_cast<char>(v >> 8);
+    out += static_cast<char>(v & 0xFF);
+}
+
+}  // namespace
+
+std::string write_proxy_header(const proxy_header& header, bool v2)
+{
+    auto src = header.source, dst = header.destination;
+    if (src.fam != dst.fam) src = as_inet6(src), dst = as_inet6(dst);
+    const bool inet = src.fam == proxy_address::family::inet;
+    if (!v2) {
+        if (header.local) return "PROXY UNKNOWN\r\n";
+        return std::string("PROXY ") + (inet ? "TCP4 " : "TCP6 ") + src.text() + " " + dst.text() +
+               " " + std::to_string(src.port) + " " + std::to_string(dst.port) + "\r\n";
+    }
+    std::string out(v2_signature);
+    if (header.local) {
+        out += '\x20';  // version 2, LOCAL
+        out += '\x00';  // unspecified family
+        append_be16(out, 0);
+        return out;
+    }
+    const std::size_t size = inet ? 4 : 16;
+    out += '\x21';                  // version 2, PROXY
+    out += inet ? '\x11' : '\x21';  // TCP over IPv4 / IPv6
+    append_be16(out, static_cast<std::uint16_t>(2 * size + 4));
+    out.append(reinterpret_cast<const char*>(src.bytes.data()), size);
+    out.append(reinterpret_cast<const char*>(dst.bytes.data()), size);
+    append_be16(out, src.port);
+    append_be16(out, dst.port);
+    return out;
+}
+
 }  // namespace sluice::net

@@ -46,6 +46,14 @@ struct proxy_parse {
 constexpr std::size_t max_v1_header = 107;
 constexpr std::size_t max_v2_header = 4096;
 
+// The header that carries `source` and `destination` to a server (`servers[].proxy_protocol`),
+// in v1 text or v2 binary; with `local` (a unix-socket client: no address to carry) v1's UNKNOWN
+// or v2's LOCAL. Addresses of different families are both sent as IPv6 (v4-mapped).
+std::string write_proxy_header(const proxy_header& header, bool v2);
+
+// An address from its text ("192.0.2.1", "2001:db8::1") and port; false when not IP.
+bool to_proxy_address(std::string_view ip, std::uint16_t port, proxy_address& out);
+
 // Decides on the header at the start of `bytes` (what the connection has sent so far). Waits
 // for more only while the bytes can still become a valid header of an allowed version.
 proxy_parse parse_proxy_header(std::string_view bytes, proxy_versions allowed);

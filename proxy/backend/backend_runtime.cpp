@@ -62,6 +62,7 @@ void backend_runtime::reconcile(const config::backend& cfg)
             auto& record = *servers_[index];
             record.retired = false;
             record.tls.store(tls[i]);
+            record.send_proxy.store(s.proxy_protocol, std::memory_order_relaxed);
             if (record.state) {
                 record.state->reconfigure(health, cfg.passive, cfg.slow_start, s.weight,
                                           s.max_connections);

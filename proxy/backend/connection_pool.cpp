@@ -8,13 +8,14 @@ constexpr std::size_t kept_buffer_capacity = 16 * 1024;
 }  // namespace
 
 std::unique_ptr<upstream_connection> connection_pool::take(clock::duration idle_timeout,
-                                                           bool verify)
+                                                           bool verify, std::string_view client)
 {
     const auto now = coarse_now();
     // Most recently used first: it is the least likely to have been closed by the server.
-    while (!idle_.empty()) {
-        auto c = std::move(idle_.back());
-        idle_.pop_back();
+    for (auto i = idle_.size(); i-- > 0;) {
+        if (idle_[i]->proxied_for != client) continue;
+        auto c = std::move(idle_[i]);
+        idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(i));
         const auto idle = now - c->idle_since;
         if (idle < idle_timeout && ((!verify && idle < recently_used) || !c->is_stale())) return c;
     }

@@ -14,8 +14,10 @@ class connection_pool {
 public:
     // An idle connection that is still usable, or nullptr. A connection used moments ago is
     // taken unchecked (saving a syscall per request) unless `verify`: the caller says whether a
-    // request lost to a connection closed in that moment could be retried for free.
-    std::unique_ptr<upstream_connection> take(clock::duration idle_timeout, bool verify);
+    // request lost to a connection closed in that moment could be retried for free. Only one
+    // whose PROXY header named `client` (upstream_connection::proxied_for) is taken.
+    std::unique_ptr<upstream_connection> take(clock::duration idle_timeout, bool verify,
+                                              std::string_view client = {});
     // Keeps `c` for reuse unless the pool already holds max_idle connections.
     void put(std::unique_ptr<upstream_connection> c, std::size_t max_idle);
     void prune(clock::duration idle_timeout);

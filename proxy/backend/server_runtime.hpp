@@ -27,6 +27,7 @@ struct server_runtime {
     std::deque<connection_pool> pools;  // one per event-loop thread, used by that thread only
     // How new connections to it start (a reload may change them; each connection keeps its own).
     std::atomic<std::shared_ptr<const net::tls_client_context>> tls;
+    std::atomic<config::proxy_protocol> send_proxy{config::proxy_protocol::off};
     // Guarded by the backend's slot table lock:
     bool retired = false;
     std::optional<health::server_state> state;

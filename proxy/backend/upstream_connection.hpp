@@ -40,6 +40,9 @@ public:
     struct deadline deadline;
     clock::time_point idle_since{};
     unsigned requests = 0;  // served on this connection; > 0 means it is a reused one
+    // The client its PROXY header named ("" when the server takes none): only that client's
+    // requests may reuse it.
+    std::string proxied_for;
     // After a failed TLS handshake: the access log's reason and OpenSSL's words for it.
     std::string_view tls_failure;
     std::string tls_detail;

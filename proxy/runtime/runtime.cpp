@@ -179,6 +179,7 @@ std::vector<health::check_target> runtime::impl::check_targets(const snapshot& s
                 t.request_error = std::move(request.error);
             }
             t.agent_port = s.agent_port ? s.agent_port : h.agent_port;
+            t.tls = b.runtime->server(active[i]).tls.load();
             t.busy_window = health::busy_window(h, snap.config.timeouts.server, s.worker_timeout);
             report_to(t, b.runtime, active[i]);
             targets.push_back(std::move(t));

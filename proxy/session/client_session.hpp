@@ -29,7 +29,7 @@ public:
 // through one end of a socket pair, and has read any PROXY header and the handshake itself.
 struct client_origin {
     std::string ip;  // "" when unknown (a unix-socket client)
-    std::string port, local_port;
+    std::string port, local_ip, local_port;
     std::string tls_version;  // "TLSv1.3"
     std::string sni;          // "" when the client sent none
 };

@@ -127,8 +127,11 @@ awaitable<attempt_state> attempt(client_connection& c, exchange& x, std::size_t 
     auto& s = x.backend->server(server);
     x.rec.server = s.name;
     if (coarse_now() >= x.deadline) co_return attempt_state{attempt_end::request_timeout};
+    const bool sends_proxy = s.send_proxy.load(std::memory_order_relaxed) !=
+                             config::proxy_protocol::off;
     if (may_reuse && !is_uwsgi(x))
-        u = s.pools[c.w.index].take(x.backend_config->keepalive.idle_timeout, !x.parser->is_done());
+        u = s.pools[c.w.index].take(x.backend_config->keepalive.idle_timeout, !x.parser->is_done(),
+                                    sends_proxy ? proxied_client_key(c) : std::string_view());
     const bool reused = u != nullptr;
     if (!reused) {
         auto st = co_await connect_to(c, x, s, u);

@@ -52,7 +52,9 @@ struct tls_link {
         auto [ip, port] = net::host_and_port(tcp_socket().remote_endpoint(ec), ec);
         origin->ip = std::move(ip);
         origin->port = std::move(port);
-        origin->local_port = net::host_and_port(tcp_socket().local_endpoint(ec), ec).second;
+        auto [local_ip, local_port] = net::host_and_port(tcp_socket().local_endpoint(ec), ec);
+        origin->local_ip = std::move(local_ip);
+        origin->local_port = std::move(local_port);
     }
 
     socket_type& tcp_socket() { return pipe.tcp_socket(); }

@@ -8,6 +8,12 @@
 #include "proxy/session/body_relay.hpp"
 #include "proxy/session/upstream_failure.hpp"
 
+#include "net/proxy_protocol.hpp"
+#include "net/socket_address.hpp"
+
+#include <cstdlib>
+#include <tuple>
+
 namespace sluice::proxy {
 
 namespace {
@@ -94,6 +100,56 @@ awaitable<void> send_continue(client_connection& c, exchange& x)
     c.deadline.disarm();
 }
 
+std::string_view proxied_client_key(const client_connection& c)
+{
+    return c.client_ip.empty() ? std::string_view("unix") : std::string_view(c.client_ip);
+}
+
+namespace {
+
+// Whom a PROXY header to a server names: the client (the address a PROXY header in front
+// carried, if any) and the address it reached; LOCAL for a unix-socket client.
+net::proxy_header carried_client(const client_connection& c)
+{
+    std::string port, local_ip, local_port;
+    if (c.origin) {
+        port = c.origin->port, local_ip = c.origin->local_ip, local_port = c.origin->local_port;
+    } else {
+        error_code ec;
+        port = net::host_and_port(c.socket.remote_endpoint(ec), ec).second;
+        std::tie(local_ip, local_port) = net::host_and_port(c.socket.local_endpoint(ec), ec);
+    }
+    const auto number = [](const std::string& text) {
+        return static_cast<std::uint16_t>(std::strtoul(text.c_str(), nullptr, 10));
+    };
+    net::proxy_header h;
+    h.local = !net::to_proxy_address(c.client_ip, number(port), h.source) ||
+              !net::to_proxy_address(local_ip, number(local_port), h.destination);
+    return h;
+}
+
+// A new connection to a server with `proxy_protocol` starts with the client's header; the
+// connection is then kept for that client's requests only.
+awaitable<void> send_proxy_header(client_connection& c, exchange& x, server_runtime& s,
+                                  upstream_connection& u, attempt_state& st)
+{
+    const auto version = s.send_proxy.load(std::memory_order_relaxed);
+    if (version == config::proxy_protocol::off) co_return;
+    const auto header = net::write_proxy_header(carried_client(c),
+                                                version == config::proxy_protocol::v2);
+    u.deadline.arm(x.timeouts.connect);
+    auto [ec, n] = co_await asio::async_write(u.socket, asio::buffer(header), use_tuple);
+    u.deadline.disarm();
+    if (ec) {
+        st.ec = ec;
+        st.end = attempt_end::connect_failed;
+        co_return;
+    }
+    u.proxied_for = proxied_client_key(c);
+}
+
+}  // namespace
+
 awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_runtime& s,
                                     std::unique_ptr<upstream_connection>& u)
 {
@@ -110,6 +166,7 @@ awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_ru
         st.end = attempt_end::tls_failed;
     else if (st.ec)
         st.end = attempt_end::connect_failed;
+    if (st.end == attempt_end::ok) co_await send_proxy_header(c, x, s, *u, st);
     co_return st;
 }
 

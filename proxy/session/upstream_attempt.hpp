@@ -23,6 +23,9 @@ enum class attempt_end {
     not_http,         // what came back is not an HTTP response
 };
 
+// The key a server's pooled connections carry when it takes PROXY headers: the client's address.
+std::string_view proxied_client_key(const client_connection& c);
+
 struct attempt_state {
     attempt_end end = attempt_end::ok;
     error_code ec;

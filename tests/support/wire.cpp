@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/ssl.h>
+
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -170,21 +172,45 @@ byte_stream::~byte_stream() { close(); }
 
 void byte_stream::close()
 {
+    if (ssl_) SSL_free(ssl_);
+    ssl_ = nullptr;
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
+}
+
+void byte_stream::use_tls(ssl_st* ssl) { ssl_ = ssl; }
+
+// SSL_read on the socket, waiting for bytes while OpenSSL wants more of a record.
+byte_stream::status byte_stream::fill_tls(steady::time_point deadline)
+{
+    char chunk[16384];
+    for (;;) {
+        const int n = SSL_read(ssl_, chunk, sizeof chunk);
+        if (n > 0) {
+            buffer_.append(chunk, static_cast<std::size_t>(n));
+            return status::ok;
+        }
+        const int err = SSL_get_error(ssl_, n);
+        if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) return status::closed;
+        pollfd p{fd_, static_cast<short>(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
+        const int ready = ::poll(&p, 1, remaining_ms(deadline));
+        if (ready == 0) return status::timeout;
+        if (ready < 0 && errno != EINTR) return status::closed;
+    }
 }
 
 byte_stream::status byte_stream::fill(steady::time_point deadline)
 {
     if (fd_ < 0) return status::closed;
-    pollfd p{fd_, POLLIN, 0};
-    int ready = ::poll(&p, 1, remaining_ms(deadline));
-    if (ready == 0) return status::timeout;
-    if (ready < 0) return errno == EINTR ? fill(deadline) : status::closed;
     if (begin_ > 0 && begin_ == buffer_.size()) {
         buffer_.clear();
         begin_ = 0;
     }
+    if (ssl_) return fill_tls(deadline);
+    pollfd p{fd_, POLLIN, 0};
+    int ready = ::poll(&p, 1, remaining_ms(deadline));
+    if (ready == 0) return status::timeout;
+    if (ready < 0) return errno == EINTR ? fill(deadline) : status::closed;
     char chunk[65536];
     auto n = ::recv(fd_, chunk, sizeof chunk, 0);
     if (n <= 0) return status::closed;
@@ -279,6 +305,17 @@ std::string byte_stream::read_some(millis timeout)
 
 bool byte_stream::write_all(std::string_view bytes)
 {
+    while (ssl_ && !bytes.empty()) {
+        const int n = SSL_write(ssl_, bytes.data(), static_cast<int>(bytes.size()));
+        if (n > 0) {
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+            continue;
+        }
+        const int err = SSL_get_error(ssl_, n);
+        if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) return false;
+        pollfd p{fd_, static_cast<short>(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
+        ::poll(&p, 1, 5000);
+    }
     while (!bytes.empty()) {
         auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;

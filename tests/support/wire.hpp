@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+struct ssl_st;
+
 namespace sluice::test {
 
 using namespace std::chrono_literals;
@@ -79,6 +81,10 @@ public:
 
     int fd() const { return fd_; }
     void close();
+    // From now on reads and writes go through TLS on this socket (tls_client.hpp does the
+    // handshake); the stream owns `ssl`.
+    void use_tls(ssl_st* ssl);
+    ssl_st* tls() const { return ssl_; }
 
     // Through the blank line; ok only for a complete head of at most max_size bytes.
     status read_head(std::string& head, millis timeout, std::size_t max_size = 1 << 20);
@@ -96,9 +102,11 @@ public:
 
 private:
     status fill(std::chrono::steady_clock::time_point deadline);
+    status fill_tls(std::chrono::steady_clock::time_point deadline);
     status read_line(std::string& line, std::chrono::steady_clock::time_point deadline);
 
     int fd_;
+    ssl_st* ssl_ = nullptr;
     std::string buffer_;
     std::size_t begin_ = 0;  // consumed prefix of buffer_
 };

@@ -133,5 +133,49 @@ TEST(proxy_protocol, a_listener_for_one_version_refuses_the_other)
     EXPECT_EQ(parse_proxy_header("\r\n\r", proxy_versions::v1).result, verdict::refused);
 }
 
+// What sluice sends to a server parses back to the same addresses, in both versions.
+TEST(proxy_protocol, a_written_header_parses_back_to_its_addresses)
+{
+    struct row {
+        std::string src, dst, src_text, dst_text;
+    };
+    const row rows[] = {
+        {"192.0.2.1", "198.51.100.7", "192.0.2.1", "198.51.100.7"},
+        {"2001:db8::7", "::1", "2001:db8::7", "::1"},
+        {"2001:db8::7", "198.51.100.7", "2001:db8::7", "::ffff:198.51.100.7"},  // mixed: both v6
+    };
+    for (const auto& r : rows) {
+        proxy_header h;
+        ASSERT_TRUE(to_proxy_address(r.src, 40000, h.source));
+        ASSERT_TRUE(to_proxy_address(r.dst, 443, h.destination));
+        for (const bool v2 : {false, true}) {
+            const auto bytes = write_proxy_header(h, v2);
+            const auto p = parse_proxy_header(bytes + "GET /",
+                                              v2 ? proxy_versions::v2 : proxy_versions::v1);
+            ASSERT_EQ(p.result, verdict::accepted) << r.src << (v2 ? " v2" : " v1");
+            EXPECT_EQ(p.consumed, bytes.size());
+            EXPECT_FALSE(p.header.local);
+            EXPECT_EQ(p.header.source.text(), r.src_text);
+            EXPECT_EQ(p.header.destination.text(), r.dst_text);
+            EXPECT_EQ(p.header.source.port, 40000);
+            EXPECT_EQ(p.header.destination.port, 443);
+        }
+    }
+}
+
+TEST(proxy_protocol, a_client_without_an_address_is_sent_as_local)
+{
+    proxy_header h;
+    h.local = true;
+    EXPECT_EQ(write_proxy_header(h, false), "PROXY UNKNOWN\r\n");
+    const auto v2_bytes = write_proxy_header(h, true);
+    const auto p = parse_proxy_header(v2_bytes, proxy_versions::v2);
+    ASSERT_EQ(p.result, verdict::accepted);
+    EXPECT_TRUE(p.header.local);
+    EXPECT_EQ(p.consumed, 16u);
+    proxy_address a;
+    EXPECT_FALSE(to_proxy_address("unix", 0, a));
+}
+
 }  // namespace
 }  // namespace sluice::net

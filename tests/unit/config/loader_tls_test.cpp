@@ -181,7 +181,10 @@ TEST_F(loader_tls, each_key_error_names_line_column_path_and_the_fix)
           "PEM file"}},
         {with_tls("      certificates: " + site.cert + "\n"),
          {"t.yaml:5:21: listeners[0].tls.certificates: \"" + site.cert +
-              "\"; expected a list (\"- item\" lines or [a, b])"}},
+              "\"; expected a list (\"- item\" lines or [a, b])",
+          "t.yaml:5:21: listeners[0].tls.certificates: none; a TLS listener needs at least one, "
+          "e.g. `certificates: [{ cert: /etc/sluice/tls/site.crt, key: /etc/sluice/tls/site.key "
+          "}]` (or remove tls to serve plain HTTP)"}},
         {with_servers("    servers: [{ address: 127.0.0.1:8000, proxy_protocol: v3 }]\n"),
          {"t.yaml:5:58: backends[0].servers[0].proxy_protocol: \"v3\" is not allowed here; "
           "expected one of off, v1, v2, any; did you mean `v1`?"}},

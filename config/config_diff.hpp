@@ -3,6 +3,7 @@
 // "backend app: server app3 added", "timeouts.queue: 10s -> 5s". Pure: two models in, lines out.
 // Only what an operator acts on is compared (listeners, backends, servers, timeouts, the admin
 // token); anything else that differs shows as one line per object ("backend app: other settings").
+// A TLS listener always gets a line: its certificate files are re-read at every reload.
 
 #include "config/model.hpp"
 

@@ -1,6 +1,7 @@
 #include "config/loader.hpp"
 
 #include "config/admin_rules.hpp"
+#include "config/loader_tls.hpp"
 #include "config/yaml_reader.hpp"
 
 #include <algorithm>
@@ -83,13 +84,8 @@ const field<listener> listener_fields[] = {
     {"trusted_proxies",
      [](auto& r, auto& n, auto& p, auto& l) { read_cidrs(r, n, p, l.trusted_proxies); }},
     {"proxy_protocol",
-     [](auto& r, auto& n, auto& p, auto& l) {
-         r.choice(n, p, l.proxy_protocol,
-                  {{"off", proxy_protocol::off},
-                   {"v1", proxy_protocol::v1},
-                   {"v2", proxy_protocol::v2},
-                   {"any", proxy_protocol::any}});
-     }},
+     [](auto& r, auto& n, auto& p, auto& l) { read_proxy_protocol(r, n, p, l.proxy_protocol); }},
+    {"tls", read_listener_tls},
 };
 
 const field<admin> admin_fields[] = {
@@ -100,7 +96,7 @@ const field<admin> admin_fields[] = {
 };
 
 // The first `shared_server_keys` rows are the ones server_defaults may set as well.
-constexpr std::size_t shared_server_keys = 4;
+constexpr std::size_t shared_server_keys = 6;
 const field<server> server_fields[] = {
     {"weight", [](auto& r, auto& n, auto& p, auto& s) { r.whole(n, p, s.weight); }},
     {"max_connections",
@@ -108,6 +104,9 @@ const field<server> server_fields[] = {
     {"keepalive_timeout",
      [](auto& r, auto& n, auto& p, auto& s) { r.time(n, p, s.keepalive_timeout); }},
     {"worker_timeout", [](auto& r, auto& n, auto& p, auto& s) { r.time(n, p, s.worker_timeout); }},
+    {"tls", read_server_tls},
+    {"proxy_protocol",
+     [](auto& r, auto& n, auto& p, auto& s) { read_proxy_protocol(r, n, p, s.proxy_protocol); }},
     {"name", [](auto& r, auto& n, auto& p, auto& s) { r.text(n, p, s.name); }},
     {"address", [](auto& r, auto& n, auto& p, auto& s) { r.address(n, p, s.address); }},
     {"agent_port", [](auto& r, auto& n, auto& p, auto& s) { r.port(n, p, s.agent_port); }},
@@ -170,11 +169,6 @@ const field<keepalive> keepalive_fields[] = {
     {"max_idle", [](auto& r, auto& n, auto& p, auto& k) { r.whole(n, p, k.max_idle); }},
     {"idle_timeout", [](auto& r, auto& n, auto& p, auto& k) { r.time(n, p, k.idle_timeout); }},
 };
-
-bool read_switch(reader& r, const node& n, const std::string& path, bool& out)
-{
-    return r.choice(n, path, out, {{"on", true}, {"off", false}, {"true", true}, {"false", false}});
-}
 
 const field<buffering> buffering_fields[] = {
     {"request", [](auto& r, auto& n, auto& p, auto& b) { read_switch(r, n, p, b.request); }},
@@ -239,6 +233,8 @@ void inherit_defaults(reader& r, const server& defaults, const std::string& defa
     inherit("max_connections", &server::max_connections);
     inherit("keepalive_timeout", &server::keepalive_timeout);
     inherit("worker_timeout", &server::worker_timeout);
+    inherit("proxy_protocol", &server::proxy_protocol);
+    inherit_server_tls(r, defaults, defaults_path, s);
     s.keepalive_timeout_declared = r.declared(s.mark.path + ".keepalive_timeout");
     if (!r.declared(s.mark.path + ".name")) s.name = s.address.text;
 }

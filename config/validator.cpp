@@ -1,5 +1,7 @@
 #include "config/validator.hpp"
 
+#include "config/checker.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,8 +12,6 @@
 
 namespace sluice::config {
 namespace {
-
-using severity = diagnostic::severity;
 
 std::size_t edit_distance(std::string_view a, std::string_view b)
 {
@@ -28,41 +28,6 @@ std::size_t edit_distance(std::string_view a, std::string_view b)
     }
     return row[b.size()];
 }
-
-// Collects findings; each is placed at the mark the loader recorded for its key path, or at the
-// object that holds the key when the value is a default (nothing was written to point at).
-class checker {
-public:
-    explicit checker(const root& config) : config_(config) {}
-
-    void error(const source_mark& object, std::string_view key, std::string_view what)
-    {
-        add(severity::error, object, key, what);
-    }
-    void warning(const source_mark& object, std::string_view key, std::string_view what)
-    {
-        add(severity::warning, object, key, what);
-    }
-    std::vector<diagnostic> take() { return std::move(found_); }
-
-private:
-    void add(severity level, const source_mark& object, std::string_view key, std::string_view what)
-    {
-        auto path = object.path;
-        if (!key.empty() && !path.empty()) path += '.';
-        path += key;
-        auto at = config_.marks.find(path);
-        source_mark where = object;
-        if (at != config_.marks.end())
-            where = at->second;
-        else
-            where.path = path;
-        found_.push_back({level, located(where, what)});
-    }
-
-    const root& config_;
-    std::vector<diagnostic> found_;
-};
 
 source_mark top_level(const root& config) { return {config.source, 1, 1, ""}; }
 
@@ -266,11 +231,12 @@ void check_backends(checker& c, const root& config)
 
 }  // namespace
 
-std::vector<diagnostic> validate(const root& config)
+std::vector<diagnostic> validate(const root& config, std::chrono::system_clock::time_point now)
 {
     checker c{config};
     check_listeners(c, config);
     check_backends(c, config);
+    check_tls(c, config, now);
     return c.take();
 }
 

@@ -4,6 +4,7 @@
 
 #include "config/model.hpp"
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,8 +18,10 @@ struct diagnostic {
 };
 
 // Every finding, in file order per rule. The model's marks (root::marks, then each object's own)
-// give the location; a root built in code gets messages without one.
-std::vector<diagnostic> validate(const root& config);
+// give the location; a root built in code gets messages without one. Files the config names
+// (certificates, keys, CA files, spool_dir) are looked at now: `now` judges certificate expiry.
+std::vector<diagnostic> validate(const root& config, std::chrono::system_clock::time_point now =
+                                                         std::chrono::system_clock::now());
 
 // "FILE:LINE:COL: PATH: message"; "FILE: PATH: message" for a default (line 0), which has no
 // line to point at.

@@ -125,6 +125,11 @@ void walk_list(reader& r, const node& n, const std::string& path,
     }
 }
 
+bool read_switch(reader& r, const node& n, const std::string& path, bool& out)
+{
+    return r.choice(n, path, out, {{"on", true}, {"off", false}, {"true", true}, {"false", false}});
+}
+
 void read_statuses(reader& r, const node& n, const std::string& path, std::vector<unsigned>& out)
 {
     std::vector<unsigned> statuses;

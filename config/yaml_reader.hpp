@@ -136,6 +136,9 @@ void walk_map(reader& r, const node& n, const std::string& path,
 void walk_list(reader& r, const node& n, const std::string& path,
                const std::function<void(const node&, const std::string&)>& read_item);
 
+// on | off | true | false
+bool read_switch(reader& r, const node& n, const std::string& path, bool& out);
+
 // One status (`503`) or a list of them (`[502, 503]`).
 void read_statuses(reader& r, const node& n, const std::string& path, std::vector<unsigned>& out);
 

@@ -76,6 +76,10 @@ SPEC_METRICS = {
     # Round 2, "Buffering: slow clients never hold a worker".
     "sluice_slot_hold_seconds": "histogram",
     "sluice_config_reloads_total": "counter",
+    # Round 2, "TLS and the PROXY protocol".
+    "sluice_tls_handshakes_total": "counter",
+    "sluice_tls_handshake_errors_total": "counter",
+    "sluice_tls_certificate_expiry_timestamp_seconds": "gauge",
 }
 ALLOWED = set()
 for name, kind in SPEC_METRICS.items():

@@ -24,6 +24,9 @@ Health check duration quantiles | ^sluice_health_check_duration_seconds_bucket\{
 Servers down                    | ^sluice_server_state\{[^}]*state="down"               | no server is reported in state down (health checks not built yet?)
 Busy/free signal                | ^sluice_busy_transitions_total\{                      | sluice_busy_transitions_total not exported (no busy/free transition yet)
 Config reloads                  | ^sluice_config_reloads_total\{                        | SIGHUP reload not built yet (sluice does not catch SIGHUP), so no reload was counted
+Days to certificate expiry      | ^sluice_tls_certificate_expiry_timestamp_seconds\{    | no TLS listener in the live config (or TLS metrics not exported yet)
+TLS handshakes                  | ^sluice_tls_handshakes_total\{                        | no TLS listener in the live config (or TLS metrics not exported yet)
+TLS handshake errors            | ^sluice_tls_handshake_errors_total\{                  | no failed TLS handshake in the live traffic (or TLS metrics not exported yet)
 '
 # ------------------------------------------------------------------------------------------------
 

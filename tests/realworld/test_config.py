@@ -5,6 +5,8 @@ with each other (SPEC "Real app servers": "`sluice check` and `sluice run` agree
 import json
 import os
 import re
+import shutil
+import subprocess
 import unittest
 
 import harness
@@ -98,6 +100,32 @@ class AlignedDefaultsTest(RealworldTest):
             code, out, err = self.sluice_command(["check", "--strict", "-c", path])
             self.assertEqual(code, 0, name + "\n" + out + err)
             self.assertIsNone(re.search(r"(?im)^\s*(warning|error)\b", out + err), out + err)
+
+    # examples/tls.yaml names certificate files that are not in the repository (no key material
+    # is): made here with the openssl commands its comment gives, beside a copy of the file.
+    def test_the_tls_example_gets_no_warning_once_its_certificates_exist(self):
+        example = os.path.join(harness.HERE, "..", "..", "examples", "tls.yaml")
+        if not shutil.which("openssl"):
+            self.skipTest("the openssl command is not installed (Debian package openssl)")
+        path = os.path.join(self.dir, "tls.yaml")
+        shutil.copy(example, path)
+        tls_dir = os.path.join(self.dir, "tls")
+        os.mkdir(tls_dir)
+        code, out, err = self.sluice_command(["check", "-c", path])
+        self.assertEqual(code, 1, "the example passes without its certificate files:\n" + out + err)
+        self.assertIn(os.path.join(tls_dir, "example.com.crt") + "\" cannot be read", out + err)
+        for site in ("example.com", "api.example.com"):
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                            "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "90",
+                            "-subj", "/CN=" + site,
+                            "-addext", "subjectAltName=DNS:%s,DNS:www.%s" % (site, site),
+                            "-keyout", site + ".key", "-out", site + ".crt"],
+                           cwd=tls_dir, check=True, capture_output=True, timeout=30)
+        code, out, err = self.sluice_command(["check", "--strict", "-c", path])
+        self.assertEqual(code, 0, out + err)
+        self.assertIsNone(re.search(r"(?im)^\s*(warning|error)\b", out + err), out + err)
+        self.assertRegex(out, r"example\.com, www\.example\.com  expires .* \((89|90) days\)")
+        self.assertRegex(out, r"api\.example\.com, www\.api\.example\.com  expires")
 
 
 if __name__ == "__main__":

@@ -44,5 +44,37 @@ TEST(config_diff, a_new_token_is_said_without_the_token)
     EXPECT_EQ(changes[0].find("secret"), std::string::npos);
 }
 
+TEST(config_diff, server_tls_and_proxy_protocol_changes_are_named)
+{
+    const auto before = parsed(
+        "      - { name: a, address: 127.0.0.1:8001 }\n"
+        "      - { name: b, address: 127.0.0.1:8002, tls: { sni: b.old } }\n");
+    const auto after = parsed(
+        "      - { name: a, address: 127.0.0.1:8001, tls: {}, proxy_protocol: v1 }\n"
+        "      - { name: b, address: 127.0.0.1:8002, tls: { sni: b.new } }\n");
+    EXPECT_EQ(describe_changes(before, after),
+              (std::vector<std::string>{"backend app: server a: tls off -> on",
+                                        "backend app: server a: proxy_protocol off -> v1",
+                                        "backend app: server b: tls.sni b.old -> b.new"}));
+}
+
+TEST(config_diff, a_tls_listener_always_says_its_certificates_are_read_again)
+{
+    auto plain = parsed(two);
+    auto tls = plain;
+    tls.listeners[0].tls.emplace().certificates.push_back({"/etc/a.crt", "/etc/a.key", {}});
+    EXPECT_EQ(describe_changes(plain, tls),
+              std::vector<std::string>{"listener web: tls on (new connections)"});
+    EXPECT_EQ(describe_changes(tls, plain),
+              std::vector<std::string>{"listener web: tls off (new connections)"});
+    EXPECT_EQ(describe_changes(tls, tls),
+              std::vector<std::string>{"listener web: tls certificate files re-read (new "
+                                       "handshakes)"});
+    auto renamed = tls;
+    renamed.listeners[0].tls->certificates[0].cert = "/etc/b.crt";
+    EXPECT_EQ(describe_changes(tls, renamed),
+              std::vector<std::string>{"listener web: tls (new handshakes)"});
+}
+
 }  // namespace
 }  // namespace sluice::config

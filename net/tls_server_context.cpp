@@ -2,6 +2,8 @@
 
 #include "net/ticket_keys.hpp"
 
+#include "config/tls_files.hpp"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -14,13 +16,6 @@
 namespace sluice::net {
 
 namespace {
-
-// Mozilla's "intermediate" profile for TLS 1.2 (TLS 1.3 suites are OpenSSL's defaults, which are
-// the profile's): forward secrecy and AEAD only.
-constexpr const char* intermediate_ciphers =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
-    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
 
 struct ctx_free {
     void operator()(SSL_CTX* c) const { SSL_CTX_free(c); }
@@ -117,14 +112,12 @@ ctx_ptr tls_server_context::impl::make_context(const config::listener& l,
     ctx_ptr ctx(SSL_CTX_new(TLS_server_method()));
     if (!ctx) fail(l, "cannot make a context: " + openssl_reason());
     const auto& tls = *l.tls;
-    const bool tls13_only = tls.min_version == config::tls_version::v1_3 || tls.ciphers == "modern";
+    // TLS 1.3 suites are OpenSSL's defaults, which are Mozilla's for every profile.
+    const std::string tls12(config::tls12_cipher_list(tls));
+    const bool tls13_only = config::effective_min_version(tls) == config::tls_version::v1_3;
     SSL_CTX_set_min_proto_version(ctx.get(), tls13_only ? TLS1_3_VERSION : TLS1_2_VERSION);
-    if (!tls13_only) {
-        const auto* list = tls.ciphers == "intermediate" ? intermediate_ciphers
-                                                         : tls.ciphers.c_str();
-        if (SSL_CTX_set_cipher_list(ctx.get(), list) != 1)
-            fail(l, "ciphers \"" + tls.ciphers + "\": " + openssl_reason());
-    }
+    if (!tls13_only && SSL_CTX_set_cipher_list(ctx.get(), tls12.c_str()) != 1)
+        fail(l, "ciphers \"" + tls.ciphers + "\": " + openssl_reason());
     SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
     // An idle connection gives its read and write buffers back (about 34 KiB).
     SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);

@@ -47,7 +47,9 @@ SSL_CTX* client_context(const tls_options& o)
         SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr);
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     }
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
+    // No client cache: freeing the context would flush it and mark its sessions unresumable,
+    // and the test keeps a session itself (session_of).
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     return ctx;
 }
 

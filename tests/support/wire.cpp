@@ -172,7 +172,8 @@ byte_stream::~byte_stream() { close(); }
 
 void byte_stream::close()
 {
-    if (ssl_) SSL_free(ssl_);
+    // A close_notify first: OpenSSL makes a session that ends without one unresumable.
+    if (ssl_) SSL_shutdown(ssl_), SSL_free(ssl_);
     ssl_ = nullptr;
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;

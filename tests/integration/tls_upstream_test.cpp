@@ -1,0 +1,124 @@
+// What sluice sends to its servers (SPEC.md "TLS and the PROXY protocol"): TLS verified against
+// `ca` and `sni`, a failed verification a 502 whose reason names the problem, pooled
+// connections that stay established; and the PROXY header naming the client, on connections
+// reused only for that client. The server here is a second sluice, which speaks TLS and reads
+// PROXY headers, in front of a scripted app.
+
+#include "support/http_client.hpp"
+#include "support/proxy_config.hpp"
+#include "support/scripted_backend.hpp"
+#include "support/sluice_process.hpp"
+#include "support/test_certificates.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace sluice::test {
+namespace {
+
+class tls_upstream : public ::testing::Test {
+protected:
+    tls_upstream()
+    {
+        ca = write_ca(dir.path(), "ca");
+        stranger_ca = write_ca(dir.path(), "stranger");
+        site = write_signed(dir.path(), "site", ca, {.names = {"app.internal"}});
+    }
+
+    // The server: a TLS listener in front of the app.
+    sluice_process start_server()
+    {
+        return sluice_process{config_for(app).listener_option(
+            "tls: { certificates: [ { cert: " + site.cert + ", key: " + site.key + " } ] }")};
+    }
+
+    // The front: plain HTTP, its one server `to` with the server options given.
+    sluice_process start_front(std::uint16_t to, const std::string& server_options)
+    {
+        proxy_config cfg;
+        cfg.backend("app", {"127.0.0.1:" + std::to_string(to)},
+                    {"server_defaults: { " + server_options + " }"});
+        return sluice_process{cfg};
+    }
+
+    scratch_dir dir;
+    pem_files ca, stranger_ca, site;
+    scripted_backend app;
+};
+
+TEST_F(tls_upstream, verified_tls_to_the_server_with_connections_kept_established)
+{
+    auto server = start_server();
+    auto front = start_front(server.port(), "tls: { ca: " + ca.cert + ", sni: app.internal }");
+    connection c{front.port()};
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(c.send({.path = "/over-tls"}).status, 200);
+    ASSERT_EQ(app.request_count(), 3u);
+    const auto log = server.wait_access_log(3);
+    ASSERT_EQ(log.size(), 3u);
+    EXPECT_EQ(log[0]["tls_version"], "TLSv1.3");
+    EXPECT_EQ(log[0]["sni"], "app.internal");
+    // One handshake for the three requests: the pooled connection stayed established.
+    EXPECT_EQ(
+        server.metric(
+            R"(sluice_tls_handshakes_total{listener="web",version="TLSv1.3",resumed="false"})"),
+        1);
+}
+
+TEST_F(tls_upstream, a_certificate_that_fails_verification_is_a_502_naming_why)
+{
+    auto server = start_server();
+    struct row {
+        std::string options, reason;
+    };
+    const row rows[] = {
+        {"tls: { ca: " + stranger_ca.cert + ", sni: app.internal }", "tls_unknown_ca"},
+        {"tls: { ca: " + ca.cert + ", sni: other.internal }", "tls_wrong_name"},
+    };
+    for (const auto& r : rows) {
+        auto front = start_front(server.port(), r.options);
+        const auto res = http_get(front.port(), "/");
+        EXPECT_EQ(res.status, 502) << r.reason;
+        EXPECT_NE(res.body.find("certificate verify failed"), std::string::npos) << res.body;
+        const auto log = front.wait_access_log(1);
+        ASSERT_EQ(log.size(), 1u);
+        EXPECT_EQ(log[0]["reason"], r.reason);
+    }
+    EXPECT_EQ(app.request_count(), 0u);
+}
+
+TEST_F(tls_upstream, verify_false_accepts_any_certificate)
+{
+    auto server = start_server();
+    auto front = start_front(server.port(), "tls: { verify: false }");
+    EXPECT_EQ(http_get(front.port(), "/").status, 200);
+}
+
+// The front is told who the client is by a PROXY header of its own, and tells the server in
+// turn; a connection opened for one client never carries another's request.
+TEST_F(tls_upstream, the_proxy_header_to_a_server_names_the_client_and_pins_the_connection)
+{
+    sluice_process server{config_for(app).listener_option("proxy_protocol: v2")};
+    proxy_config cfg;
+    cfg.backend("app", {"127.0.0.1:" + std::to_string(server.port())},
+                {"server_defaults: { proxy_protocol: v2 }"})
+        .listener_option("proxy_protocol: v1");
+    sluice_process front{cfg};
+    const std::string clients[] = {"203.0.113.9", "203.0.113.10", "203.0.113.9", "203.0.113.10"};
+    for (const auto& ip : clients) {
+        const auto raw = raw_exchange(front.port(), "PROXY TCP4 " + ip +
+                                                        " 198.51.100.1 5555 80\r\n"
+                                                        "GET /who HTTP/1.1\r\nHost: a\r\n"
+                                                        "Connection: close\r\n\r\n");
+        EXPECT_EQ(status_of(raw), 200) << raw;
+    }
+    const auto log = server.wait_access_log(std::size(clients));
+    ASSERT_EQ(log.size(), std::size(clients));
+    for (std::size_t i = 0; i < std::size(clients); ++i) {
+        EXPECT_EQ(log[i]["client"], clients[i]) << i;
+        EXPECT_EQ(app.requests().at(i).headers.value("X-Forwarded-For"), clients[i]);
+    }
+}
+
+}  // namespace
+}  // namespace sluice::test

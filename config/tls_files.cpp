@@ -170,6 +170,12 @@ std::vector<std::string> names_of(X509* cert)
 
 }  // namespace
 
+certificate_facts facts_of(const x509_st* cert)
+{
+    auto* c = const_cast<X509*>(cert);
+    return {names_of(c), to_time(X509_get0_notBefore(c)), to_time(X509_get0_notAfter(c))};
+}
+
 std::string_view version_name(tls_version v) { return v == tls_version::v1_3 ? "1.3" : "1.2"; }
 
 std::string_view tls12_cipher_list(const listener_tls& tls)
@@ -207,8 +213,7 @@ certificate_report inspect_certificate(const tls_certificate& c, system_time now
     const auto cert_bio = memory_bio(cert_file.text);
     const cert_ptr cert(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr));
     if (!cert) return {no_certificate(c.cert, cert_file.text, openssl_reason()), "cert", {}};
-    report.facts = {names_of(cert.get()), to_time(X509_get0_notBefore(cert.get())),
-                    to_time(X509_get0_notAfter(cert.get()))};
+    report.facts = facts_of(cert.get());
     ERR_clear_error();
 
     const auto key_file = read_file(c.key);

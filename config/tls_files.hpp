@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+struct x509_st;
+
 namespace sluice::config {
 
 using system_time = std::chrono::system_clock::time_point;
@@ -59,6 +61,9 @@ struct certificate_report {
     std::string_view key = "cert";
     certificate_facts facts;  // filled whenever the certificate could be read
 };
+
+// The names and dates of a certificate already read (the proxy's, from its SSL_CTX).
+certificate_facts facts_of(const x509_st* cert);
 
 // Reads the first certificate in c.cert (the leaf; a chain may follow it) and the private key in
 // c.key. Errors: a file missing or unreadable (with the system's reason), not PEM or without a

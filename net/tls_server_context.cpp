@@ -6,12 +6,11 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include <algorithm>
-#include <cstring>
-#include <ctime>
 #include <stdexcept>
+
+#include <strings.h>
 
 namespace sluice::net {
 
@@ -34,35 +33,6 @@ std::string openssl_reason()
 [[noreturn]] void fail(const config::listener& l, const std::string& what)
 {
     throw std::runtime_error("listener " + l.name + ": TLS: " + what);
-}
-
-std::vector<std::string> names_of(X509* cert)
-{
-    std::vector<std::string> names;
-    auto* sans = static_cast<GENERAL_NAMES*>(
-        X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
-    for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans); ++i) {
-        const auto* n = sk_GENERAL_NAME_value(sans, i);
-        if (n->type != GEN_DNS) continue;
-        const auto* s = n->d.dNSName;
-        names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                           static_cast<std::size_t>(ASN1_STRING_length(s)));
-    }
-    GENERAL_NAMES_free(sans);
-    if (names.empty()) {
-        char cn[256];
-        if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) >
-            0)
-            names.emplace_back(cn);
-    }
-    return names;
-}
-
-std::chrono::system_clock::time_point not_after_of(X509* cert)
-{
-    std::tm tm{};
-    ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm);
-    return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
 int on_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const unsigned char* in,
@@ -167,7 +137,8 @@ tls_server_context::tls_server_context(const config::listener& l,
     for (const auto& c : l.tls->certificates) {
         impl_->contexts.push_back(impl_->make_context(l, c));
         X509* cert = SSL_CTX_get0_certificate(impl_->contexts.back().get());
-        impl_->certificates.push_back({c.cert, names_of(cert), not_after_of(cert)});
+        auto facts = config::facts_of(cert);
+        impl_->certificates.push_back({c.cert, std::move(facts.names), facts.not_after});
     }
     SSL_CTX_set_tlsext_servername_callback(impl_->contexts.front().get(), impl::on_server_name);
     SSL_CTX_set_tlsext_servername_arg(impl_->contexts.front().get(), impl_.get());

@@ -53,7 +53,17 @@ awaitable<void> to_peer(tls_pipe& p, clock::duration write_timeout)
             break;
         }
     }
+    // The other end is done: the close_notify and the FIN go at once, so that this side closes
+    // first (a client that closes first keeps a TIME_WAIT port for every connection). The
+    // peer's close_notify is not waited for.
+    if (!p.peer_left) {
+        SSL_set_shutdown(p.tls.native_handle(), SSL_RECEIVED_SHUTDOWN);
+        p.deadline.arm(write_timeout);
+        co_await p.tls.async_shutdown(use_tuple);
+        p.deadline.disarm();
+    }
     error_code ignored;
+    p.tcp_socket().shutdown(socket_type::shutdown_send, ignored);
     p.tcp_socket().cancel(ignored);  // from_peer's read: the connection is over
 }
 
@@ -84,17 +94,10 @@ socket_type tls_pipe::open_pair(error_code& ec)
     return other;
 }
 
-// The close_notify goes without waiting for the peer's (which a client that has read its
-// response rarely sends).
 awaitable<void> relay(tls_pipe& p, clock::duration write_timeout)
 {
     using namespace asio::experimental::awaitable_operators;
     co_await (from_peer(p) && to_peer(p, write_timeout));
-    if (p.peer_left) co_return;
-    SSL_set_shutdown(p.tls.native_handle(), SSL_RECEIVED_SHUTDOWN);
-    p.deadline.arm(write_timeout);
-    co_await p.tls.async_shutdown(use_tuple);
-    p.deadline.disarm();
 }
 
 }  // namespace sluice::proxy

@@ -9,6 +9,7 @@
 #include "support/scripted_backend.hpp"
 #include "support/sluice_process.hpp"
 #include "support/test_certificates.hpp"
+#include "support/tls_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -85,6 +86,29 @@ TEST_F(tls_upstream, a_certificate_that_fails_verification_is_a_502_naming_why)
         EXPECT_EQ(log[0]["reason"], r.reason);
     }
     EXPECT_EQ(app.request_count(), 0u);
+}
+
+// sluice refuses to serve an expired certificate itself, so a bare TLS server serves it here.
+TEST_F(tls_upstream, an_expired_server_certificate_is_a_502_that_says_so)
+{
+    const auto now = std::chrono::system_clock::now();
+    const auto expired = write_signed(dir.path(), "expired", ca,
+                                      {.names = {"app.internal"},
+                                       .not_before = now - std::chrono::days(30),
+                                       .not_after = now - std::chrono::days(1)});
+    tls_server server{expired};
+    auto front = start_front(server.port(), "tls: { ca: " + ca.cert + ", sni: app.internal }");
+    const auto res = http_get(front.port(), "/");
+    EXPECT_EQ(res.status, 502);
+    const auto log = front.wait_access_log(1);
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_EQ(log[0]["reason"], "tls_certificate_expired");
+    EXPECT_EQ(server.handshakes(), 0u);
+
+    tls_server fresh{site};
+    auto trusting = start_front(fresh.port(), "tls: { ca: " + ca.cert + ", sni: app.internal }");
+    EXPECT_EQ(http_get(trusting.port(), "/").status, 200);  // the same server, a valid certificate
+    EXPECT_EQ(fresh.handshakes(), 1u);
 }
 
 TEST_F(tls_upstream, verify_false_accepts_any_certificate)

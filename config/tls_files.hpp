@@ -13,6 +13,8 @@
 //                 modern profile.
 //   anything else an OpenSSL cipher string for TLS 1.2 (`openssl ciphers -v STRING` lists what
 //                 it selects); TLS 1.3's suites stay OpenSSL's defaults.
+// With min_version "1.3" no TLS 1.2 list is used at all. The intermediate list has DHE suites:
+// they need DH parameters, which SSL_CTX_set_dh_auto(ctx, 1) gives (OpenSSL's built-in groups).
 
 #include "config/model.hpp"
 
@@ -27,7 +29,7 @@ namespace sluice::config {
 
 using system_time = std::chrono::system_clock::time_point;
 
-// Mozilla's intermediate profile for TLS 1.2 (ssl-config.mozilla.org, version 5.7).
+// Mozilla's intermediate profile for TLS 1.2 (ssl-config.mozilla.org), in its order.
 inline constexpr std::string_view intermediate_tls12_ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"

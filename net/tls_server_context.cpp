@@ -89,6 +89,7 @@ ctx_ptr tls_server_context::impl::make_context(const config::listener& l,
     if (!tls13_only && SSL_CTX_set_cipher_list(ctx.get(), tls12.c_str()) != 1)
         fail(l, "ciphers \"" + tls.ciphers + "\": " + openssl_reason());
     SSL_CTX_set_options(ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_dh_auto(ctx.get(), 1);  // the DHE suites of the intermediate list need groups
     // An idle connection gives its read and write buffers back (about 34 KiB).
     SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
     if (SSL_CTX_use_certificate_chain_file(ctx.get(), c.cert.c_str()) != 1)

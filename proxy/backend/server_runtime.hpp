@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -20,13 +21,35 @@ class tls_client_context;
 
 namespace sluice::proxy {
 
+// A shared_ptr that a reload replaces while worker threads read it, once per new connection. A
+// mutex rather than std::atomic<std::shared_ptr>: GCC 12's releases a read with relaxed order,
+// which ThreadSanitizer rightly reports against the next store.
+template <class T>
+class replaceable {
+public:
+    std::shared_ptr<T> load() const
+    {
+        std::lock_guard lock(mutex_);
+        return value_;
+    }
+    void store(std::shared_ptr<T> v)
+    {
+        std::lock_guard lock(mutex_);
+        value_ = std::move(v);
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::shared_ptr<T> value_;
+};
+
 struct server_runtime {
     std::string name;
     std::string address_text;
     boost::asio::generic::stream_protocol::endpoint endpoint;
     std::deque<connection_pool> pools;  // one per event-loop thread, used by that thread only
     // How new connections to it start (a reload may change them; each connection keeps its own).
-    std::atomic<std::shared_ptr<const net::tls_client_context>> tls;
+    replaceable<const net::tls_client_context> tls;
     std::atomic<config::proxy_protocol> send_proxy{config::proxy_protocol::off};
     // Guarded by the backend's slot table lock:
     bool retired = false;

@@ -12,7 +12,7 @@ struct flag_doc {
 
 struct command_doc {
     std::string_view name, synopsis, summary, details;
-    std::array<flag_doc, 3> flags;  // unused entries have an empty flag
+    std::array<flag_doc, 4> flags;  // unused entries have an empty flag
 };
 
 constexpr std::array<command_doc, 5> commands{{
@@ -27,7 +27,7 @@ constexpr std::array<command_doc, 5> commands{{
        {"--allow-chain-errors",
         "start (and reload) even when the timeout chain has errors, saying so in the log"}}}},
     {"check",
-     "sluice check -c FILE [--strict] [--format json|text]",
+     "sluice check -c FILE [--strict] [--format json|text] [--kubernetes]",
      "validate a config and print the timeout chain of every hop",
      "Prints a summary of the config and the timeouts of every hop side by side, with each "
      "misalignment in a plain sentence and its fix. Errors exit 1; warnings are printed and exit "
@@ -37,7 +37,13 @@ constexpr std::array<command_doc, 5> commands{{
        {"--strict", "warnings fail the check too (exit 1)"},
        {"--format json|text",
         "json: one object {ok, findings, rows} on stdout for tooling, also for a config that "
-        "does not load; text (the default): the table and sentences"}}}},
+        "does not load; text (the default): the table and sentences"},
+       {"--kubernetes",
+        "print instead the pod-spec values that agree with the config, as YAML to paste or "
+        "apply as a patch: container ports, readiness (/readyz) and liveness (/livez) probes on "
+        "the admin port, terminationGracePeriodSeconds covering admin.drain_notice + "
+        "timeouts.drain, the app container's preStop for the sidecar layout, and notes (such as "
+        "an admin.bind the kubelet cannot reach); deploy/kubernetes/ has both layouts"}}}},
     {"demo",
      "sluice demo",
      "a proxy in front of two built-in demo app servers, for a first look",

@@ -1,5 +1,6 @@
 // The command line of SPEC.md: run / check / demo / help / --version; its text is in help.cpp.
 #include "config/admin_rules.hpp"
+#include "config/kubernetes.hpp"
 #include "config/loader.hpp"
 #include "config/summary.hpp"
 #include "config/timeout_chain.hpp"
@@ -22,7 +23,8 @@ struct options {
     bool man = false;   // help --man
     std::optional<std::string> config_file;
     bool strict = false;
-    bool json = false;  // check --format json
+    bool json = false;        // check --format json
+    bool kubernetes = false;  // check --kubernetes
     bool allow_chain_errors = false;
 };
 
@@ -38,6 +40,8 @@ std::optional<options> parse(int argc, char** argv)
             o.strict = true;
         else if (a == "--allow-chain-errors")
             o.allow_chain_errors = true;
+        else if (a == "--kubernetes")
+            o.kubernetes = true;
         else if (a == "--man")
             o.man = true;
         else if (a == "--format") {
@@ -117,12 +121,36 @@ int check_json(const options& o)
     return passes(report, o.strict) ? 0 : 1;
 }
 
+// --kubernetes: only the YAML on stdout, so it can be pasted or piped; what fails the check goes
+// to stderr, and the exit code is check's.
+int check_kubernetes(const options& o)
+{
+    using namespace sluice::config;
+    auto cfg = load(o);
+    std::cout << format_kubernetes(cfg.config, kubernetes_values_for(cfg.config));
+    print_warnings(cfg.warnings);
+    const auto report = analyze_timeouts(cfg.config);
+    for (const auto& f : report.findings)
+        if (f.level == finding::severity::error) std::cerr << "error: " << log_line(f) << '\n';
+    const auto exposed = admin_exposure(cfg.config);
+    if (exposed) std::cerr << "error: " << *exposed << '\n';
+    if (passes(report, o.strict) && !exposed && !(o.strict && !cfg.warnings.empty())) return 0;
+    std::cerr << "config has errors" << (o.strict ? " or warnings (--strict)" : "")
+              << ": FAIL (sluice check -c FILE says more)\n";
+    return 1;
+}
+
 int check(const options& o)
 {
     if (!o.config_file) {
         std::cerr << "sluice check: which file? use: sluice check -c FILE\n";
         return 2;
     }
+    if (o.json && o.kubernetes) {
+        std::cerr << "sluice check: --kubernetes prints YAML; leave out --format json\n";
+        return 2;
+    }
+    if (o.kubernetes) return check_kubernetes(o);
     if (o.json) return check_json(o);
     auto cfg = load(o);
     const auto report = sluice::config::analyze_timeouts(cfg.config);

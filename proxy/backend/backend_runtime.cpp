@@ -76,12 +76,15 @@ void backend_runtime::reconcile(const config::backend& cfg)
         for (std::size_t j = 0; j < servers_.size(); ++j)
             servers_[j]->retired = std::find(active.begin(), active.end(), j) == active.end();
         active_ = std::move(active);
-        std::vector<request_queue::grant> grants;
-        for (std::size_t j = 0; j < servers_.size(); ++j) {
-            auto g = health_.refresh(queue, j, now);
-            grants.insert(grants.end(), g.begin(), g.end());
-        }
-        return grants;
+        return health_.refresh_all(queue, now);
+    });
+}
+
+void backend_runtime::set_peers(unsigned peers)
+{
+    slots_.update([&](request_queue& queue) {
+        health_.set_peers(peers);
+        return health_.refresh_all(queue, clock::now());
     });
 }
 

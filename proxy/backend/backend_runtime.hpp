@@ -43,6 +43,10 @@ public:
     const server_health& health() const { return health_; }
     // The health's tick, then a sample of each server's answers and failures for the status page.
     void tick();
+    // How many sluice instances share these servers (scale_out.peers): from now on each server
+    // takes this sluice's share of its max_connections (edge_share.hpp); requests in flight stay,
+    // and a lowered share admits nothing new until the server is under it.
+    void set_peers(unsigned peers);
 
     struct server_report {
         unsigned in_flight, max_connections;

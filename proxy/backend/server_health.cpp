@@ -1,5 +1,6 @@
 #include "proxy/backend/server_health.hpp"
 
+#include "proxy/backend/edge_share.hpp"
 #include "proxy/backend/server_runtime.hpp"
 #include "proxy/backend/slot_table.hpp"
 #include "proxy/log/event_log.hpp"
@@ -21,8 +22,19 @@ std::vector<request_queue::grant> server_health::refresh(request_queue& queue, s
     const auto& record = *servers_[server];
     if (record.retired)  // keeps its in-flight requests, takes no new ones
         return queue.set_server(server, queue.server(server).max_connections, 0);
-    return queue.set_server(server, record.state->max_connections(),
+    return queue.set_server(server, edge_share(record.state->max_connections(), peers_),
                             record.state->effective_weight(now));
+}
+
+std::vector<request_queue::grant> server_health::refresh_all(request_queue& queue,
+                                                             clock::time_point now) const
+{
+    std::vector<request_queue::grant> grants;
+    for (std::size_t j = 0; j < servers_.size(); ++j) {
+        auto g = refresh(queue, j, now);
+        grants.insert(grants.end(), g.begin(), g.end());
+    }
+    return grants;
 }
 
 bool server_health::ejection_allowed() const

@@ -60,10 +60,16 @@ public:
 
     // Under the slot table's lock (a reload): passive.max_ejected_percent of the new config.
     void set_max_ejected_percent(unsigned percent) { max_ejected_percent_ = percent; }
+    // Under the slot table's lock: how many sluice instances share the servers (edge_share.hpp);
+    // the caller refreshes every server after.
+    void set_peers(unsigned peers) { peers_ = peers; }
+    unsigned peers() const { return peers_; }
     // Under the slot table's lock: puts a server's state into `queue` (weight, max); returns the
     // grants it allows.
     std::vector<request_queue::grant> refresh(request_queue& queue, std::size_t server,
                                               clock::time_point now) const;
+    std::vector<request_queue::grant> refresh_all(request_queue& queue,
+                                                  clock::time_point now) const;
 
 private:
     template <class Event>
@@ -75,6 +81,7 @@ private:
     const std::vector<std::unique_ptr<server_runtime>>& servers_;
     const std::vector<std::size_t>& active_;
     unsigned max_ejected_percent_ = 50;
+    unsigned peers_ = 1;
 };
 
 }  // namespace sluice::proxy

@@ -50,4 +50,7 @@ private:
 // they name (read now, so a reload with a broken certificate is refused).
 void check_tls(checker& c, const root& config, std::chrono::system_clock::time_point now);
 
+// validator_discovery.cpp: backends[].discovery and scale_out.peers.
+void check_discovery(checker& c, const root& config);
+
 }  // namespace sluice::config

@@ -82,6 +82,19 @@ void compare_listener_tls(const listener& b, const listener& a, std::vector<std:
         out.push_back(where + "tls certificate files re-read (new handshakes)");
 }
 
+bool same_discovery(const std::optional<discovery>& b, const std::optional<discovery>& a)
+{
+    if (!b || !a) return b.has_value() == a.has_value();
+    const auto texts = [](const discovery& d) {
+        std::vector<std::string> out;
+        for (const auto& r : d.resolvers) out.push_back(r.text);
+        return out;
+    };
+    return b->dns == a->dns && b->port == a->port && b->srv == a->srv &&
+           b->interval == a->interval && b->timeout == a->timeout &&
+           b->max_servers == a->max_servers && texts(*b) == texts(*a);
+}
+
 void compare_backend(const backend& b, const backend& a, std::vector<std::string>& out)
 {
     const auto where = "backend " + a.name;
@@ -97,6 +110,7 @@ void compare_backend(const backend& b, const backend& a, std::vector<std::string
                          b.health->rise != a.health->rise || b.health->fall != a.health->fall)) ||
                        b.slow_start != a.slow_start || b.deadline_header != a.deadline_header;
     if (other) out.push_back(where + ": other settings (balance, queue, health, ...)");
+    if (!same_discovery(b.discovery, a.discovery)) out.push_back(where + ": discovery");
 }
 
 }  // namespace

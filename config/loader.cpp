@@ -1,6 +1,7 @@
 #include "config/loader.hpp"
 
 #include "config/admin_rules.hpp"
+#include "config/loader_discovery.hpp"
 #include "config/loader_tls.hpp"
 #include "config/yaml_reader.hpp"
 
@@ -202,6 +203,7 @@ const field<backend> backend_fields[] = {
      [](auto& r, auto& n, auto& p, auto& b) { read_map(r, n, p, keepalive_fields, b.keepalive); }},
     {"server_defaults", nullptr},  // read with the servers they apply to, in read_backend
     {"servers", nullptr},
+    {"discovery", read_discovery},
     {"health",
      [](auto& r, auto& n, auto& p, auto& b) {
          auto& h = b.health.emplace();
@@ -244,16 +246,20 @@ void inherit_defaults(reader& r, const server& defaults, const std::string& defa
 void resolve_idle_timeout(reader& r, backend& b)
 {
     b.keepalive.idle_timeout_declared = r.declared(b.mark.path + ".keepalive.idle_timeout");
-    if (b.keepalive.idle_timeout_declared || b.servers.empty()) return;
-    auto shortest = std::ranges::min(b.servers, {}, &server::keepalive_timeout).keepalive_timeout;
-    b.keepalive.idle_timeout = shortest * 4 / 5;
+    if (b.keepalive.idle_timeout_declared) return;
+    std::vector<duration> keepalives;
+    for (const auto& s : b.servers) keepalives.push_back(s.keepalive_timeout);
+    if (b.discovery) keepalives.push_back(b.server_defaults.keepalive_timeout);
+    if (keepalives.empty()) return;
+    b.keepalive.idle_timeout = std::ranges::min(keepalives) * 4 / 5;
 }
 
 // Buffering protects workers: undeclared, each direction is on when a server has a worker count.
 void resolve_buffering(reader& r, backend& b)
 {
-    const bool workers = std::ranges::any_of(b.servers,
-                                             [](const server& s) { return s.max_connections > 0; });
+    const bool workers = std::ranges::any_of(
+                             b.servers, [](const server& s) { return s.max_connections > 0; }) ||
+                         (b.discovery && b.server_defaults.max_connections > 0);
     if (!r.declared(b.mark.path + ".buffering.request")) b.buffering.request = workers;
     if (!r.declared(b.mark.path + ".buffering.response")) b.buffering.response = workers;
 }
@@ -262,11 +268,14 @@ void read_backend(reader& r, const node& n, const std::string& path, backend& b)
 {
     read_map(r, n, path, backend_fields, b);
     if (!n.IsMap()) return;
-    server defaults;
+    auto& defaults = b.server_defaults;
     const auto defaults_path = path + ".server_defaults";
+    defaults.mark = {r.file, 0, 0, defaults_path};
     if (const auto d = n["server_defaults"]) {
+        defaults.mark = r.mark(d, defaults_path);
         read_map(r, d, defaults_path, std::span(server_fields).first(shared_server_keys), defaults);
     }
+    defaults.keepalive_timeout_declared = r.declared(defaults_path + ".keepalive_timeout");
     if (const auto servers = n["servers"]) {
         read_items(r, servers, path + ".servers", server_fields, b.servers,
                    {{"address", "address: 127.0.0.1:8000"}});
@@ -322,6 +331,7 @@ void read_header_name(reader& r, const node& n, const std::string& path, std::st
 const field<scale_out> scale_out_fields[] = {
     {"not_processed_header",
      [](auto& r, auto& n, auto& p, auto& s) { read_header_name(r, n, p, s.not_processed_header); }},
+    {"peers", read_peers},
 };
 
 const field<root> root_fields[] = {

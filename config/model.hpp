@@ -236,6 +236,22 @@ struct buffering {
     std::uint64_t max_spool = 1024ull * 1024 * 1024;  // beyond: 413, or a response streamed
 };
 
+// Servers found by DNS (SPEC.md "Servers found by DNS"): either `dns` (A and AAAA records, one
+// server per address on `port`) or `srv` (targets, ports and weights from SRV records). Each
+// server found is named ADDRESS:PORT and gets the backend's server_defaults.
+struct discovery {
+    std::string dns;  // "" with srv
+    std::uint16_t port = 0;
+    std::string srv;  // "" with dns
+    // Re-resolved this often, sooner when the records' TTL is shorter (never under 1 s).
+    duration interval = 5s;
+    // IP address and port of each name server; empty = the nameservers of /etc/resolv.conf.
+    std::vector<endpoint> resolvers;
+    duration timeout = 2s;  // a resolver silent this long: a failed resolution
+    std::size_t max_servers = 256;
+    source_mark mark;
+};
+
 struct backend {
     std::string name;
     enum protocol protocol = protocol::http;
@@ -243,8 +259,11 @@ struct backend {
     std::size_t queue_max_length = 1000;
     struct retries retries;
     struct keepalive keepalive;
-    std::vector<server> servers;          // server_defaults already merged in
-    std::optional<struct health> health;  // absent: no active checks, servers stay up
+    std::vector<server> servers;  // server_defaults already merged in
+    // What a server found by discovery gets (name and address are filled in when it is found).
+    server server_defaults;
+    std::optional<struct discovery> discovery;  // absent: the static servers only
+    std::optional<struct health> health;        // absent: no active checks, servers stay up
     struct passive passive;
     duration slow_start = 0s;
     struct buffering buffering;
@@ -253,7 +272,16 @@ struct backend {
 };
 
 // Several sluice instances (SPEC.md "Several sluice instances").
+// The other instances of an edge tier, counted by the addresses a name resolves to.
+struct scale_out_peers {
+    std::string dns;
+    duration interval = 5s;
+    std::vector<endpoint> resolvers;  // empty = the nameservers of /etc/resolv.conf
+    source_mark mark;
+};
+
 struct scale_out {
+    std::optional<scale_out_peers> peers;  // absent: this instance is alone (N = 1)
     // Sent as "1" on a 503 the proxy made before anything of the request reached an app, and
     // honoured on a 503 from a server (another sluice): that request is retried elsewhere
     // whatever its method. "" = neither sent nor honoured.

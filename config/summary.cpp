@@ -130,6 +130,16 @@ void summarize_backend(std::ostream& out, const backend& b)
         if (s.proxy_protocol != proxy_protocol::off)
             out << "      proxy_protocol " << proxy_protocol_name(s.proxy_protocol) << "\n";
     }
+    if (const auto& d = b.discovery) {
+        out << "    discovery  "
+            << (d->srv.empty() ? "dns " + d->dns + " port " + std::to_string(d->port)
+                               : "srv " + d->srv)
+            << "  every " << format_duration(d->interval) << "  timeout "
+            << format_duration(d->timeout) << "  max_servers " << d->max_servers << "  resolvers";
+        for (const auto& r : d->resolvers) out << " " << r.text;
+        if (d->resolvers.empty()) out << " (/etc/resolv.conf)";
+        out << "\n";
+    }
 }
 
 }  // namespace

@@ -152,7 +152,8 @@ void check_health(checker& c, const health& h)
 
 void check_servers(checker& c, const backend& b)
 {
-    if (b.servers.empty()) c.error(b.mark, "servers", "none; add at least one server");
+    if (b.servers.empty() && !b.discovery)
+        c.error(b.mark, "servers", "none; add at least one server, or a discovery block");
     check_unique_names(c, b.servers, "server");
     for (const auto& s : b.servers) {
         const bool written = !s.address.text.empty();  // else reported missing by the loader
@@ -237,6 +238,7 @@ std::vector<diagnostic> validate(const root& config, std::chrono::system_clock::
     check_listeners(c, config);
     check_backends(c, config);
     check_tls(c, config, now);
+    check_discovery(c, config);
     return c.take();
 }
 

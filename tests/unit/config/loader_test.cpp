@@ -114,7 +114,7 @@ TEST(loader, each_error_names_file_line_column_key_path_and_the_fix)
           "127.0.0.1:8000`"}},
         {with_servers("", "      address: 127.0.0.1:8000\n"),
          {"t.yaml:6:7: backends[0].servers: a map; expected a list (\"- item\" lines or [a, b])",
-          "t.yaml:6:7: backends[0].servers: none; add at least one server"}},
+          "t.yaml:6:7: backends[0].servers: none; add at least one server, or a discovery block"}},
         {"listeners:\n  - name: web\n    name: api\n    bind: 127.0.0.1:8080\n" +
              std::string(minimal.substr(minimal.find("backends"))),
          {"t.yaml:3:5: listeners[0].name: set twice; keep one"}},

@@ -144,7 +144,8 @@ TEST(validator, each_rule_reports_at_the_key_that_breaks_it)
           "least 1k"}},
         {"no servers",
          [](root& c) { c.backends[0].servers.clear(); },
-         {"error: t.yaml:14:7: backends[0].servers: none; add at least one server"}},
+         {"error: t.yaml:14:7: backends[0].servers: none; add at least one server, or a discovery "
+          "block"}},
     };
     for (const auto& c : cases) {
         auto config = base();

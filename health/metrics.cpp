@@ -348,7 +348,11 @@ void emit_gauges(std::vector<family>& out, const gauge_snapshot& g)
                                    MetricType::Gauge);
     for (const auto& [l, n] : g.client_connections)
         add_value(connections, {{"listener", l}}, static_cast<double>(n));
-    for (auto* f : {&queue, &in_flight, &max, &state, &busy, &connections})
+    auto peers = make_family("sluice_scale_out_peers",
+                             "Sluice instances sharing the servers (scale_out.peers; 1 = alone).",
+                             MetricType::Gauge);
+    add_value(peers, {}, g.scale_out_peers);
+    for (auto* f : {&queue, &in_flight, &max, &state, &busy, &connections, &peers})
         out.push_back(std::move(*f));
 }
 

@@ -97,6 +97,7 @@ struct gauge_snapshot {
     };
     std::vector<certificate> certificates;  // of TLS listeners
     bool busy = false;
+    unsigned scale_out_peers = 1;
 };
 
 class metrics {

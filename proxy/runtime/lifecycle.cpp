@@ -191,6 +191,8 @@ reload_result runtime::impl::reload(const std::string& asked_by)
                                                          current.get());
             apply_listeners(std::move(plan), next->config);
             publish_snapshot(next);
+            apply_peers(peer_count);  // new backends take this instance's share at once
+            watch_peers(next->config);
             checker.set_targets(check_targets(*next));
             warn_admin_exposure(next->config);
             result.ok = true;

@@ -97,6 +97,7 @@ health::gauge_snapshot collect_gauges(const status_inputs& in)
 {
     health::gauge_snapshot g;
     g.busy = in.busy;
+    g.scale_out_peers = in.peers;
     for (const auto& b : in.snap.backends) {
         g.queue_lengths.emplace_back(b.config->name, b.runtime->slots().queue_length());
         const auto active = b.runtime->active_servers();
@@ -130,6 +131,7 @@ std::string status_json(const status_inputs& in)
 {
     std::string out = "{";
     append_pair(out, "signal", in.draining ? "draining" : in.busy ? "busy" : "free", true);
+    out += ",\"scale_out_peers\":" + std::to_string(in.peers);
     append_pair(out, "config", in.snap.config.source);
     append_pair(out, "admin_post", in.admin_post);
     out += ",\"listeners\":[";

@@ -20,6 +20,7 @@ struct status_inputs {
     // Whether the page may offer the admin API's buttons: "open" (local bind, no token), "token"
     // (ask for it), or "refused" (403: reachable from other machines without a token).
     std::string_view admin_post = "open";
+    unsigned peers = 1;  // sluice instances sharing the servers (scale_out.peers)
 };
 
 health::gauge_snapshot collect_gauges(const status_inputs& in);

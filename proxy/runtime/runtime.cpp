@@ -68,7 +68,8 @@ admin::admin_sources runtime::impl::admin_sources()
         const auto post = !current->config.admin.token.empty() ? "token"
                           : config::local_only(admin_bind)     ? "open"
                                                                : "refused";
-        return status_inputs{*current, listeners, monitor->busy(), monitor->draining(), post};
+        return status_inputs{*current, listeners,        monitor->busy(), monitor->draining(),
+                             post,     peer_count.load()};
     };
     return {&monitor->signal(),
             [this] { return monitor->live(); },
@@ -101,6 +102,7 @@ void runtime::impl::start_threads()
     admin->start();
     checker.start();
     checker.set_targets(check_targets(*current));
+    watch_peers(current->config);
     schedule_pool_pruning();
     schedule_health_ticks();
 }

@@ -11,6 +11,7 @@
 #include "health/checker.hpp"
 #include "health/metrics.hpp"
 #include "proxy/runtime/listener.hpp"
+#include "proxy/runtime/peer_watch.hpp"
 #include "proxy/runtime/proxy_status.hpp"
 #include "proxy/runtime/runtime.hpp"
 #include "proxy/runtime/runtime_monitor.hpp"
@@ -65,6 +66,9 @@ struct runtime::impl {
                                         const admin::post_target& target);
     void warn_admin_exposure(const config::root& cfg) const;
     void stop_accepting();
+    // scale_out.cpp: the edge share's N, from the peer watch, applied to every backend.
+    void watch_peers(const config::root& cfg);
+    void apply_peers(unsigned n);
     void wait_for_connections(clock::time_point deadline);
 
     std::string config_path;
@@ -88,8 +92,10 @@ struct runtime::impl {
     asio::steady_timer health_timer{control};
     bool draining = false;
     bool refused_waiting = false;
-    bool allow_chain_errors = false;  // run --allow-chain-errors: reloads accept them too
-    config::endpoint admin_bind;      // in use: a reload does not move the admin listener
+    bool allow_chain_errors = false;      // run --allow-chain-errors: reloads accept them too
+    config::endpoint admin_bind;          // in use: a reload does not move the admin listener
+    std::atomic<unsigned> peer_count{1};  // set on the control thread, read by /status too
+    std::unique_ptr<peer_watch> peers;    // with scale_out.peers; posts to `control`
 };
 
 }  // namespace sluice::proxy

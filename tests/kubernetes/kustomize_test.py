@@ -173,10 +173,8 @@ class EdgeTest(Base, unittest.TestCase):
         self.assertEqual(len(headless), 1)
         fqdn = headless[0]["metadata"]["name"] + ".default.svc.cluster.local"
         peers = (yaml.safe_load(self.config_text).get("scale_out") or {}).get("peers")
-        if peers:
-            self.assertEqual(peers["dns"], fqdn)
-        else:  # still in the comment block until the loader reads scale_out.peers
-            self.assertIn(f"peers: {{ dns: {fqdn}, interval: 5s }}", self.config_text)
+        self.assertIsNotNone(peers, "the edge config has no scale_out.peers")
+        self.assertEqual(peers["dns"], fqdn)
 
     def test_the_disruption_budget_covers_the_edge_pods(self):
         pdb = one(self.docs, "PodDisruptionBudget")

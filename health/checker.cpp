@@ -143,6 +143,11 @@ asio::awaitable<check_result> run_check(asio::io_context& io, const check_target
     probe p(io, t.health.timeout);
     auto [ec] = co_await p.socket->async_connect(to, use_tuple);
     if (ec) co_return step_failure(p, ec, "connect");
+    if (!t.proxy_header.empty()) {
+        auto [wec, n] = co_await asio::async_write(*p.socket, asio::buffer(t.proxy_header),
+                                                   use_tuple);
+        if (wec) co_return step_failure(p, wec, "send the PROXY header");
+    }
     if (!t.health.http) co_return check_result::passed("connected");
     if (t.tls) co_return co_await ask_over_tls(p, t);
     co_return co_await ask(p, t, *p.socket);

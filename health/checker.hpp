@@ -41,6 +41,9 @@ struct check_target {
     // The server's `tls`: an HTTP check speaks TLS to it as requests do (a TCP check only
     // connects).
     std::shared_ptr<const net::tls_client_context> tls;
+    // Sent first on every check connection to a server with `proxy_protocol`: a LOCAL header
+    // (v2) or UNKNOWN (v1), as a balancer's own check says it speaks for itself.
+    std::string proxy_header;
     clock::duration busy_window{};
     // The server's activity, read as a check starts and when it times out (busy_timeout.hpp);
     // null: a timeout is always a failure.

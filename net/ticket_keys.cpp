@@ -41,7 +41,12 @@ int on_ticket(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* 
     auto* keys = static_cast<ticket_keys*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_index()));
     if (!keys) return -1;
     if (enc == 1) {
-        const auto k = keys->current(std::chrono::steady_clock::now());
+        ticket_keys::key k;
+        try {
+            k = keys->current(std::chrono::steady_clock::now());
+        } catch (const std::exception&) {
+            return -1;  // no new key (the random generator failed): no ticket, never a throw
+        }
         if (RAND_bytes(iv, EVP_MAX_IV_LENGTH) != 1) return -1;
         std::memcpy(name, k.name.data(), k.name.size());
         return use_key(k, iv, cipher, mac, 1) ? 1 : -1;

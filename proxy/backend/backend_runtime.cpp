@@ -61,7 +61,9 @@ void backend_runtime::reconcile(const config::backend& cfg)
             if (index == servers_.size()) index = add_server(queue, s, endpoints[i]);
             auto& record = *servers_[index];
             record.retired = false;
+            const bool tls_involved = tls[i] || record.tls.load();
             record.tls.store(tls[i]);
+            if (tls_involved) record.tls_generation.fetch_add(1, std::memory_order_release);
             record.send_proxy.store(s.proxy_protocol, std::memory_order_relaxed);
             if (record.state) {
                 record.state->reconfigure(health, cfg.passive, cfg.slow_start, s.weight,

@@ -8,12 +8,13 @@ constexpr std::size_t kept_buffer_capacity = 16 * 1024;
 }  // namespace
 
 std::unique_ptr<upstream_connection> connection_pool::take(clock::duration idle_timeout,
-                                                           bool verify, std::string_view client)
+                                                           bool verify, std::string_view client,
+                                                           std::uint32_t tls_generation)
 {
     const auto now = coarse_now();
     // Most recently used first: it is the least likely to have been closed by the server.
     for (auto i = idle_.size(); i-- > 0;) {
-        if (idle_[i]->proxied_for != client) continue;
+        if (idle_[i]->proxied_for != client || idle_[i]->tls_generation != tls_generation) continue;
         auto c = std::move(idle_[i]);
         idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(i));
         const auto idle = now - c->idle_since;

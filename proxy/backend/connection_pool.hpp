@@ -15,9 +15,11 @@ public:
     // An idle connection that is still usable, or nullptr. A connection used moments ago is
     // taken unchecked (saving a syscall per request) unless `verify`: the caller says whether a
     // request lost to a connection closed in that moment could be retried for free. Only one
-    // whose PROXY header named `client` (upstream_connection::proxied_for) is taken.
+    // whose PROXY header named `client` (upstream_connection::proxied_for) and opened under the
+    // server's current `tls_generation` is taken.
     std::unique_ptr<upstream_connection> take(clock::duration idle_timeout, bool verify,
-                                              std::string_view client = {});
+                                              std::string_view client = {},
+                                              std::uint32_t tls_generation = 0);
     // Keeps `c` for reuse unless the pool already holds max_idle connections.
     void put(std::unique_ptr<upstream_connection> c, std::size_t max_idle);
     void prune(clock::duration idle_timeout);

@@ -50,6 +50,10 @@ struct server_runtime {
     std::deque<connection_pool> pools;  // one per event-loop thread, used by that thread only
     // How new connections to it start (a reload may change them; each connection keeps its own).
     replaceable<const net::tls_client_context> tls;
+    // Bumped (release) after each reload stores a `tls` (or stops having one); a worker reads it
+    // (acquire) before `tls`, so a connection tagged with the new value was opened with the new
+    // context (upstream_connection::tls_generation).
+    std::atomic<std::uint32_t> tls_generation{0};
     std::atomic<config::proxy_protocol> send_proxy{config::proxy_protocol::off};
     // Guarded by the backend's slot table lock:
     bool retired = false;

@@ -8,6 +8,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 
 #include <sys/socket.h>
 
@@ -17,6 +18,8 @@ namespace asio = boost::asio;
 
 namespace {
 
+// Holds the context as long as the pipe: a TLS 1.3 ticket arrives after the handshake, and
+// OpenSSL hands it to the context's session callback, whose ex_data points into it.
 awaitable<void> keep_relaying(std::unique_ptr<tls_pipe> pipe,
                               std::shared_ptr<const net::tls_client_context>,
                               clock::duration write_timeout)
@@ -32,19 +35,24 @@ upstream_connection::upstream_connection(asio::io_context& io, deadline_sweeper&
 }
 
 awaitable<boost::system::error_code> upstream_connection::connect(
-    const asio::generic::stream_protocol::endpoint& to, clock::duration timeout,
-    std::shared_ptr<const net::tls_client_context> tls, clock::duration write_timeout)
+    const asio::generic::stream_protocol::endpoint& to, clock::duration timeout, opening how)
 {
-    deadline.arm(timeout);
-    auto [ec] = co_await socket.async_connect(to, asio::as_tuple(
-                                                      asio::use_awaitable_t<executor_type>{}));
+    const auto until = coarse_now() + timeout;
+    constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable_t<executor_type>{});
+    deadline.arm_at(until);
+    auto [ec] = co_await socket.async_connect(to, use_tuple);
+    if (!ec && !how.proxy_header.empty()) {
+        auto [wec, n] = co_await asio::async_write(socket, asio::buffer(how.proxy_header),
+                                                   use_tuple);
+        ec = wec;
+    }
     deadline.disarm();
     if (ec && deadline.expired()) ec = asio::error::timed_out;
     if (!ec && to.protocol().family() != AF_UNIX) {
         boost::system::error_code ignored;
         socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     }
-    if (!ec && tls) ec = co_await start_tls(std::move(tls), timeout, write_timeout);
+    if (!ec && how.tls) ec = co_await start_tls(std::move(how.tls), until, how.write_timeout);
     if (!ec) socket.non_blocking(true, ec);  // the relay's write_now must never block the thread
     co_return ec;
 }
@@ -52,13 +60,13 @@ awaitable<boost::system::error_code> upstream_connection::connect(
 // The handshake, within what is left of the connect timeout; then `socket` becomes the pair's
 // end and the pipe relays for it, as long as either end stays open.
 awaitable<boost::system::error_code> upstream_connection::start_tls(
-    std::shared_ptr<const net::tls_client_context> tls, clock::duration timeout,
+    std::shared_ptr<const net::tls_client_context> tls, clock::time_point until,
     clock::duration write_timeout)
 {
     SSL* ssl = tls->new_session();
     if (!ssl) co_return asio::error::no_memory;
     auto pipe = std::make_unique<tls_pipe>(io_, sweeper_, std::move(socket), ssl);
-    pipe->deadline.arm(timeout);
+    pipe->deadline.arm_at(until);
     auto [ec] = co_await pipe->tls.async_handshake(
         asio::ssl::stream_base::client, asio::as_tuple(asio::use_awaitable_t<executor_type>{}));
     pipe->deadline.disarm();

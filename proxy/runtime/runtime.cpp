@@ -1,6 +1,7 @@
 #include "proxy/runtime/runtime_impl.hpp"
 
 #include "config/admin_rules.hpp"
+#include "net/proxy_protocol.hpp"
 #include "proxy/http/check_request.hpp"
 #include "proxy/log/event_log.hpp"
 #include "proxy/runtime/systemd_notify.hpp"
@@ -182,6 +183,12 @@ std::vector<health::check_target> runtime::impl::check_targets(const snapshot& s
             }
             t.agent_port = s.agent_port ? s.agent_port : h.agent_port;
             t.tls = b.runtime->server(active[i]).tls.load();
+            if (s.proxy_protocol != config::proxy_protocol::off) {
+                net::proxy_header local;
+                local.local = true;
+                t.proxy_header = net::write_proxy_header(local, s.proxy_protocol ==
+                                                                    config::proxy_protocol::v2);
+            }
             t.busy_window = health::busy_window(h, snap.config.timeouts.server, s.worker_timeout);
             report_to(t, b.runtime, active[i]);
             targets.push_back(std::move(t));

@@ -96,6 +96,7 @@ struct runtime::impl {
     config::endpoint admin_bind;          // in use: a reload does not move the admin listener
     std::atomic<unsigned> peer_count{1};  // set on the control thread, read by /status too
     std::unique_ptr<peer_watch> peers;    // with scale_out.peers; posts to `control`
+    unsigned peer_watch_generation = 0;   // a count posted by an earlier watch is dropped
 };
 
 }  // namespace sluice::proxy

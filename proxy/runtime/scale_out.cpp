@@ -22,12 +22,15 @@ void runtime::impl::watch_peers(const config::root& cfg)
     const auto& wanted = cfg.scale_out.peers;
     if (wanted && peers && same_peers(*wanted, peers->config())) return;
     peers.reset();
+    const auto generation = ++peer_watch_generation;
     if (!wanted) {
         apply_peers(1);
         return;
     }
-    peers = std::make_unique<peer_watch>(*wanted, [this](unsigned n) {
-        asio::post(control, [this, n] { apply_peers(n); });
+    peers = std::make_unique<peer_watch>(*wanted, [this, generation](unsigned n) {
+        asio::post(control, [this, generation, n] {
+            if (generation == peer_watch_generation) apply_peers(n);
+        });
     });
 }
 

@@ -131,7 +131,8 @@ awaitable<attempt_state> attempt(client_connection& c, exchange& x, std::size_t 
                              config::proxy_protocol::off;
     if (may_reuse && !is_uwsgi(x))
         u = s.pools[c.w.index].take(x.backend_config->keepalive.idle_timeout, !x.parser->is_done(),
-                                    sends_proxy ? proxied_client_key(c) : std::string_view());
+                                    sends_proxy ? proxied_client_key(c) : std::string_view(),
+                                    s.tls_generation.load(std::memory_order_acquire));
     const bool reused = u != nullptr;
     if (!reused) {
         auto st = co_await connect_to(c, x, s, u);

@@ -5,6 +5,7 @@
 #include "proxy/session/client_session.hpp"
 
 #include <array>
+#include <cerrno>
 
 #include <sys/socket.h>
 
@@ -81,6 +82,7 @@ awaitable<bool> read_proxy_header_exact(socket_type& socket, struct deadline& d,
         const auto n = ec ? -1
                           : ::recv(socket.native_handle(), peeked.data(), peeked.size(),
                                    MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0 && !ec && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;  // woken early
         if (n <= 0) {
             if (d.expired() || !header.empty())
                 log_refused(owner, client_ip,

@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 
 #include <array>
+#include <cerrno>
 #include <cstring>
 
 #include <sys/socket.h>
@@ -44,9 +45,8 @@ struct owner_guard {
 struct tls_link {
     tls_link(worker& w, socket_type tcp, std::shared_ptr<connection_owner> owner,
              std::shared_ptr<const net::tls_server_context> ctx, SSL* ssl)
-        : w(w), ctx(std::move(ctx)),
-          pipe(w.io, w.sweeper, std::move(tcp), ssl), guard{std::move(owner)},
-          origin(std::make_unique<client_origin>())
+        : w(w), guard{std::move(owner)}, ctx(std::move(ctx)),
+          pipe(w.io, w.sweeper, std::move(tcp), ssl), origin(std::make_unique<client_origin>())
     {
         error_code ec;
         auto [ip, port] = net::host_and_port(tcp_socket().remote_endpoint(ec), ec);
@@ -61,10 +61,12 @@ struct tls_link {
     const std::string& listener() const { return guard.owner->name(); }
 
     worker& w;
+    // Before the pipe, so destroyed after it: the listener counts the connection until its
+    // socket is closed, not before.
+    owner_guard guard;
     std::shared_ptr<const net::tls_server_context> ctx;  // outlives the handshake's callbacks
     tls_pipe pipe;
     struct deadline& deadline = pipe.deadline;
-    owner_guard guard;
     std::unique_ptr<client_origin> origin;
 };
 
@@ -93,11 +95,14 @@ enum class first_bytes { tls, plain_http, other, none };
 // capital letter.
 awaitable<first_bytes> peek_first_byte(tls_link& l)
 {
-    auto [ec] = co_await l.tcp_socket().async_wait(socket_type::wait_read, use_tuple);
-    if (ec) co_return first_bytes::none;
     unsigned char byte = 0;
-    if (::recv(l.tcp_socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) != 1)
-        co_return first_bytes::none;
+    for (;;) {
+        auto [ec] = co_await l.tcp_socket().async_wait(socket_type::wait_read, use_tuple);
+        if (ec) co_return first_bytes::none;
+        const auto n = ::recv(l.tcp_socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 1) break;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) co_return first_bytes::none;
+    }
     if (byte == 0x16) co_return first_bytes::tls;
     co_return byte >= 'A' && byte <= 'Z' ? first_bytes::plain_http : first_bytes::other;
 }
@@ -125,7 +130,7 @@ awaitable<void> refuse_plain_http(tls_link& l)
     l.deadline.disarm();
     error_code ignored;
     l.tcp_socket().shutdown(socket_type::shutdown_send, ignored);
-    count_failure(l, "plain_http", "plain HTTP sent to a TLS port (answered 400)");
+    count_failure(l, "plain_http_on_tls", "plain HTTP sent to a TLS port (answered 400)");
 
     const auto id = l.w.next_request_id();
     access_record rec;

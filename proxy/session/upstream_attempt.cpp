@@ -128,36 +128,26 @@ net::proxy_header carried_client(const client_connection& c)
     return h;
 }
 
-// A new connection to a server with `proxy_protocol` starts with the client's header; the
-// connection is then kept for that client's requests only.
-awaitable<void> send_proxy_header(client_connection& c, exchange& x, server_runtime& s,
-                                  upstream_connection& u, attempt_state& st)
-{
-    const auto version = s.send_proxy.load(std::memory_order_relaxed);
-    if (version == config::proxy_protocol::off) co_return;
-    const auto header = net::write_proxy_header(carried_client(c),
-                                                version == config::proxy_protocol::v2);
-    u.deadline.arm(x.timeouts.connect);
-    auto [ec, n] = co_await asio::async_write(u.socket, asio::buffer(header), use_tuple);
-    u.deadline.disarm();
-    if (ec) {
-        st.ec = ec;
-        st.end = attempt_end::connect_failed;
-        co_return;
-    }
-    u.proxied_for = proxied_client_key(c);
-}
-
 }  // namespace
 
+// A new connection: the client's PROXY header first when the server takes one (the connection is
+// then kept for that client's requests only), then TLS when the server has it.
 awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_runtime& s,
                                     std::unique_ptr<upstream_connection>& u)
 {
     attempt_state st;
     u = std::make_unique<upstream_connection>(c.w.io, c.w.sweeper);
+    u->tls_generation = s.tls_generation.load(std::memory_order_acquire);  // before `tls`
+    upstream_connection::opening how{{}, s.tls.load(), x.timeouts.server};
+    if (const auto v = s.send_proxy.load(std::memory_order_relaxed);
+        v != config::proxy_protocol::off) {
+        how.proxy_header = net::write_proxy_header(carried_client(c),
+                                                   v == config::proxy_protocol::v2);
+        u->proxied_for = proxied_client_key(c);
+    }
     const auto began = clock::now();
     const auto limit = limit_for(x, x.timeouts.connect);
-    st.ec = co_await u->connect(s.endpoint, limit.at - began, s.tls.load(), x.timeouts.server);
+    st.ec = co_await u->connect(s.endpoint, limit.at - began, std::move(how));
     x.rec.connect_ms += ms_since(began);
     if (st.ec == asio::error::timed_out)
         st.end = limit.is_request_deadline ? attempt_end::request_timeout
@@ -166,7 +156,6 @@ awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_ru
         st.end = attempt_end::tls_failed;
     else if (st.ec)
         st.end = attempt_end::connect_failed;
-    if (st.end == attempt_end::ok) co_await send_proxy_header(c, x, s, *u, st);
     co_return st;
 }
 

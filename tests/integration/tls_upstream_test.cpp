@@ -144,5 +144,38 @@ TEST_F(tls_upstream, the_proxy_header_to_a_server_names_the_client_and_pins_the_
     }
 }
 
+// Both at once: the PROXY header goes first, in the clear, then the handshake; health checks
+// send a LOCAL header, so the server's listener takes them too.
+TEST_F(tls_upstream, the_proxy_header_precedes_tls_and_checks_send_local)
+{
+    sluice_process server{config_for(app)
+                              .listener_option("tls: { certificates: [ { cert: " + site.cert +
+                                               ", key: " + site.key + " } ] }")
+                              .listener_option("proxy_protocol: v2")};
+    proxy_config cfg;
+    cfg.backend("app", {"127.0.0.1:" + std::to_string(server.port())},
+                {"server_defaults: { proxy_protocol: v2, tls: { ca: " + ca.cert +
+                     ", sni: app.internal } }",
+                 "health: { http: { path: /health }, interval: 200ms, rise: 1 }"})
+        .listener_option("proxy_protocol: v1");
+    sluice_process front{cfg};
+    EXPECT_EQ(
+        front.wait_metric(R"(sluice_server_state{backend="app",server="app1",state="up"})", 1), 1);
+    const auto raw = raw_exchange(front.port(),
+                                  "PROXY TCP4 203.0.113.9 198.51.100.1 5555 80\r\n"
+                                  "GET /who HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(status_of(raw), 200) << raw;
+    const auto log = server.wait_access_log(1);
+    ASSERT_FALSE(log.empty());
+    bool carried = false;
+    for (const auto& line : log)
+        if (line["path"] == "/who") {
+            carried = true;
+            EXPECT_EQ(line["client"], "203.0.113.9");
+            EXPECT_EQ(line["tls_version"], "TLSv1.3");
+        }
+    EXPECT_TRUE(carried);
+}
+
 }  // namespace
 }  // namespace sluice::test

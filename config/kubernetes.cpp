@@ -11,8 +11,8 @@ namespace {
 // Probes read answers the admin thread computes off the request path, so a short timeout is
 // enough; readiness reacts within ~10 s (a backend without a server up), liveness restarts sluice
 // only after ~30 s of event loops not answering (a reload or a burst never gets that far).
-constexpr kubernetes_probe readiness_probe{"/readyz", 0, 5, 2, 2};
-constexpr kubernetes_probe liveness_probe{"/livez", 0, 10, 2, 3};
+const kubernetes_probe readiness_probe{"/readyz", 0, 5, 2, 2};
+const kubernetes_probe liveness_probe{"/livez", 0, 10, 2, 3};
 
 // After timeouts.drain the requests still queued get a 503; this long is left for those answers.
 constexpr duration last_answers = 250ms;

@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
+
 #include <string>
 
 namespace sluice::test {
@@ -175,6 +177,34 @@ TEST_F(tls_upstream, the_proxy_header_precedes_tls_and_checks_send_local)
             EXPECT_EQ(line["tls_version"], "TLSv1.3");
         }
     EXPECT_TRUE(carried);
+}
+
+// A reload that changes a server's trust stops the reuse of pooled connections opened under the
+// old one: the next request makes a new connection, verified against the new `ca`.
+TEST_F(tls_upstream, a_reload_of_server_tls_does_not_reuse_connections_of_the_old_trust)
+{
+    auto server = start_server();
+    // One worker thread: pools are per thread, so the second request finds the first's.
+    const auto front_config = [&](const std::string& tls) {
+        proxy_config cfg;
+        cfg.backend("app", {"127.0.0.1:" + std::to_string(server.port())},
+                    {"server_defaults: { tls: " + tls + " }"})
+            .top_level("threads: 1");
+        return cfg;
+    };
+    sluice_process front{front_config("{ verify: false }")};
+    EXPECT_EQ(http_get(front.port(), "/trusting").status, 200);  // its connection is pooled
+
+    const auto stricter = front_config("{ ca: " + stranger_ca.cert + ", sni: app.internal }");
+    front.dir().write_config("sluice.yaml", stricter.yaml());
+    front.send_signal(SIGHUP);
+    ASSERT_EQ(front.wait_metric(R"(sluice_config_reloads_total{result="success"})", 1), 1);
+
+    EXPECT_EQ(http_get(front.port(), "/stricter").status, 502);
+    const auto log = front.wait_access_log(2);
+    ASSERT_EQ(log.size(), 2u);
+    EXPECT_EQ(log[1]["reason"], "tls_unknown_ca");
+    EXPECT_EQ(app.request_count(), 1u);
 }
 
 }  // namespace

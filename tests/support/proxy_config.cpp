@@ -2,6 +2,8 @@
 
 #include "support/scripted_backend.hpp"
 
+#include <algorithm>
+
 namespace sluice::test {
 
 // Quick tests by default: no LB in front (its idle timeout would be flagged against the short
@@ -57,7 +59,14 @@ proxy_config& proxy_config::route(std::string match_flow_map, std::string backen
 
 proxy_config& proxy_config::top_level(std::string line)
 {
-    top_level_.push_back(std::move(line));
+    // A key given again replaces the default ("threads: 1" over "threads: 2").
+    const auto key = line.substr(0, line.find(':') + 1);
+    const auto same = std::find_if(top_level_.begin(), top_level_.end(),
+                                   [&](const std::string& l) { return l.starts_with(key); });
+    if (same != top_level_.end())
+        *same = std::move(line);
+    else
+        top_level_.push_back(std::move(line));
     return *this;
 }
 

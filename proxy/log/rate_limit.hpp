@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace sluice::proxy {
 
@@ -26,6 +27,13 @@ public:
             return std::nullopt;
         }
         return unlogged_.exchange(0, std::memory_order_relaxed);
+    }
+
+    // What a logged line adds for the events left out before it: "" or " (and N more since the
+    // last line)".
+    static std::string unlogged_note(unsigned unlogged)
+    {
+        return unlogged ? " (and " + std::to_string(unlogged) + " more since the last line)" : "";
     }
 
 private:

@@ -8,12 +8,16 @@
 
 namespace sluice::proxy {
 
+namespace {
+
 bool same_peers(const config::scale_out_peers& a, const config::scale_out_peers& b)
 {
     return a.dns == b.dns && a.interval == b.interval && a.resolvers.size() == b.resolvers.size() &&
            std::equal(a.resolvers.begin(), a.resolvers.end(), b.resolvers.begin(),
                       [](const auto& x, const auto& y) { return x.text == y.text; });
 }
+
+}  // namespace
 
 // Starts, restarts or ends the peer watch for `cfg` (at start and after each reload); without
 // scale_out.peers this instance is alone again.

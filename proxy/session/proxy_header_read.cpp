@@ -32,8 +32,7 @@ void log_refused(connection_owner& owner, const std::string& client_ip, std::str
               "listener " + owner.name() + ": closed a connection from " +
                   (client_ip.empty() ? std::string("a unix socket") : client_ip) +
                   ", reason: bad_proxy_header: " + std::string(problem) +
-                  (*unlogged ? " (and " + std::to_string(*unlogged) + " more since the last line)"
-                             : "") +
+                  rate_limit::unlogged_note(*unlogged) +
                   "; the listener's proxy_protocol must match what the balancer in front sends");
 }
 

@@ -79,8 +79,7 @@ void log_refused(tls_link& l, std::string_view reason, std::string_view detail)
               "listener " + owner.name() + ": TLS handshake with " +
                   (l.origin->ip.empty() ? std::string("a unix socket client") : l.origin->ip) +
                   " failed, reason: " + std::string(reason) + ": " + std::string(detail) +
-                  (*unlogged ? " (and " + std::to_string(*unlogged) + " more since the last line)"
-                             : ""));
+                  rate_limit::unlogged_note(*unlogged));
 }
 
 void count_failure(tls_link& l, std::string_view reason, std::string_view detail)

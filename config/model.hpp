@@ -184,6 +184,8 @@ struct server {
     // Sent first on every new connection: the client's address (off, v1 or v2; never any). A
     // pooled connection is then reused only for the same client address.
     enum proxy_protocol proxy_protocol = proxy_protocol::off;
+    // Found by the backend's discovery (server_defaults plus the answer), not written in the file.
+    bool discovered = false;
     source_mark mark;
 };
 

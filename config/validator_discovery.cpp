@@ -46,8 +46,6 @@ void check_interval(checker& c, const source_mark& at, duration interval)
 void check_discovery(checker& c, const backend& b)
 {
     const auto& d = *b.discovery;
-    c.warning(d.mark, "",
-              "is read but not acted on yet: this backend serves from its static servers only");
     if (!d.dns.empty() && !d.srv.empty()) {
         c.error(d.mark, "srv",
                 "is set with dns; use dns (A and AAAA records, with port) or srv (SRV records, "

@@ -207,12 +207,21 @@ void metrics::config_reload(bool ok)
     ++reloads_[ok ? 1 : 0];
 }
 
+void metrics::discovery_error(std::string_view backend, std::string_view reason)
+{
+    std::lock_guard lock(control_mutex_);
+    ++discovery_errors_[{std::string(backend), std::string(reason)}];
+}
+
 namespace {
 
 constexpr std::string_view upstream_error_kinds[] = {"connect", "reset", "timeout", "protocol"};
 constexpr std::string_view timeout_kinds[] = {"client_header", "queue", "connect", "server",
                                               "request"};
 constexpr std::string_view rejection_reasons[] = {"full", "timeout", "client_gone"};
+// net::resolve_failure's names (health/ does not see net/).
+constexpr std::string_view discovery_reasons[] = {"timeout", "servfail", "nxdomain", "empty",
+                                                  "other"};
 constexpr std::string_view retry_reasons[] = {"connect_failure", "empty_response",
                                               "stale_connection", "not_processed"};
 constexpr std::string_view server_states[] = {"up", "busy", "down", "maint"};
@@ -352,7 +361,12 @@ void emit_gauges(std::vector<family>& out, const gauge_snapshot& g)
                              "Sluice instances sharing the servers (scale_out.peers; 1 = alone).",
                              MetricType::Gauge);
     add_value(peers, {}, g.scale_out_peers);
-    for (auto* f : {&queue, &in_flight, &max, &state, &busy, &connections, &peers})
+    auto discovered = make_family("sluice_discovery_servers",
+                                  "Servers a backend's DNS discovery currently has.",
+                                  MetricType::Gauge);
+    for (const auto& [b, n] : g.discovery_servers)
+        add_value(discovered, {{"backend", b}}, static_cast<double>(n));
+    for (auto* f : {&queue, &in_flight, &max, &state, &busy, &connections, &peers, &discovered})
         out.push_back(std::move(*f));
 }
 
@@ -390,15 +404,26 @@ std::string metrics::scrape(const gauge_snapshot& g)
                                    MetricType::Counter);
     auto reloads = make_family("sluice_config_reloads_total", "Config reloads, by result.",
                                MetricType::Counter);
+    auto dns_errors = make_family("sluice_discovery_errors_total",
+                                  "Failed DNS resolutions of a backend's discovery, by reason.",
+                                  MetricType::Counter);
     {
         std::lock_guard lock(control_mutex_);
         add_value(transitions, {{"to", "free"}}, static_cast<double>(busy_transitions_[0]));
         add_value(transitions, {{"to", "busy"}}, static_cast<double>(busy_transitions_[1]));
         add_value(reloads, {{"result", "error"}}, static_cast<double>(reloads_[0]));
         add_value(reloads, {{"result", "success"}}, static_cast<double>(reloads_[1]));
+        auto errors = discovery_errors_;
+        for (const auto& [backend, n] : g.discovery_servers)  // series from zero, for rate()
+            for (auto reason : discovery_reasons)
+                errors.try_emplace({backend, std::string(reason)});
+        for (const auto& [k, v] : errors)
+            add_value(dns_errors, {{"backend", std::get<0>(k)}, {"reason", std::get<1>(k)}},
+                      static_cast<double>(v));
     }
     families.push_back(std::move(transitions));
     families.push_back(std::move(reloads));
+    families.push_back(std::move(dns_errors));
     return prometheus::TextSerializer().Serialize(families);
 }
 

@@ -98,6 +98,7 @@ struct gauge_snapshot {
     std::vector<certificate> certificates;  // of TLS listeners
     bool busy = false;
     unsigned scale_out_peers = 1;
+    std::vector<std::pair<std::string, std::size_t>> discovery_servers;  // backend, servers found
 };
 
 class metrics {
@@ -110,6 +111,8 @@ public:
 
     void busy_transition(bool to_busy);
     void config_reload(bool ok);
+    // A failed DNS resolution of a backend's discovery; `reason` as net::resolve_failure's.
+    void discovery_error(std::string_view backend, std::string_view reason);
 
     // Prometheus text format of everything counted plus the gauges in `g`.
     std::string scrape(const gauge_snapshot& g);
@@ -120,6 +123,8 @@ private:
     std::mutex control_mutex_;  // busy transitions and reloads: rare, off the request path
     std::array<std::uint64_t, 2> busy_transitions_{};  // to free, to busy
     std::array<std::uint64_t, 2> reloads_{};           // error, success
+    std::map<std::tuple<std::string, std::string>, std::uint64_t, std::less<>>
+        discovery_errors_;  // backend, reason
 };
 
 // Bucket bounds, in seconds: request latencies and queue waits run from milliseconds to minutes.

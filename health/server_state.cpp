@@ -49,6 +49,14 @@ void server_state::reconfigure(const config::health* health, const config::passi
     configured_max_connections_ = configured_max_connections;
 }
 
+void server_state::await_first_check(clock::time_point now)
+{
+    check_down_ = true;
+    first_check_pending_ = true;
+    streak_ = 0;
+    settle("found by DNS, not checked yet", now);
+}
+
 std::optional<transition> server_state::on_check(const check_result& r, clock::time_point now)
 {
     auto cause = count_check(r);
@@ -86,13 +94,17 @@ std::string server_state::count_check(const check_result& r)
         streak_ = 0;
         return "check " + what;
     }
-    const unsigned needed = check_down_ ? rise_ : fall_;
+    const unsigned needed = !check_down_ ? fall_ : first_check_pending_ ? 1 : rise_;
     if (++streak_ < needed) {
         return "check " + what + " (" + std::to_string(streak_) + " of " + std::to_string(needed) +
                " to go " + (check_down_ ? "up" : "down") + ")";
     }
     check_down_ = !check_down_;
     streak_ = 0;
+    if (first_check_pending_) {
+        first_check_pending_ = false;
+        return "first check " + what;
+    }
     if (needed == 1) return "check " + what;
     return std::to_string(needed) + " checks in a row, last " + what;
 }

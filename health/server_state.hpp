@@ -24,7 +24,8 @@
 // Servers start up, checks or not, as in HAProxy: `fall` failed checks take a dead one down
 // within fall × interval, whereas starting down would refuse all traffic for rise × interval
 // after every start. A check answered with busy_status shows the server is reachable, so it
-// counts towards `rise` like a pass (the server then comes back busy, not up).
+// counts towards `rise` like a pass (the server then comes back busy, not up). A server found
+// by DNS discovery is the exception (await_first_check): it may be a pod still starting.
 
 #include "config/model.hpp"
 #include "health/agent_reply.hpp"
@@ -95,6 +96,11 @@ public:
                      config::duration slow_start, unsigned configured_weight,
                      unsigned configured_max_connections);
 
+    // A server that DNS discovery just found, with checks configured (SPEC.md "Servers found by
+    // DNS"): down until its first check that answers, which alone brings it up (then slow start)
+    // rather than `rise` of them. A new pod may be in the answer before it listens.
+    void await_first_check(clock::time_point now);
+
     // Each returns the transition when the event changes the state, else nullopt.
     std::optional<transition> on_check(const check_result& r, clock::time_point now);
     std::optional<transition> on_agent(const agent_reply& a, clock::time_point now);
@@ -146,6 +152,7 @@ private:
     server_status status_ = server_status::up;
     // Active checks: `streak_` counts results that disagree with check_down_.
     bool check_down_ = false, check_busy_ = false;
+    bool first_check_pending_ = false;  // await_first_check: one answer is enough to come up
     unsigned streak_ = 0;
     // The agent's own reasons and values; nullopt = never sent.
     agent_admin admin_ = agent_admin::ready;

@@ -72,6 +72,7 @@ void backend_runtime::reconcile(const config::backend& cfg)
                 record.state.emplace(health, cfg.passive, cfg.slow_start, s.weight,
                                      s.max_connections);
                 if (same_name) record.state->on_api(same_name->state->api(), now);
+                if (s.discovered && health) record.state->await_first_check(now);
             }
             active.push_back(index);
         }

@@ -78,7 +78,8 @@ private:
     std::vector<std::pair<server_runtime*, bool>> records_and_retired() const;
 
     // Reserved up front and never reallocated, so event loops index it without the lock while a
-    // reload appends. Records of departed servers count too; past this, restart.
+    // reload appends. Records of departed servers count too (a server found by DNS again under
+    // the same address and port gets its old record back); past this, restart.
     static constexpr std::size_t max_server_records = 4096;
     std::string name_;
     unsigned threads_;

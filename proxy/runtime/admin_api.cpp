@@ -72,12 +72,17 @@ admin_reply runtime::impl::on_server_change(const admin::admin_request& req,
     std::lock_guard lock(state_mutex);  // keeps the snapshot as it is while it is read
     const auto* b = current->find_backend(target.backend);
     if (!b) return {404, error_json("no backend is named \"" + target.backend + "\"")};
-    const auto outcome = b->runtime->health().on_api(target.server, *parsed.change);
+    // The snapshot read here names the server before anything changes: the runtime may already
+    // have dropped or added one (a reload or a discovery answer since).
+    const auto& servers = b->config->servers;
+    std::size_t position = 0;
+    while (position < servers.size() && servers[position].name != target.server) ++position;
+    const auto outcome = position < servers.size()
+                             ? b->runtime->health().on_api(target.server, *parsed.change)
+                             : std::nullopt;
     if (!outcome)
         return {404, error_json("backend " + target.backend + " has no server named \"" +
                                 target.server + "\"")};
-    std::size_t position = 0;
-    while (b->config->servers[position].name != target.server) ++position;
     const auto where = target.backend + "/" + target.server;
     std::string line = "admin API: " + req.peer + " set " + where + " " +
                        (state ? "state " : "weight ") + health::describe(*parsed.change) + ": " +

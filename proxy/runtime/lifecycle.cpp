@@ -184,6 +184,7 @@ reload_result runtime::impl::reload(const std::string& asked_by)
         result.errors = chain_refusal(loaded.config);
         said = !result.errors.empty();
         if (result.errors.empty()) {
+            add_discovered(loaded.config);
             warn_restart_only(current->config, loaded.config);
             result.changes = config::describe_changes(current->config, loaded.config);
             auto plan = plan_listeners(loaded.config);
@@ -193,6 +194,7 @@ reload_result runtime::impl::reload(const std::string& asked_by)
             publish_snapshot(next);
             apply_peers(peer_count);  // new backends take this instance's share at once
             watch_peers(next->config);
+            watch_discovery(next->config);
             checker.set_targets(check_targets(*next));
             warn_admin_exposure(next->config);
             result.ok = true;

@@ -52,7 +52,7 @@ void append_server(std::string& out, const backend_view& b, std::size_t position
     out += '{';
     append_pair(out, "name", s.name, true);
     append_pair(out, "address", s.address.text);
-    append_pair(out, "source", "static");
+    append_pair(out, "source", s.discovered ? "dns" : "static");
     append_pair(out, "state", r.state);
     append_pair(out, "state_set_by", r.set_by);
     if (r.api_override.empty())
@@ -100,6 +100,10 @@ health::gauge_snapshot collect_gauges(const status_inputs& in)
     g.scale_out_peers = in.peers;
     for (const auto& b : in.snap.backends) {
         g.queue_lengths.emplace_back(b.config->name, b.runtime->slots().queue_length());
+        if (b.config->discovery)
+            g.discovery_servers.emplace_back(b.config->name,
+                                             std::ranges::count_if(b.config->servers,
+                                                                   &config::server::discovered));
         const auto active = b.runtime->active_servers();
         for (std::size_t i = 0; i < active.size(); ++i) {
             const auto r = b.runtime->report(active[i]);

@@ -104,6 +104,7 @@ void runtime::impl::start_threads()
     checker.start();
     checker.set_targets(check_targets(*current));
     watch_peers(current->config);
+    watch_discovery(current->config);
     schedule_pool_pruning();
     schedule_health_ticks();
 }
@@ -224,6 +225,8 @@ void runtime::impl::report_to(health::check_target& t, std::shared_ptr<backend_r
 
 void runtime::impl::stop()
 {
+    discovered.clear();  // joins the watches' threads: none posts to `control` after this
+    peers.reset();
     checker.stop();
     health_timer.cancel();
     prune_timer.cancel();

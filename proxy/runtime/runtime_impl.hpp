@@ -10,6 +10,7 @@
 #include "admin/admin_server.hpp"
 #include "health/checker.hpp"
 #include "health/metrics.hpp"
+#include "proxy/runtime/discovery.hpp"
 #include "proxy/runtime/listener.hpp"
 #include "proxy/runtime/peer_watch.hpp"
 #include "proxy/runtime/proxy_status.hpp"
@@ -22,6 +23,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <map>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -70,6 +72,12 @@ struct runtime::impl {
     void watch_peers(const config::root& cfg);
     void apply_peers(unsigned n);
     void wait_for_connections(clock::time_point deadline);
+    // discovery.cpp: backends' servers found by DNS, applied as a new snapshot.
+    void watch_discovery(const config::root& cfg);
+    void add_discovered(config::root& cfg) const;
+    void on_discovery_answer(const std::string& backend, unsigned generation,
+                             const net::resolve_answer& answer);
+    bool apply_discovered(const std::string& backend);
 
     std::string config_path;
     unsigned thread_count;
@@ -97,6 +105,8 @@ struct runtime::impl {
     std::atomic<unsigned> peer_count{1};  // set on the control thread, read by /status too
     std::unique_ptr<peer_watch> peers;    // with scale_out.peers; posts to `control`
     unsigned peer_watch_generation = 0;   // a count posted by an earlier watch is dropped
+    std::map<std::string, discovered_backend, std::less<>> discovered;  // by backend name
+    unsigned discovery_generation = 0;
 };
 
 }  // namespace sluice::proxy

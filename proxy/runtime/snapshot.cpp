@@ -5,7 +5,8 @@
 
 namespace sluice::proxy {
 
-snapshot::snapshot(config::root cfg, unsigned threads, const snapshot* previous)
+snapshot::snapshot(config::root cfg, unsigned threads, const snapshot* previous,
+                   listeners_from tls_from)
     : config(std::move(cfg))
 {
     // Every address resolves before any shared runtime changes, so a failed reload changes nothing.
@@ -14,6 +15,10 @@ snapshot::snapshot(config::root cfg, unsigned threads, const snapshot* previous)
     std::vector<std::shared_ptr<const net::tls_server_context>> tls;
     for (const auto& l : config.listeners) {
         const auto* before = previous ? previous->find_listener(l.name) : nullptr;
+        if (tls_from == listeners_from::previous && before) {
+            tls.push_back(before->tls);
+            continue;
+        }
         tls.push_back(l.tls ? std::make_shared<net::tls_server_context>(
                                   l, before && before->tls ? before->tls->keys() : nullptr)
                             : nullptr);

@@ -33,10 +33,15 @@ struct listener_view {
 };
 
 struct snapshot {
+    // What a new snapshot takes from the one before: a reload reads the listeners' certificates
+    // again; a change of discovered servers keeps the listeners as they are.
+    enum class listeners_from { files, previous };
+
     // Builds routers and backend views. Backends named in `previous` keep their runtime,
     // reconciled with the new config. Throws std::runtime_error when an address does not resolve
     // or a listener's certificate cannot be used; then nothing of `previous` has been touched.
-    snapshot(config::root cfg, unsigned threads, const snapshot* previous = nullptr);
+    snapshot(config::root cfg, unsigned threads, const snapshot* previous = nullptr,
+             listeners_from tls_from = listeners_from::files);
 
     config::root config;
     std::vector<backend_view> backends;    // parallel to config.backends

@@ -1,5 +1,6 @@
 #include "support/scripted_backend.hpp"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -46,8 +47,9 @@ std::string chunk_line(std::size_t size)
     return hex;
 }
 
-int listen_on(const std::string& unix_path, std::uint16_t& port)
+int listen_on(const backend_options& options, std::uint16_t& port)
 {
+    const auto& unix_path = options.unix_path;
     int fd = ::socket(unix_path.empty() ? AF_INET : AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -55,8 +57,9 @@ int listen_on(const std::string& unix_path, std::uint16_t& port)
     if (unix_path.empty()) {
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        addr.sin_port = htons(options.port);
+        rc = ::inet_pton(AF_INET, options.host.c_str(), &addr.sin_addr) == 1 ? 0 : -1;
+        if (rc == 0) rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
         socklen_t len = sizeof addr;
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
         port = ntohs(addr.sin_port);
@@ -85,7 +88,7 @@ struct scripted_backend::connection_slot {
 
 scripted_backend::scripted_backend(backend_options options) : options_(std::move(options))
 {
-    listen_fd_ = listen_on(options_.unix_path, port_);
+    listen_fd_ = listen_on(options_, port_);
     acceptor_ = std::thread([this] { accept_loop(); });
 }
 
@@ -106,7 +109,7 @@ scripted_backend::~scripted_backend()
 
 std::string scripted_backend::address() const
 {
-    return options_.unix_path.empty() ? "127.0.0.1:" + std::to_string(port_)
+    return options_.unix_path.empty() ? options_.host + ":" + std::to_string(port_)
                                       : "unix:" + options_.unix_path;
 }
 

@@ -2,8 +2,8 @@
 // A real HTTP/1.1 app server for integration tests, like the servers of HAProxy's .vtc scripts:
 // N sync workers (extra requests wait for one, as in a gunicorn sync pool), slow replies, idle
 // close of keep-alive connections, garbage or uwsgi-like raw replies, chunked or huge bodies,
-// and a 101 tunnel that echoes. It listens on 127.0.0.1 port 0 or a unix socket, records every
-// request, and joins all its threads in the destructor.
+// and a 101 tunnel that echoes. It listens on 127.0.0.1 (or another host and port) or a unix
+// socket, records every request, and joins all its threads in the destructor.
 //
 //   scripted_backend app{{.workers = 1, .reply_after = 2s}};
 //   ... app.address() goes into the proxy's config ...
@@ -53,8 +53,10 @@ struct backend_options {
     bool chunked = false;                  // default replies: Transfer-Encoding: chunked
     std::uint64_t response_size = 0;       // default replies: this many pattern bytes
     std::string body = "hello from backend";
-    std::string name = "backend";  // sent as X-Served-By on default replies
-    std::string unix_path;         // "" = TCP 127.0.0.1:0
+    std::string name = "backend";    // sent as X-Served-By on default replies
+    std::string unix_path;           // "" = TCP on host:port
+    std::string host = "127.0.0.1";  // 127.0.0.2, .3, ...: distinct servers on one port
+    std::uint16_t port = 0;          // 0 = any free port
 };
 
 class scripted_backend {

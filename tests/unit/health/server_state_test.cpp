@@ -119,6 +119,30 @@ TEST(server_state, starts_up_with_or_without_active_checks)
     EXPECT_EQ(unchecked.last_check_summary(), "no check yet");
 }
 
+// A server DNS discovery found may not listen yet: down until a check answers, then up after
+// that one answer (not `rise`), with the slow-start ramp.
+TEST(server_state, a_server_found_by_dns_waits_for_its_first_passing_check)
+{
+    fixture f;  // rise 2, slow_start 10s
+    f.s.await_first_check(start);
+    EXPECT_EQ(f.s.status(), down);
+    EXPECT_FALSE(f.s.takes_new_requests(start));
+    run(f.s, {
+                 {0ms, fail()},
+                 {100ms, fail()},
+                 {200ms, pass(), up, "first check passed: 200"},
+                 {300ms, fail()},
+             });
+    EXPECT_DOUBLE_EQ(f.s.effective_weight(start + 200ms), 4 * slow_start_floor);
+    // Afterwards, the usual rules: `fall` failures in a row take it down, `rise` bring it back.
+    run(f.s, {
+                 {400ms, fail()},
+                 {500ms, fail(), down},
+                 {600ms, pass()},
+                 {700ms, pass(), up},
+             });
+}
+
 TEST(server_state, goes_down_only_after_fall_failures_in_a_row)
 {
     fixture f;

@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sluice::config {
@@ -78,7 +79,9 @@ std::string log_line(const finding& f);
 // A fixed-width table of the hops, then each finding as sentences, then a count.
 std::string format_table(const chain_report& report);
 // One JSON object: {"ok": passes(report, strict), "findings": [...], "rows": [...]}; durations in
-// milliseconds (`*_ms`), absent optional values as null.
-std::string format_json(const chain_report& report, bool strict = false);
+// milliseconds (`*_ms`), absent optional values as null. `more` is further members, already JSON
+// and comma-separated (`"discovery": [...]`), for what `sluice check` finds beyond the chain.
+std::string format_json(const chain_report& report, bool strict = false,
+                        std::string_view more = {});
 
 }  // namespace sluice::config

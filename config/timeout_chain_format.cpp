@@ -202,7 +202,7 @@ std::string format_table(const chain_report& report)
     return out.str();
 }
 
-std::string format_json(const chain_report& report, bool strict)
+std::string format_json(const chain_report& report, bool strict, std::string_view more)
 {
     std::ostringstream out;
     out << "{\n  \"ok\": " << (passes(report, strict) ? "true" : "false") << ",\n  \"findings\": ";
@@ -211,6 +211,7 @@ std::string format_json(const chain_report& report, bool strict)
     json_list(out, report.notes, json_finding);
     out << ",\n  \"rows\": ";
     json_list(out, report.rows, json_row);
+    if (!more.empty()) out << ",\n  " << more;
     out << "\n}\n";
     return out.str();
 }

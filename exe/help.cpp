@@ -12,7 +12,7 @@ struct flag_doc {
 
 struct command_doc {
     std::string_view name, synopsis, summary, details;
-    std::array<flag_doc, 4> flags;  // unused entries have an empty flag
+    std::array<flag_doc, 5> flags;  // unused entries have an empty flag
 };
 
 constexpr std::array<command_doc, 5> commands{{
@@ -27,17 +27,23 @@ constexpr std::array<command_doc, 5> commands{{
        {"--allow-chain-errors",
         "start (and reload) even when the timeout chain has errors, saying so in the log"}}}},
     {"check",
-     "sluice check -c FILE [--strict] [--format json|text] [--kubernetes]",
+     "sluice check -c FILE [--strict] [--format json|text] [--offline] [--kubernetes]",
      "validate a config and print the timeout chain of every hop",
      "Prints a summary of the config and the timeouts of every hop side by side, with each "
      "misalignment in a plain sentence and its fix. Errors exit 1; warnings are printed and exit "
      "0 unless --strict. An admin.bind reachable from other machines without admin.token_file is "
-     "an error.",
+     "an error. Each backends[].discovery name is resolved once, as run would at start-up, and "
+     "the servers found are listed (ADDRESS:PORT and weight); a failed resolution (timeout, "
+     "servfail, nxdomain, empty) is a warning, since run starts without those servers and asks "
+     "again.",
      {{{"-c, --config FILE", "the YAML config to check"},
        {"--strict", "warnings fail the check too (exit 1)"},
        {"--format json|text",
-        "json: one object {ok, findings, rows} on stdout for tooling, also for a config that "
-        "does not load; text (the default): the table and sentences"},
+        "json: one object {ok, findings, rows, discovery} on stdout for tooling, also for a "
+        "config that does not load; text (the default): the table and sentences"},
+       {"--offline",
+        "resolve no discovery name (where the resolvers cannot be reached, as in CI); the "
+        "servers found are then not shown"},
        {"--kubernetes",
         "print instead the pod-spec values that agree with the config, as YAML to paste or "
         "apply as a patch: container ports, readiness (/readyz) and liveness (/livez) probes on "

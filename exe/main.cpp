@@ -5,6 +5,7 @@
 #include "config/summary.hpp"
 #include "config/timeout_chain.hpp"
 #include "demo/demo.hpp"
+#include "exe/discovery_check.hpp"
 #include "exe/help.hpp"
 #include "proxy/log/event_log.hpp"
 #include "proxy/runtime/runtime.hpp"
@@ -25,6 +26,7 @@ struct options {
     bool strict = false;
     bool json = false;        // check --format json
     bool kubernetes = false;  // check --kubernetes
+    bool offline = false;     // check --offline: resolve no discovery name
     bool allow_chain_errors = false;
 };
 
@@ -42,6 +44,8 @@ std::optional<options> parse(int argc, char** argv)
             o.allow_chain_errors = true;
         else if (a == "--kubernetes")
             o.kubernetes = true;
+        else if (a == "--offline")
+            o.offline = true;
         else if (a == "--man")
             o.man = true;
         else if (a == "--format") {
@@ -106,6 +110,7 @@ int check_json(const options& o)
         return finding{level, "config", *o.config_file, text, ""};
     };
     chain_report report;
+    std::vector<sluice::cli::discovery_result> discovered;
     try {
         auto cfg = load(o);
         report = analyze_timeouts(cfg.config);
@@ -113,11 +118,17 @@ int check_json(const options& o)
             report.findings.push_back(config_finding(finding::severity::warning, w));
         if (auto exposed = admin_exposure(cfg.config))
             report.findings.push_back(config_finding(finding::severity::error, *exposed));
+        discovered = sluice::cli::check_discovery(cfg.config, o.offline);
+        for (const auto& d : discovered)
+            if (!d.warning.empty())
+                report.findings.push_back(
+                    {finding::severity::warning, "discovery", *o.config_file, d.warning, ""});
     } catch (const config_error& e) {
         for (const auto& line : e.errors())
             report.findings.push_back(config_finding(finding::severity::error, line));
     }
-    std::cout << format_json(report, o.strict);
+    std::cout << format_json(report, o.strict,
+                             "\"discovery\": " + sluice::cli::format_json(discovered));
     return passes(report, o.strict) ? 0 : 1;
 }
 
@@ -154,8 +165,11 @@ int check(const options& o)
     if (o.json) return check_json(o);
     auto cfg = load(o);
     const auto report = sluice::config::analyze_timeouts(cfg.config);
+    const auto discovered = sluice::cli::check_discovery(cfg.config, o.offline);
+    for (const auto& d : discovered)
+        if (!d.warning.empty()) cfg.warnings.push_back(d.warning);
     std::cout << sluice::config::summarize(cfg.config) << '\n'
-              << sluice::config::format_table(report);
+              << sluice::cli::format_text(discovered) << sluice::config::format_table(report);
     print_warnings(cfg.warnings);
     // Only `check` fails on it: `run` serves GETs to load balancers and refuses POSTs (403).
     const auto exposed = sluice::config::admin_exposure(cfg.config);

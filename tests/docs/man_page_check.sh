@@ -22,7 +22,7 @@ help=$("$sluice" --help)
 for command in run check demo help version; do
   "$sluice" help "$command" >/dev/null || fail "sluice help $command failed"
 done
-for flag in --config --allow-chain-errors --strict --format --kubernetes --man --help --version; do
+for flag in --config --allow-chain-errors --strict --format --offline --kubernetes --man --help --version; do
   grep -q -- "$flag" <<<"$help" || fail "sluice --help does not describe $flag"
   grep -q -- "${flag//-/\\\\-}" docs/sluice.1 || fail "docs/sluice.1 does not describe $flag"
 done

@@ -2,8 +2,9 @@
 // comes from the addresses scale_out.peers.dns resolves to, each instance allows
 // ceil(max_connections / N), and a new N applies without a reload. The server counts its
 // requests in progress: with two instances sending at once it never exceeds its workers, also
-// while N changes.
+// while N changes, and while instances come and go under traffic (issue 17).
 
+#include "integration/polling.hpp"
 #include "support/http_client.hpp"
 #include "support/proxy_config.hpp"
 #include "support/scripted_backend.hpp"
@@ -12,8 +13,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace sluice::test {
@@ -25,14 +30,18 @@ class edge_share : public ::testing::Test {
 protected:
     edge_share() { dns.set_a("edge.test", {"127.0.0.2", "127.0.0.3"}, 1); }
 
-    sluice_process start_edge()
+    // An instance of the edge tier in front of `server` (named app1), which has that many workers.
+    proxy_config edge_config(const scripted_backend& server, unsigned max_connections) const
     {
         proxy_config cfg;
-        cfg.backend("app", {app.address()}, {"server_defaults: { max_connections: 4 }"})
+        cfg.backend("app", {server.address()},
+                    {"server_defaults: { max_connections: " + std::to_string(max_connections) +
+                     " }"})
             .top_level("scale_out: { peers: { dns: edge.test, interval: 1s, resolvers: [" +
                        dns.address() + "] } }");
-        return sluice_process{cfg};
+        return cfg;
     }
+    sluice_process start_edge() const { return sluice_process{edge_config(app, 4)}; }
 
     std::string share_metric() const
     {
@@ -72,6 +81,112 @@ TEST_F(edge_share, each_instance_allows_its_share_and_follows_the_peer_count)
     EXPECT_EQ(a.wait_metric(share_metric(), 4), 4);
     const auto status = http_get(a.admin_port(), "/status");
     EXPECT_NE(status.body.find("\"scale_out_peers\":1"), std::string::npos) << status.body;
+}
+
+// Clients sending GETs to one instance back to back, each on its own thread, until stopped.
+class traffic {
+public:
+    traffic(std::uint16_t port, int clients)
+    {
+        for (int i = 0; i < clients; ++i)
+            threads_.emplace_back([this, port] {
+                while (!stopping_) record(http_get(port, "/"));
+            });
+    }
+    ~traffic() { stop(); }
+    traffic(const traffic&) = delete;
+    traffic& operator=(const traffic&) = delete;
+
+    // Lets each client finish the request it is in, then returns.
+    void stop()
+    {
+        stopping_ = true;
+        for (auto& t : threads_)
+            if (t.joinable()) t.join();
+    }
+    std::size_t answered() const
+    {
+        std::lock_guard lock(mutex_);
+        return answered_;
+    }
+    // Each response other than a 200: its status and error.
+    std::vector<std::string> failures() const
+    {
+        std::lock_guard lock(mutex_);
+        return failures_;
+    }
+
+private:
+    void record(const response& r)
+    {
+        std::lock_guard lock(mutex_);
+        ++answered_;
+        if (r.status != 200)
+            failures_.push_back(std::to_string(r.status) + " " + r.error + " " + r.body);
+    }
+
+    std::atomic<bool> stopping_{false};
+    mutable std::mutex mutex_;
+    std::size_t answered_ = 0;           // guarded by mutex_
+    std::vector<std::string> failures_;  // guarded by mutex_
+    std::vector<std::thread> threads_;
+};
+
+// SPEC.md's promise while the tier changes size: the server never has more requests than its
+// workers. Each instance has more clients than its share, so every share is used to the full.
+// The order of each change is what keeps the sum within max_connections: before an instance
+// comes, the name has its address and the others have come down to their new share (a lowered
+// share admits nothing new, so their in-flight count also has to come down); before the name
+// loses addresses, their instances are gone. A new instance allows all of max_connections until
+// its first peer count (its /readyz does not wait for one), so it gets traffic once it shows its
+// share.
+TEST_F(edge_share, the_server_never_exceeds_its_workers_while_n_goes_from_2_to_3_to_1)
+{
+    scripted_backend server{{.workers = 12, .reply_after = 100ms}};
+    const auto share = [](const sluice_process& p, double expected) {
+        return p.wait_metric(R"(sluice_server_max_connections{backend="app",server="app1"})",
+                             expected, 10s) == expected;
+    };
+    const auto in_flight = [](const sluice_process& p, double expected) {
+        return p.wait_metric(R"(sluice_server_in_flight{backend="app",server="app1"})", expected,
+                             10s) == expected;
+    };
+    // Waits until the server has answered `more` requests, so each phase carries traffic.
+    const auto served = [&](std::size_t more) {
+        const auto until = server.request_count() + more;
+        return eventually([&] { return server.request_count() >= until; }, 15s);
+    };
+    constexpr int clients = 8;  // per instance: more than any share of 6
+
+    auto a = std::make_unique<sluice_process>(edge_config(server, 6));
+    auto b = std::make_unique<sluice_process>(edge_config(server, 6));
+    ASSERT_TRUE(share(*a, 3) && share(*b, 3));  // ceil(6 / 2)
+    traffic to_a{a->port(), clients};
+    traffic to_b{b->port(), clients};
+    EXPECT_TRUE(served(30));
+
+    dns.set_a("edge.test", {"127.0.0.2", "127.0.0.3", "127.0.0.4"}, 1);
+    ASSERT_TRUE(share(*a, 2) && share(*b, 2));  // ceil(6 / 3)
+    ASSERT_TRUE(in_flight(*a, 2) && in_flight(*b, 2));
+    auto c = std::make_unique<sluice_process>(edge_config(server, 6));
+    ASSERT_TRUE(share(*c, 2));
+    traffic to_c{c->port(), clients};
+    EXPECT_TRUE(served(30));
+
+    for (auto* t : {&to_b, &to_c}) t->stop();
+    b.reset();
+    c.reset();
+    dns.set_a("edge.test", {"127.0.0.2"}, 1);
+    ASSERT_TRUE(share(*a, 6));
+    EXPECT_TRUE(served(30));
+    to_a.stop();
+
+    for (const auto* t : {&to_a, &to_b, &to_c}) {
+        EXPECT_GT(t->answered(), 0u);
+        EXPECT_EQ(t->failures(), std::vector<std::string>{});
+    }
+    EXPECT_LE(server.max_concurrent_requests(), 6u);
+    EXPECT_GT(server.max_concurrent_requests(), 2u) << "the shares were used";
 }
 
 // A failed resolution keeps the last count, and says so once.

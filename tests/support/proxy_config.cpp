@@ -99,6 +99,7 @@ std::string proxy_config::yaml() const
     for (const auto& b : backends_) {
         y += "  - name: " + b.name + "\n";
         for (const auto& line : b.options) y += "    " + line + "\n";
+        // None: a backend of discovery alone (`servers:` with no item would be YAML's null).
         y += b.addresses.empty() ? "    servers: []\n" : "    servers:\n";
         for (std::size_t i = 0; i < b.addresses.size(); ++i)
             y += "      - { name: " + b.name + std::to_string(i + 1) + ", address: \"" +

@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 // Threads: one acceptor, one thread per connection (at most max_open at once; beyond that the
 // acceptor waits and connections stay in the kernel backlog). A connection's fd is closed by its
@@ -235,9 +236,16 @@ bool scripted_backend::serve_one(std::size_t id, byte_stream& stream, bool first
     for (unsigned seen = max_concurrent_;
          now > seen && !max_concurrent_.compare_exchange_weak(seen, now);) {
     }
+    // Ends when the reply starts: a proxy that has read it whole may send the next request
+    // before this thread has returned, and counting both would be an overlap the proxy never had.
     struct in_flight_guard {
         std::atomic<unsigned>& c;
-        ~in_flight_guard() { --c; }
+        bool counted = true;
+        void end()
+        {
+            if (std::exchange(counted, false)) --c;
+        }
+        ~in_flight_guard() { end(); }
     } guard{current_};
 
     if (iequals(r.headers.value("Expect"), "100-continue"))
@@ -265,6 +273,7 @@ bool scripted_backend::serve_one(std::size_t id, byte_stream& stream, bool first
     bool sent = false;
     if (!stream.peer_closed()) {
         auto answer = options_.handler ? options_.handler(r) : default_reply(r);
+        guard.end();
         sent = !answer.silent_close && send_reply(stream, r, answer) && !answer.close;
     } else {
         ++abandoned_;

@@ -73,6 +73,8 @@ public:
     std::vector<recorded_request> requests() const;
     std::size_t request_count() const;
     std::size_t connections_accepted() const { return accepted_.load(); }
+    // Requests in progress: from the head read until the reply starts (or the request ends
+    // without one), so never more than the proxy has in flight to this server.
     unsigned current_requests() const { return current_.load(); }
     unsigned max_concurrent_requests() const { return max_concurrent_.load(); }
     // Requests whose client closed the connection before the reply was sent.

@@ -390,6 +390,8 @@ TEST(timeout_chain, json_carries_ok_findings_and_rows_in_milliseconds)
     EXPECT_NE(json.find("\"request_deadline_ms\": 57000"), std::string::npos) << json;
     EXPECT_NE(json.find("\"worker_timeout_ms\": null"), std::string::npos) << json;
     EXPECT_NE(format_json(chain_report{}).find("\"ok\": true"), std::string::npos);
+    const auto more = format_json(chain_report{}, false, "\"discovery\": []");
+    EXPECT_NE(more.find("\"rows\": [],\n  \"discovery\": []\n}\n"), std::string::npos) << more;
 }
 
 }  // namespace

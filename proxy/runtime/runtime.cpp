@@ -28,6 +28,7 @@ runtime::impl::impl(config::root cfg, std::string path)
     const unsigned n = thread_count;
     log = access_log::open(cfg.access_log);
     current = std::make_shared<const snapshot>(std::move(cfg), n);
+    peers_answered.store(!current->config.scale_out.peers);
     std::vector<worker*> raw;
     for (unsigned i = 0; i < n; ++i) {
         workers.push_back(std::make_unique<worker>(i, log.get(), metrics.add_shard()));
@@ -76,6 +77,11 @@ admin::admin_sources runtime::impl::admin_sources()
             [this] { return monitor->live(); },
             [this] {
                 std::lock_guard lock(state_mutex);
+                if (!peers_answered.load() && current->config.scale_out.peers)
+                    return std::pair<bool, std::string>{
+                        false, "scale_out.peers: no answer yet for " +
+                                   current->config.scale_out.peers->dns +
+                                   ", so this instance's share is not known"};
                 return readiness(*current);
             },
             [this, inputs] {

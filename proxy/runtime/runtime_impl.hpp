@@ -104,7 +104,10 @@ struct runtime::impl {
     config::endpoint admin_bind;          // in use: a reload does not move the admin listener
     std::atomic<unsigned> peer_count{1};  // set on the control thread, read by /status too
     std::unique_ptr<peer_watch> peers;    // with scale_out.peers; posts to `control`
-    unsigned peer_watch_generation = 0;   // a count posted by an earlier watch is dropped
+    // False from the start of a first peer watch to its first count: until then this instance
+    // cannot know its share, so /readyz keeps balancers away.
+    std::atomic<bool> peers_answered{true};
+    unsigned peer_watch_generation = 0;  // a count posted by an earlier watch is dropped
     std::map<std::string, discovered_backend, std::less<>> discovered;  // by backend name
     unsigned discovery_generation = 0;
 };

@@ -25,15 +25,20 @@ void runtime::impl::watch_peers(const config::root& cfg)
 {
     const auto& wanted = cfg.scale_out.peers;
     if (wanted && peers && same_peers(*wanted, peers->config())) return;
+    const bool counted_before = peers != nullptr;
     peers.reset();
     const auto generation = ++peer_watch_generation;
     if (!wanted) {
+        peers_answered.store(true);
         apply_peers(1);
         return;
     }
+    if (!counted_before) peers_answered.store(false);  // a changed name keeps the last count
     peers = std::make_unique<peer_watch>(*wanted, [this, generation](unsigned n) {
         asio::post(control, [this, generation, n] {
-            if (generation == peer_watch_generation) apply_peers(n);
+            if (generation != peer_watch_generation) return;
+            apply_peers(n);
+            peers_answered.store(true);
         });
     });
 }

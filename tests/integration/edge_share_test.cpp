@@ -189,6 +189,21 @@ TEST_F(edge_share, the_server_never_exceeds_its_workers_while_n_goes_from_2_to_3
     EXPECT_GT(server.max_concurrent_requests(), 2u) << "the shares were used";
 }
 
+// Before its first count an instance cannot know its share: /readyz keeps balancers away.
+TEST_F(edge_share, an_instance_is_not_ready_before_its_first_count)
+{
+    dns.remove("edge.test");
+    auto a = start_edge();
+    EXPECT_TRUE(a.wait_stderr("resolving edge.test failed (nxdomain)"));
+    const auto waiting = http_get(a.admin_port(), "/readyz");
+    EXPECT_EQ(waiting.status, 503);
+    EXPECT_NE(waiting.body.find("scale_out.peers: no answer yet for edge.test"), std::string::npos)
+        << waiting.body;
+    dns.set_a("edge.test", {"127.0.0.2", "127.0.0.3"}, 1);
+    EXPECT_EQ(a.wait_metric("sluice_scale_out_peers", 2), 2);
+    EXPECT_EQ(http_get(a.admin_port(), "/readyz").status, 200);
+}
+
 // A failed resolution keeps the last count, and says so once.
 TEST_F(edge_share, a_failed_resolution_keeps_the_last_count)
 {

@@ -232,9 +232,36 @@ void attach_follow_ons(const root& cfg, const chain_plan& plan, const scope& glo
     host->changes = host->changes + follow_ons;
 }
 
+// The servers DNS discovery will find are not in the file, but server_defaults says what each
+// will be: the chain is checked for one server made from it, in place of any found so far. Its
+// keys are not in `marks`, so its findings point at server_defaults, the line to edit.
+root with_discovery_stand_ins(const root& cfg)
+{
+    root out = cfg;
+    for (auto& b : out.backends) {
+        if (!b.discovery) continue;
+        std::erase_if(b.servers, [](const server& s) { return s.discovered; });
+        auto& stand_in = b.servers.emplace_back(b.server_defaults);
+        stand_in.name = "servers found by DNS";
+        stand_in.discovered = true;
+    }
+    return out;
+}
+
+chain_report analyze(const root& cfg);
+
 }  // namespace
 
 chain_report analyze_timeouts(const root& cfg)
+{
+    if (std::ranges::any_of(cfg.backends, [](const backend& b) { return b.discovery.has_value(); }))
+        return analyze(with_discovery_stand_ins(cfg));
+    return analyze(cfg);
+}
+
+namespace {
+
+chain_report analyze(const root& cfg)
 {
     findings_list out;
     chain_report report;
@@ -266,6 +293,8 @@ chain_report analyze_timeouts(const root& cfg)
     attach_follow_ons(cfg, plan, global, routes, report.findings);
     return report;
 }
+
+}  // namespace
 
 duration derived_request_deadline(const timeouts& t)
 {

@@ -266,6 +266,32 @@ TEST(timeout_chain, a_worker_timeout_fix_points_where_the_value_was_written)
               std::string::npos);
 }
 
+// A backend of discovery alone has no server in the file: the chain is checked for the servers
+// it will find, made from server_defaults, and a fix points there.
+TEST(timeout_chain, servers_found_by_dns_are_checked_through_server_defaults)
+{
+    auto c = clean();
+    auto& app = c.backends[0];
+    app.servers.clear();
+    app.discovery.emplace().dns = "app.test";
+    app.server_defaults = app_server("");
+    app.server_defaults.worker_timeout = 60s;
+    auto found = app_server("10.0.0.1:8000");  // found at run time: replaced by the stand-in
+    found.discovered = true;
+    app.servers.push_back(found);
+    const auto report = analyze_timeouts(c);
+    const auto* f = find(report, "server_vs_worker_timeout");
+    ASSERT_NE(f, nullptr);
+    EXPECT_NE(f->where.find("servers found by DNS"), std::string::npos) << f->where;
+    EXPECT_NE(f->fix.find("backends[0].server_defaults.worker_timeout"), std::string::npos)
+        << f->fix;
+    EXPECT_EQ(std::ranges::count(report.rows,
+                                 std::string("web -> default -> app -> servers found "
+                                             "by DNS"),
+                                 &hop_row::path),
+              1);
+}
+
 TEST(timeout_chain, a_finding_reached_by_many_paths_is_reported_once)
 {
     auto c = clean();

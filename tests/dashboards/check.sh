@@ -80,6 +80,10 @@ SPEC_METRICS = {
     "sluice_tls_handshakes_total": "counter",
     "sluice_tls_handshake_errors_total": "counter",
     "sluice_tls_certificate_expiry_timestamp_seconds": "gauge",
+    # Round 2, "Servers found by DNS" and "Several sluice instances".
+    "sluice_discovery_servers": "gauge",
+    "sluice_discovery_errors_total": "counter",
+    "sluice_scale_out_peers": "gauge",
 }
 ALLOWED = set()
 for name, kind in SPEC_METRICS.items():

@@ -160,6 +160,9 @@ slow_port="$(head -n1 "$work/blackhole.port")"
 # Closed ports: nothing listens there (connect refused).
 closed_port1="$(free_port)"
 closed_port2="$(free_port)"
+# A DNS resolver that is not there (nothing listens on this UDP port): discovery never gets an
+# answer, and no query leaves the machine.
+no_resolver_port="$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
 
 wait_for 5 curl -s -o /dev/null "http://127.0.0.1:$app_port/" || fail "python http.server did not start"
 
@@ -230,6 +233,17 @@ backends:
     server_defaults: { max_connections: 1 }
     servers:
       - { name: slow1, address: 127.0.0.1:$slow_port }
+  # found: servers from DNS, asked of a resolver that is not there: every resolution fails, no
+  # server is ever found (sluice_discovery_servers 0, sluice_discovery_errors_total counting).
+  # No route leads here.
+  - name: found
+    discovery:
+      dns: app.sluice.invalid
+      port: $app_port
+      interval: 1s
+      resolvers: [127.0.0.1:$no_resolver_port]
+      timeout: 300ms
+    server_defaults: { max_connections: 2 }
 EOF
 
 "$SLUICE_BINARY" run -c "$work/sluice.yaml" >"$work/sluice.out" 2>"$work/sluice.err" &
@@ -331,6 +345,10 @@ sort "$work/codes.txt" | uniq -c | sed 's/^/   /'
 grep -q '^200$' "$work/codes.txt" || fail "no 200 response through sluice"
 grep -q '^404$' "$work/codes.txt" || fail "no 404 response through sluice"
 grep -q '^5[0-9][0-9]$' "$work/codes.txt" || fail "no 5xx response through sluice (dead and slow backends)"
+echo "discovery of backend found (its resolver is not there):"
+grep -E '^sluice_discovery_(servers|errors_total)\{[^}]*backend="found"' "$work/metrics.txt" | sed 's/^/   /'
+grep -Eq '^sluice_discovery_errors_total\{[^}]*backend="found"[^}]*\} [1-9]' "$work/metrics.txt" ||
+    fail "backend found's failed resolutions are not counted in sluice_discovery_errors_total"
 
 # ---------------------------------------------------------------- every panel query
 ALLOW_MISSING="$ALLOW_MISSING" PYTHONPATH="$repo_root/tests/dashboards" \

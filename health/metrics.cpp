@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <limits>
+#include <set>
 
 namespace sluice::health {
 
@@ -226,6 +227,18 @@ constexpr std::string_view retry_reasons[] = {"connect_failure", "empty_response
                                               "stale_connection", "not_processed"};
 constexpr std::string_view server_states[] = {"up", "busy", "down", "maint"};
 
+// A server that left (a reload, or DNS discovery no longer naming it) takes its per-server series
+// with it: with servers found by DNS, every pod address ever seen would otherwise stay in every
+// scrape for the life of the process. A late failure of a request it still had counts again, and
+// goes at the next scrape.
+template <class Map>
+void drop_departed(Map& counts, const std::set<std::pair<std::string_view, std::string_view>>& live)
+{
+    std::erase_if(counts, [&](const auto& entry) {
+        return !live.contains({std::get<0>(entry.first), std::get<1>(entry.first)});
+    });
+}
+
 // Series that exist before their first event, so dashboards and alerts see 0, not nothing.
 void seed_zero_series(totals& t, const gauge_snapshot& g)
 {
@@ -375,10 +388,14 @@ void emit_gauges(std::vector<family>& out, const gauge_snapshot& g)
 std::string metrics::scrape(const gauge_snapshot& g)
 {
     totals t;
+    std::set<std::pair<std::string_view, std::string_view>> live;  // backend, server
+    for (const auto& s : g.servers) live.emplace(s.backend, s.name);
     {
         std::lock_guard lock(shards_mutex_);
         for (auto& shard : shards_) {
             std::lock_guard shard_lock(shard->mutex_);
+            drop_departed(shard->upstream_errors_, live);  // not memoized: erasing is safe
+            drop_departed(shard->health_checks_, live);
             sum_into(shard->requests_, t.requests);
             sum_into(shard->durations_, t.durations);
             sum_into(shard->queue_waits_, t.queue_waits);

@@ -56,7 +56,7 @@ private:
     friend class metrics;
     // The last slot found in a map, by its key: almost every request of a shard has the same
     // labels, and a hit costs a few short compares instead of a walk down the tree. (Map nodes
-    // stay put: nothing is ever erased.)
+    // stay put: no map a memo points into is ever erased from.)
     template <class Key, class Value>
     struct memo {
         Key key;

@@ -26,6 +26,36 @@ gauge_snapshot one_backend()
     return g;
 }
 
+// A server that left the config (or DNS discovery's answer) leaves /metrics: pod addresses must
+// not pile up in every scrape for the life of the process.
+TEST(metrics, a_departed_servers_series_go_with_it)
+{
+    metrics m;
+    auto& shard = m.add_shard();
+    for (const auto* server : {"app1", "10.0.0.9:8000"}) {
+        shard.record({"web", "app", server, 502, 0.1, std::nullopt, "server_reset", false});
+        shard.health_check("app", server, "fail", 0.01);
+    }
+    auto g = one_backend();
+    g.servers.push_back({"app", "10.0.0.9:8000", "up", 0, 4});
+    const auto both = m.scrape(g);
+    const auto gone =
+        R"(sluice_upstream_errors_total{backend="app",server="10.0.0.9:8000",kind="reset"})";
+    const auto kept = R"(sluice_upstream_errors_total{backend="app",server="app1",kind="reset"})";
+    EXPECT_EQ(value_of(both, gone), 1);
+    const auto after = m.scrape(one_backend());  // 10.0.0.9:8000 has left
+    EXPECT_EQ(value_of(after, gone), -1);
+    EXPECT_EQ(
+        value_of(
+            after,
+            R"(sluice_health_checks_total{backend="app",server="10.0.0.9:8000",result="fail"})"),
+        -1);
+    EXPECT_EQ(value_of(after, kept), 1);
+    EXPECT_EQ(value_of(after,
+                       R"(sluice_health_checks_total{backend="app",server="app1",result="fail"})"),
+              1);
+}
+
 TEST(metrics, shards_are_summed_at_scrape)
 {
     metrics m;

@@ -4,6 +4,7 @@
 #include "proxy/session/tls_front.hpp"
 
 #include "config/timeout_chain.hpp"
+#include "net/read_readiness.hpp"
 #include "net/socket_address.hpp"
 #include "proxy/http/deadline_header.hpp"
 #include "proxy/http/request_head_check.hpp"
@@ -17,6 +18,8 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
+#include <tuple>
+#include <utility>
 
 namespace sluice::proxy {
 
@@ -50,6 +53,10 @@ awaitable<head_result> read_head(client_connection& c, exchange& x)
             if (x.parser->is_header_done()) note_request_line(c, x);
             if (check.result == head_check::verdict::accepted) {
                 x.facts = check.facts;
+                // Once: after this request, the event loop runs before the next head is parsed.
+                const bool emptied = std::exchange(c.emptied, false);
+                if (holds_the_rest(*x.parser, c.buffer.size()))
+                    net::note_message_end(c.socket, emptied);
                 co_return head_result::ok;
             }
             if (check.result == head_check::verdict::refused) {
@@ -63,7 +70,12 @@ awaitable<head_result> read_head(client_connection& c, exchange& x)
         }
         auto space = c.buffer.prepare(
             std::max<std::size_t>(4096, c.buffer.capacity() - c.buffer.size()));
-        auto [ec, n] = co_await c.socket.async_read_some(space, use_tuple);
+        error_code ec;
+        auto n = net::read_arrived(c.socket, space, ec);
+        if (ec == asio::error::would_block) {
+            std::tie(ec, n) = co_await c.socket.async_read_some(space, use_tuple);
+        }
+        c.emptied = n < space.size();
         c.buffer.commit(n);
         if (ec) {
             if (c.deadline.expired()) {
@@ -191,11 +203,18 @@ enum class hot_wait { data, quiet, closed };
 // hot_period: `quiet` then says to fall back to the light wait.
 awaitable<hot_wait> wait_hot(client_connection& c, clock::duration idle)
 {
+    net::watch_peer_shutdown(c.socket);
     const auto hot = std::min(idle, hot_period);
     c.deadline.arm(hot);
     c.w.park(c.idle);
     auto space = c.buffer.prepare(std::max<std::size_t>(4096, c.buffer.capacity()));
-    auto [ec, n] = co_await c.socket.async_read_some(space, use_tuple);
+    // Just after a response the client has rarely sent more yet: usually no recv until it has.
+    error_code ec;
+    auto n = net::read_arrived(c.socket, space, ec);
+    if (ec == asio::error::would_block) {
+        std::tie(ec, n) = co_await c.socket.async_read_some(space, use_tuple);
+    }
+    c.emptied = n < space.size();
     c.w.unpark(c.idle);
     c.deadline.disarm();
     c.buffer.commit(n);

@@ -44,6 +44,7 @@ struct client_connection {
     bool keep_alive = true;
     unsigned version = 11;  // of the request being served
     unsigned served = 0;    // requests on this connection so far
+    bool emptied = false;   // its last read got less than it asked for (net/read_readiness.hpp)
     idle_link idle;
 };
 

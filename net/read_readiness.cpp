@@ -1,8 +1,8 @@
 #include "net/read_readiness.hpp"
 
-#include <boost/asio/basic_stream_socket.hpp>
+#include "net/socket_internals.hpp"
+
 #include <boost/asio/error.hpp>
-#include <boost/version.hpp>
 
 #include <cstdint>
 
@@ -12,10 +12,9 @@ namespace sluice::net {
 
 namespace asio = boost::asio;
 
-// Only where the reactor is known: Boost 1.81's epoll one. Elsewhere every read goes the
+// Only where the reactor is known (socket_internals.hpp). Elsewhere every read goes the
 // reactor's own way (a recv at once), as before this file.
-#if BOOST_VERSION == 108100 && defined(BOOST_ASIO_HAS_EPOLL) && \
-    !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+#ifdef SLUICE_REACTIVE_SOCKETS
 
 namespace {
 
@@ -25,7 +24,7 @@ using operation = asio::detail::scheduler_operation;
 
 // The reactor keeps what this file needs private. An explicit instantiation may name a private
 // member ([temp.spec.general]), so each `expose` below hands out a pointer to one; the socket's
-// reactor state is a protected member, reached from a derived class.
+// reactor state comes through socket_internals.hpp.
 template <class Tag, typename Tag::type Member>
 struct expose {
     friend typename Tag::type member(Tag) { return Member; }
@@ -56,12 +55,10 @@ struct last_events {
 };
 template struct expose<last_events, &operation::task_result_>;
 
-struct socket_access : socket_type {
-    static descriptor_state* state(socket_type& s)
-    {
-        return (s.*&socket_access::impl_).get_implementation().reactor_data_;
-    }
-};
+descriptor_state* state_of(socket_type& s)
+{
+    return internals::socket_access::implementation(s).reactor_data_;
+}
 
 bool& may_have_bytes(descriptor_state& d)
 {
@@ -72,7 +69,7 @@ bool& may_have_bytes(descriptor_state& d)
 
 std::size_t read_arrived(socket_type& s, asio::mutable_buffer into, boost::system::error_code& ec)
 {
-    auto* d = socket_access::state(s);
+    auto* d = state_of(s);
     // A blocking socket would block here; the reactor reads it as it always does.
     if (!d || !may_have_bytes(*d) || !s.non_blocking()) {
         ec = asio::error::would_block;
@@ -86,7 +83,7 @@ std::size_t read_arrived(socket_type& s, asio::mutable_buffer into, boost::syste
 
 void note_message_end(socket_type& s, bool emptied)
 {
-    auto* d = socket_access::state(s);
+    auto* d = state_of(s);
     // A blocking socket's read began with the reactor's own recv, whose result may have waited
     // in the handler queue while the event loop polled: too late to trust.
     if (!emptied || !d || !(d->*member(registered_events{}) & EPOLLRDHUP) || !s.non_blocking())
@@ -101,7 +98,7 @@ void note_message_end(socket_type& s, bool emptied)
 
 void watch_peer_shutdown(socket_type& s)
 {
-    auto* d = socket_access::state(s);
+    auto* d = state_of(s);
     if (!d) return;
     auto& registered = d->*member(registered_events{});
     if (registered & EPOLLRDHUP) return;

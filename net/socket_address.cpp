@@ -43,6 +43,9 @@ boost::system::error_code listen_on(acceptor_type& acceptor, const config::endpo
     acceptor.open(address.protocol(), ec);
     if (!ec && !unix_socket) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor.bind(address, ec);
+    // Linux gives each accepted socket the listening socket's TCP_NODELAY: no setsockopt for
+    // every connection (sluice answers in one write; Nagle would only hold back the last piece).
+    if (!ec && !unix_socket) acceptor.set_option(asio::ip::tcp::no_delay(true), ec);
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     return ec;
 }

@@ -280,12 +280,11 @@ awaitable<void> serve_behind_balancer(std::unique_ptr<client_connection> c,
 }  // namespace
 
 client_connection::client_connection(worker& w, socket_type s,
-                                     std::shared_ptr<connection_owner> owner)
-    : w(w), socket(std::move(s)), deadline(w.sweeper, socket), owner(std::move(owner))
+                                     std::shared_ptr<connection_owner> owner, std::string client_ip)
+    : w(w), socket(std::move(s)), deadline(w.sweeper, socket), owner(std::move(owner)),
+      client_ip(std::move(client_ip))
 {
     idle.socket = &socket;
-    error_code ec;
-    client_ip = net::host_and_port(socket.remote_endpoint(ec), ec).first;
 }
 
 client_connection::~client_connection()
@@ -301,19 +300,21 @@ double ms_since(clock::time_point t)
     return std::chrono::duration<double, std::milli>(clock::now() - t).count();
 }
 
-void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner)
+void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner,
+                          std::string client_ip)
 {
     const auto* l = w.current->find_listener(owner->name());
     if (l && l->tls) {
         start_tls_front(w, std::move(socket), std::move(owner), l->tls, l->config->proxy_protocol);
         return;
     }
-    auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(owner));
+    auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(owner),
+                                                 std::move(client_ip));
     error_code ec;
-    c->socket.non_blocking(true, ec);  // the relay's write_now must never block the thread
-    if (ec) return;                    // closes the connection, and tells the listener
-    if (c->socket.local_endpoint(ec).protocol().family() != AF_UNIX)
-        c->socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    // The relay's write_now must never block the thread. A socket accept4 made non-blocking
+    // says so without an ioctl; TCP_NODELAY comes from the listening socket (net::listen_on).
+    if (!c->socket.non_blocking()) c->socket.non_blocking(true, ec);
+    if (ec) return;  // closes the connection, and tells the listener
     if (l && l->config->proxy_protocol != config::proxy_protocol::off) {
         asio::co_spawn(w.io, serve_behind_balancer(std::move(c), l->config->proxy_protocol),
                        asio::detached);
@@ -325,8 +326,8 @@ void start_client_session(worker& w, socket_type socket, std::shared_ptr<connect
 void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner,
                           std::unique_ptr<const client_origin> origin)
 {
-    auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(owner));
-    c->client_ip = origin->ip;
+    auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(owner),
+                                                 origin->ip);
     c->origin = std::move(origin);
     error_code ec;
     c->socket.non_blocking(true, ec);

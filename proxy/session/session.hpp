@@ -31,7 +31,8 @@ using boost::system::error_code;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable_t<executor_type>{});
 
 struct client_connection {
-    client_connection(worker& w, socket_type s, std::shared_ptr<connection_owner> owner);
+    client_connection(worker& w, socket_type s, std::shared_ptr<connection_owner> owner,
+                      std::string client_ip);
     ~client_connection();
 
     worker& w;

@@ -117,7 +117,7 @@ bool listener::impl::take_waiting_connections()
         worker& target = *workers[next_worker++ % workers.size()];
         peer.resize(peer_size);
         asio::post(target.io, [self = shared_from_this(), &target, fd,
-                               client_ip = net::host_and_port(peer, {}).first]() mutable {
+                               client_ip = net::host_of(peer)]() mutable {
             socket_type socket(target.io);
             boost::system::error_code ec;
             socket.assign(self->protocol, fd, ec);

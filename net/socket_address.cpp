@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <netinet/in.h>
 #include <stdexcept>
 #include <sys/stat.h>
 
@@ -43,6 +44,9 @@ boost::system::error_code listen_on(acceptor_type& acceptor, const config::endpo
     acceptor.open(address.protocol(), ec);
     if (!ec && !unix_socket) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor.bind(address, ec);
+    // Linux gives each accepted socket the listening socket's TCP_NODELAY: no setsockopt for
+    // every connection (sluice answers in one write; Nagle would only hold back the last piece).
+    if (!ec && !unix_socket) acceptor.set_option(asio::ip::tcp::no_delay(true), ec);
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     return ec;
 }
@@ -56,6 +60,25 @@ std::pair<std::string, std::string> host_and_port(const generic_endpoint& e,
     auto host = text.substr(0, colon);
     if (!host.empty() && host.front() == '[') host = host.substr(1, host.size() - 2);
     return {host, text.substr(colon + 1)};
+}
+
+std::string host_of(const generic_endpoint& e)
+{
+    if (e.protocol().family() != AF_INET) return host_and_port(e, {}).first;
+    // By hand: glibc's inet_ntop formats an IPv4 address with sprintf, a few hundred
+    // instructions of every new connection.
+    sockaddr_in in;
+    std::memcpy(&in, e.data(), sizeof in);
+    const auto* octet = reinterpret_cast<const unsigned char*>(&in.sin_addr.s_addr);
+    std::string text;  // at most 15 characters: no allocation
+    for (int i = 0; i < 4; ++i) {
+        const unsigned v = octet[i];
+        if (i > 0) text += '.';
+        if (v >= 100) text += static_cast<char>('0' + v / 100);
+        if (v >= 10) text += static_cast<char>('0' + v / 10 % 10);
+        text += static_cast<char>('0' + v % 10);
+    }
+    return text;
 }
 
 std::string describe(const generic_endpoint& e)

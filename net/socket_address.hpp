@@ -30,6 +30,9 @@ boost::system::error_code listen_on(acceptor_type& acceptor, const config::endpo
 std::pair<std::string, std::string> host_and_port(
     const boost::asio::generic::stream_protocol::endpoint& e, const boost::system::error_code& ec);
 
+// host_and_port(e).first, cheaply: a client's address, once per connection.
+std::string host_of(const boost::asio::generic::stream_protocol::endpoint& e);
+
 // "127.0.0.1:8080" or "unix:/path" of a bound socket's local address.
 std::string describe(const boost::asio::generic::stream_protocol::endpoint& e);
 

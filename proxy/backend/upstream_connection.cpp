@@ -1,5 +1,6 @@
 #include "proxy/backend/upstream_connection.hpp"
 
+#include "net/read_readiness.hpp"
 #include "net/tls_client_context.hpp"
 #include "proxy/runtime/tls_pipe.hpp"
 
@@ -54,6 +55,7 @@ awaitable<boost::system::error_code> upstream_connection::connect(
     }
     if (!ec && how.tls) ec = co_await start_tls(std::move(how.tls), until, how.write_timeout);
     if (!ec) socket.non_blocking(true, ec);  // the relay's write_now must never block the thread
+    if (!ec) net::watch_peer_shutdown(socket);
     co_return ec;
 }
 

@@ -18,6 +18,16 @@ template <bool IsRequest>
 using relay_parser = http::parser<IsRequest, http::buffer_body, header_allocator>;
 using response_parser = relay_parser<false>;
 
+// Whether the `buffered` bytes after a parsed head are exactly the rest of its message, so no
+// read of this message is to come (net/read_readiness.hpp's "end of a message").
+template <bool IsRequest>
+bool holds_the_rest(const relay_parser<IsRequest>& p, std::size_t buffered)
+{
+    if (p.is_done()) return buffered == 0;
+    const auto left = p.content_length_remaining();
+    return left && !p.chunked() && buffered == *left;
+}
+
 // A client's request parser, which counts a chunked body against the body limit itself, once
 // per chunk and only after the chunk's header has parsed whole. Beast 1.81's own limit charges a
 // chunk's size before it parses the chunk's extensions, and again each time an extension is not

@@ -1,5 +1,6 @@
 #include "proxy/runtime/listener.hpp"
 
+#include "net/accepted_socket.hpp"
 #include "net/socket_address.hpp"
 #include "proxy/log/event_log.hpp"
 #include "proxy/runtime/worker.hpp"
@@ -100,7 +101,10 @@ void listener::impl::on_readable(boost::system::error_code ec)
 bool listener::impl::take_waiting_connections()
 {
     while (open.load() < max_connections) {
-        const int fd = ::accept4(acceptor.native_handle(), nullptr, nullptr,
+        // The peer's address comes with the connection: no getpeername for it later.
+        asio::generic::stream_protocol::endpoint peer;
+        socklen_t peer_size = peer.capacity();
+        const int fd = ::accept4(acceptor.native_handle(), peer.data(), &peer_size,
                                  SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
@@ -111,7 +115,9 @@ bool listener::impl::take_waiting_connections()
         }
         open.fetch_add(1);
         worker& target = *workers[next_worker++ % workers.size()];
-        asio::post(target.io, [self = shared_from_this(), &target, fd] {
+        peer.resize(peer_size);
+        asio::post(target.io, [self = shared_from_this(), &target, fd,
+                               client_ip = net::host_of(peer)]() mutable {
             socket_type socket(target.io);
             boost::system::error_code ec;
             socket.assign(self->protocol, fd, ec);
@@ -120,7 +126,8 @@ bool listener::impl::take_waiting_connections()
                 self->on_closed();
                 return;
             }
-            start_client_session(target, std::move(socket), self);
+            net::adopt_accepted(socket);
+            start_client_session(target, std::move(socket), self, std::move(client_ip));
         });
     }
     return true;

@@ -4,6 +4,7 @@
 #include "proxy/session/tls_front.hpp"
 
 #include "config/timeout_chain.hpp"
+#include "net/read_readiness.hpp"
 #include "net/socket_address.hpp"
 #include "proxy/http/deadline_header.hpp"
 #include "proxy/http/request_head_check.hpp"
@@ -17,6 +18,8 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
+#include <tuple>
+#include <utility>
 
 namespace sluice::proxy {
 
@@ -50,6 +53,10 @@ awaitable<head_result> read_head(client_connection& c, exchange& x)
             if (x.parser->is_header_done()) note_request_line(c, x);
             if (check.result == head_check::verdict::accepted) {
                 x.facts = check.facts;
+                // Once: after this request, the event loop runs before the next head is parsed.
+                const bool emptied = std::exchange(c.emptied, false);
+                if (holds_the_rest(*x.parser, c.buffer.size()))
+                    net::note_message_end(c.socket, emptied);
                 co_return head_result::ok;
             }
             if (check.result == head_check::verdict::refused) {
@@ -63,7 +70,12 @@ awaitable<head_result> read_head(client_connection& c, exchange& x)
         }
         auto space = c.buffer.prepare(
             std::max<std::size_t>(4096, c.buffer.capacity() - c.buffer.size()));
-        auto [ec, n] = co_await c.socket.async_read_some(space, use_tuple);
+        error_code ec;
+        auto n = net::read_arrived(c.socket, space, ec);
+        if (ec == asio::error::would_block) {
+            std::tie(ec, n) = co_await c.socket.async_read_some(space, use_tuple);
+        }
+        c.emptied = n < space.size();
         c.buffer.commit(n);
         if (ec) {
             if (c.deadline.expired()) {
@@ -191,11 +203,18 @@ enum class hot_wait { data, quiet, closed };
 // hot_period: `quiet` then says to fall back to the light wait.
 awaitable<hot_wait> wait_hot(client_connection& c, clock::duration idle)
 {
+    net::watch_peer_shutdown(c.socket);
     const auto hot = std::min(idle, hot_period);
     c.deadline.arm(hot);
     c.w.park(c.idle);
     auto space = c.buffer.prepare(std::max<std::size_t>(4096, c.buffer.capacity()));
-    auto [ec, n] = co_await c.socket.async_read_some(space, use_tuple);
+    // Just after a response the client has rarely sent more yet: usually no recv until it has.
+    error_code ec;
+    auto n = net::read_arrived(c.socket, space, ec);
+    if (ec == asio::error::would_block) {
+        std::tie(ec, n) = co_await c.socket.async_read_some(space, use_tuple);
+    }
+    c.emptied = n < space.size();
     c.w.unpark(c.idle);
     c.deadline.disarm();
     c.buffer.commit(n);
@@ -261,12 +280,11 @@ awaitable<void> serve_behind_balancer(std::unique_ptr<client_connection> c,
 }  // namespace
 
 client_connection::client_connection(worker& w, socket_type s,
-                                     std::shared_ptr<connection_owner> owner)
-    : w(w), socket(std::move(s)), deadline(w.sweeper, socket), owner(std::move(owner))
+                                     std::shared_ptr<connection_owner> owner, std::string client_ip)
+    : w(w), socket(std::move(s)), deadline(w.sweeper, socket), owner(std::move(owner)),
+      client_ip(std::move(client_ip))
 {
     idle.socket = &socket;
-    error_code ec;
-    client_ip = net::host_and_port(socket.remote_endpoint(ec), ec).first;
 }
 
 client_connection::~client_connection()
@@ -282,19 +300,21 @@ double ms_since(clock::time_point t)
     return std::chrono::duration<double, std::milli>(clock::now() - t).count();
 }
 
-void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner)
+void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner,
+                          std::string client_ip)
 {
     const auto* l = w.current->find_listener(owner->name());
     if (l && l->tls) {
         start_tls_front(w, std::move(socket), std::move(owner), l->tls, l->config->proxy_protocol);
         return;
     }
-    auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(owner));
+    auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(owner),
+                                                 std::move(client_ip));
     error_code ec;
-    c->socket.non_blocking(true, ec);  // the relay's write_now must never block the thread
-    if (ec) return;                    // closes the connection, and tells the listener
-    if (c->socket.local_endpoint(ec).protocol().family() != AF_UNIX)
-        c->socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    // The relay's write_now must never block the thread. A socket accept4 made non-blocking
+    // says so without an ioctl; TCP_NODELAY comes from the listening socket (net::listen_on).
+    if (!c->socket.non_blocking()) c->socket.non_blocking(true, ec);
+    if (ec) return;  // closes the connection, and tells the listener
     if (l && l->config->proxy_protocol != config::proxy_protocol::off) {
         asio::co_spawn(w.io, serve_behind_balancer(std::move(c), l->config->proxy_protocol),
                        asio::detached);
@@ -306,8 +326,8 @@ void start_client_session(worker& w, socket_type socket, std::shared_ptr<connect
 void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner,
                           std::unique_ptr<const client_origin> origin)
 {
-    auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(owner));
-    c->client_ip = origin->ip;
+    auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(owner),
+                                                 origin->ip);
     c->origin = std::move(origin);
     error_code ec;
     c->socket.non_blocking(true, ec);

@@ -34,7 +34,9 @@ struct client_origin {
     std::string sni;          // "" when the client sent none
 };
 
-void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner);
+// `client_ip` is the address accept gave ("" for a unix-socket client).
+void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner,
+                          std::string client_ip);
 
 // A connection whose origin the TLS front established: no PROXY header is read.
 void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner,

@@ -31,7 +31,8 @@ using boost::system::error_code;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable_t<executor_type>{});
 
 struct client_connection {
-    client_connection(worker& w, socket_type s, std::shared_ptr<connection_owner> owner);
+    client_connection(worker& w, socket_type s, std::shared_ptr<connection_owner> owner,
+                      std::string client_ip);
     ~client_connection();
 
     worker& w;
@@ -44,6 +45,7 @@ struct client_connection {
     bool keep_alive = true;
     unsigned version = 11;  // of the request being served
     unsigned served = 0;    // requests on this connection so far
+    bool emptied = false;   // its last read got less than it asked for (net/read_readiness.hpp)
     idle_link idle;
 };
 

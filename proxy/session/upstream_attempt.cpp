@@ -9,6 +9,7 @@
 #include "proxy/session/upstream_failure.hpp"
 
 #include "net/proxy_protocol.hpp"
+#include "net/read_readiness.hpp"
 #include "net/socket_address.hpp"
 
 #include <cstdlib>
@@ -32,15 +33,23 @@ attempt_end failed_read_end(const upstream_connection& u, const response_parser&
 // but without its two layers of composed operations around each read.
 awaitable<error_code> read_response_head(upstream_connection& u, response_parser& rp)
 {
-    for (;;) {
+    for (bool emptied = false;;) {
         if (u.buffer.size() > 0) {
             const auto ec = put_response_head(rp, u.buffer);
+            if (!ec && holds_the_rest(rp, u.buffer.size()))
+                net::note_message_end(u.socket, emptied);
             if (ec != http::error::need_more) co_return ec;
         }
         const auto spare = u.buffer.capacity() - u.buffer.size();
         auto space = u.buffer.prepare(
             std::max<std::size_t>(512, std::min<std::size_t>(spare, 65536)));
-        auto [ec, n] = co_await u.socket.async_read_some(space, use_tuple);
+        // Just after the request went out: usually no recv until the server has answered.
+        error_code ec;
+        auto n = net::read_arrived(u.socket, space, ec);
+        if (ec == asio::error::would_block) {
+            std::tie(ec, n) = co_await u.socket.async_read_some(space, use_tuple);
+        }
+        emptied = n < space.size();
         u.buffer.commit(n);
         if (ec == asio::error::eof) {
             if (!rp.got_some()) co_return http::error::end_of_stream;

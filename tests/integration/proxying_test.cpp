@@ -10,7 +10,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
+
+#include <sys/socket.h>
 
 namespace sluice::test {
 namespace {
@@ -44,6 +47,23 @@ TEST(proxying, many_requests_share_one_client_connection_and_fewer_backend_conne
     EXPECT_FALSE(client.peer_closed());
     EXPECT_EQ(app.request_count(), 20u);
     EXPECT_LE(app.connections_accepted(), 2u);
+}
+
+// A client in steady keep-alive use that sends its last request and its FIN together is
+// answered and closed at once: the FIN behind the request's bytes is not taken for an empty
+// socket (net/read_readiness.hpp), which would leave the connection open for the hot wait (1 s).
+TEST(proxying, a_fin_right_behind_a_request_closes_the_connection_at_once)
+{
+    scripted_backend app;
+    sluice_process proxy{config_for(app)};
+    connection client{proxy.port()};
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(client.send({}).status, 200);
+    ASSERT_TRUE(client.send_raw("GET /last HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    ::shutdown(client.stream()->fd(), SHUT_WR);
+    EXPECT_EQ(client.read_response().status, 200);
+    const auto answered = std::chrono::steady_clock::now();
+    EXPECT_TRUE(client.wait_closed(5s));
+    EXPECT_LT(std::chrono::steady_clock::now() - answered, 500ms);
 }
 
 TEST(proxying, pooled_backend_connections_are_reused_across_client_connections)

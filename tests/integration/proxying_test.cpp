@@ -66,6 +66,28 @@ TEST(proxying, a_fin_right_behind_a_request_closes_the_connection_at_once)
     EXPECT_LT(std::chrono::steady_clock::now() - answered, 500ms);
 }
 
+// A pipelining client: the second request arrives while the first is read, parsed or relayed
+// (net/read_readiness must not take a socket for empty when bytes came after its last read). Each
+// pair is answered in order, with no wait for a timeout.
+TEST(proxying, pipelined_requests_in_separate_writes_are_all_answered)
+{
+    scripted_backend app;
+    sluice_process proxy{config_for(app)};
+    connection client{proxy.port()};
+    for (int i = 0; i < 200; ++i) {
+        const auto first = "GET /a" + std::to_string(i) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        const auto second = "GET /b" + std::to_string(i) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        ASSERT_TRUE(client.send_raw(first));
+        if (i % 4) std::this_thread::sleep_for(std::chrono::microseconds(25 * (i % 8)));
+        ASSERT_TRUE(client.send_raw(second));
+        const auto a = client.read_response(false, true, 5s);
+        const auto b = client.read_response(false, true, 5s);
+        ASSERT_EQ(a.status, 200) << i << " " << a.error;
+        ASSERT_EQ(b.status, 200) << i << " " << b.error;
+    }
+    EXPECT_EQ(app.request_count(), 400u);
+}
+
 TEST(proxying, pooled_backend_connections_are_reused_across_client_connections)
 {
     scripted_backend app;

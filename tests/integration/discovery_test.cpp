@@ -3,6 +3,8 @@
 // and go under traffic with no failed request, a failed resolution keeps the last set, SRV
 // records carry ports and weights, and a name that fails at start-up is not fatal.
 
+#include "integration/polling.hpp"
+#include "integration/traffic.hpp"
 #include "support/http_client.hpp"
 #include "support/proxy_config.hpp"
 #include "support/scripted_backend.hpp"
@@ -11,7 +13,6 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <csignal>
 #include <string>
 #include <thread>
@@ -23,53 +24,6 @@ namespace {
 using namespace std::chrono_literals;
 
 const std::string servers_gauge = R"(sluice_discovery_servers{backend="app"})";
-
-// Requests sent one after another until stopped; every answer that is not a 200 is kept.
-class steady_traffic {
-public:
-    explicit steady_traffic(std::uint16_t port)
-        : thread_([this, port] {
-              while (!stop_) {
-                  const auto r = http_get(port, "/");
-                  ++sent_;
-                  if (r.status != 200) {
-                      std::lock_guard lock(mutex_);
-                      failures_.push_back(std::to_string(r.status) + " " + r.error + " " + r.body);
-                  }
-              }
-          })
-    {
-    }
-    ~steady_traffic() { stop(); }
-    void stop()
-    {
-        stop_ = true;
-        if (thread_.joinable()) thread_.join();
-    }
-    std::size_t sent() const { return sent_.load(); }
-    std::vector<std::string> failures()
-    {
-        std::lock_guard lock(mutex_);
-        return failures_;
-    }
-
-private:
-    std::atomic<bool> stop_{false};
-    std::atomic<std::size_t> sent_{0};
-    std::mutex mutex_;
-    std::vector<std::string> failures_;
-    std::thread thread_;
-};
-
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 10s)
-{
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-        if (done()) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return done();
-}
 
 class discovery : public ::testing::Test {
 protected:
@@ -102,11 +56,11 @@ TEST_F(discovery, servers_come_and_go_under_traffic_without_a_failed_request)
     dns.set_a("app.test", {"127.0.0.2"}, 1);
     sluice_process proxy{config()};
     ASSERT_EQ(proxy.wait_metric(servers_gauge, 1), 1);
-    steady_traffic traffic{proxy.port()};
+    traffic load{proxy.port(), 1};
 
     dns.set_a("app.test", {"127.0.0.2", "127.0.0.3"}, 1);
     EXPECT_EQ(proxy.wait_metric(servers_gauge, 2), 2);
-    EXPECT_TRUE(wait_until([&] { return b.request_count() > 0; })) << "b never got a request";
+    EXPECT_TRUE(eventually([&] { return b.request_count() > 0; })) << "b never got a request";
     const auto status = http_get(proxy.admin_port(), "/status").body;
     EXPECT_NE(status.find(R"("name":"127.0.0.3:)" + std::to_string(a.port()) + R"(")"),
               std::string::npos)
@@ -119,13 +73,13 @@ TEST_F(discovery, servers_come_and_go_under_traffic_without_a_failed_request)
     // Requests already routed to a may still arrive for a moment; after that, none.
     std::this_thread::sleep_for(300ms);
     const auto a_requests = a.request_count();
-    const auto sent = traffic.sent();
-    EXPECT_TRUE(wait_until([&] { return traffic.sent() > sent + 20; }));
+    const auto sent = load.answered();
+    EXPECT_TRUE(eventually([&] { return load.answered() > sent + 20; }));
     EXPECT_EQ(a.request_count(), a_requests) << "a took requests after it left the answer";
 
-    traffic.stop();
-    EXPECT_GT(traffic.sent(), 20u);
-    EXPECT_TRUE(traffic.failures().empty()) << traffic.failures().front();
+    load.stop();
+    EXPECT_GT(load.answered(), 20u);
+    EXPECT_EQ(load.failures(), std::vector<std::string>{});
 }
 
 // A server that leaves the answer finishes what it has: its slow request completes.
@@ -135,7 +89,7 @@ TEST_F(discovery, a_request_in_flight_on_a_vanished_server_completes)
     sluice_process proxy{config()};
     ASSERT_EQ(proxy.wait_metric(servers_gauge, 1), 1);
     auto in_flight = http_get_async(proxy.port(), "/slow");
-    ASSERT_TRUE(wait_until([&] { return slow.current_requests() == 1; }));
+    ASSERT_TRUE(eventually([&] { return slow.current_requests() == 1; }));
 
     dns.set_a("app.test", {"127.0.0.2"}, 1);
     EXPECT_TRUE(proxy.wait_stderr("no longer names 127.0.0.4:"));
@@ -192,18 +146,18 @@ TEST_F(discovery, with_checks_a_server_found_takes_requests_after_its_first_pass
         .default_backend("checked");
     sluice_process proxy{cfg};
     EXPECT_TRUE(proxy.wait_stderr("first check passed"));
-    steady_traffic traffic{proxy.port()};
+    traffic load{proxy.port(), 1};
     // 127.0.0.5 listens on nothing: down from the start, never a request.
     dns.set_a("app.test", {"127.0.0.2", "127.0.0.3", "127.0.0.5"}, 1);
-    EXPECT_TRUE(wait_until([&] { return b.request_count() > 0; }, 15s));
+    EXPECT_TRUE(eventually([&] { return b.request_count() > 0; }, 15s));
     const auto gauge = R"(sluice_discovery_servers{backend="checked"})";
     EXPECT_EQ(proxy.wait_metric(gauge, 3), 3);
     const auto status = http_get(proxy.admin_port(), "/status").body;
     const auto dead = status.find(R"("name":"127.0.0.5:)", status.find(R"("name":"checked")"));
     ASSERT_NE(dead, std::string::npos) << status;
     EXPECT_NE(status.substr(dead, 200).find(R"("state":"down")"), std::string::npos) << status;
-    traffic.stop();
-    EXPECT_TRUE(traffic.failures().empty()) << traffic.failures().front();
+    load.stop();
+    EXPECT_EQ(load.failures(), std::vector<std::string>{});
 }
 
 // SRV records name targets (resolved by their A records), each with its own port and weight.

@@ -5,6 +5,7 @@
 // while N changes, and while instances come and go under traffic (issue 17).
 
 #include "integration/polling.hpp"
+#include "integration/traffic.hpp"
 #include "support/http_client.hpp"
 #include "support/proxy_config.hpp"
 #include "support/scripted_backend.hpp"
@@ -13,10 +14,8 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -82,55 +81,6 @@ TEST_F(edge_share, each_instance_allows_its_share_and_follows_the_peer_count)
     const auto status = http_get(a.admin_port(), "/status");
     EXPECT_NE(status.body.find("\"scale_out_peers\":1"), std::string::npos) << status.body;
 }
-
-// Clients sending GETs to one instance back to back, each on its own thread, until stopped.
-class traffic {
-public:
-    traffic(std::uint16_t port, int clients)
-    {
-        for (int i = 0; i < clients; ++i)
-            threads_.emplace_back([this, port] {
-                while (!stopping_) record(http_get(port, "/"));
-            });
-    }
-    ~traffic() { stop(); }
-    traffic(const traffic&) = delete;
-    traffic& operator=(const traffic&) = delete;
-
-    // Lets each client finish the request it is in, then returns.
-    void stop()
-    {
-        stopping_ = true;
-        for (auto& t : threads_)
-            if (t.joinable()) t.join();
-    }
-    std::size_t answered() const
-    {
-        std::lock_guard lock(mutex_);
-        return answered_;
-    }
-    // Each response other than a 200: its status and error.
-    std::vector<std::string> failures() const
-    {
-        std::lock_guard lock(mutex_);
-        return failures_;
-    }
-
-private:
-    void record(const response& r)
-    {
-        std::lock_guard lock(mutex_);
-        ++answered_;
-        if (r.status != 200)
-            failures_.push_back(std::to_string(r.status) + " " + r.error + " " + r.body);
-    }
-
-    std::atomic<bool> stopping_{false};
-    mutable std::mutex mutex_;
-    std::size_t answered_ = 0;           // guarded by mutex_
-    std::vector<std::string> failures_;  // guarded by mutex_
-    std::vector<std::thread> threads_;
-};
 
 // SPEC.md's promise while the tier changes size: the server never has more requests than its
 // workers. Each instance has more clients than its share, so every share is used to the full.

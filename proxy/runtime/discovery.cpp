@@ -12,14 +12,19 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+
 namespace sluice::proxy {
+
+bool same_resolvers(const std::vector<config::endpoint>& a, const std::vector<config::endpoint>& b)
+{
+    return std::ranges::equal(a, b, {}, &config::endpoint::text, &config::endpoint::text);
+}
 
 bool same_question(const config::discovery& a, const config::discovery& b)
 {
     return a.dns == b.dns && a.port == b.port && a.srv == b.srv && a.interval == b.interval &&
-           a.timeout == b.timeout && a.resolvers.size() == b.resolvers.size() &&
-           std::equal(a.resolvers.begin(), a.resolvers.end(), b.resolvers.begin(),
-                      [](const auto& x, const auto& y) { return x.text == y.text; });
+           a.timeout == b.timeout && same_resolvers(a.resolvers, b.resolvers);
 }
 
 namespace {

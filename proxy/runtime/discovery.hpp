@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace sluice::proxy {
 
@@ -25,6 +26,8 @@ struct discovered_backend {
     std::unique_ptr<dns_watch> watch;
 };
 
+// Whether two lists name the same name servers, in the same order (the order they are asked in).
+bool same_resolvers(const std::vector<config::endpoint>& a, const std::vector<config::endpoint>& b);
 // Whether two discovery blocks ask the same question of the same name servers.
 bool same_question(const config::discovery& a, const config::discovery& b);
 

@@ -12,9 +12,7 @@ namespace {
 
 bool same_peers(const config::scale_out_peers& a, const config::scale_out_peers& b)
 {
-    return a.dns == b.dns && a.interval == b.interval && a.resolvers.size() == b.resolvers.size() &&
-           std::equal(a.resolvers.begin(), a.resolvers.end(), b.resolvers.begin(),
-                      [](const auto& x, const auto& y) { return x.text == y.text; });
+    return a.dns == b.dns && a.interval == b.interval && same_resolvers(a.resolvers, b.resolvers);
 }
 
 }  // namespace

@@ -28,6 +28,15 @@ void deadline_sweeper::close_all()
     }
 }
 
+void deadline_sweeper::cancel_parked()
+{
+    for (auto& d : deadlines_) {
+        if (!d.parked_) continue;
+        boost::system::error_code ignored;
+        d.socket_.cancel(ignored);
+    }
+}
+
 void deadline_sweeper::sweep()
 {
     const auto now = coarse_now();

@@ -35,21 +35,6 @@ void worker::shut_down()
     current.reset();
 }
 
-void worker::park(idle_link& l) { idle_.push_back(l); }
-
-void worker::unpark(idle_link& l)
-{
-    if (l.is_linked()) l.unlink();
-}
-
-void worker::close_idle()
-{
-    for (auto& l : idle_) {
-        boost::system::error_code ignored;
-        l.socket->cancel(ignored);
-    }
-}
-
 std::unique_ptr<char[]> worker::take_relay_buffer()
 {
     if (spare_buffers_.empty()) return std::make_unique_for_overwrite<char[]>(relay_buffer_size);

@@ -17,11 +17,6 @@
 
 namespace sluice::proxy {
 
-// A client connection between requests, listed so that a drain can close it at once.
-struct idle_link : auto_unlink_hook {
-    socket_type* socket = nullptr;
-};
-
 class worker {
 public:
     worker(unsigned index, access_log* log, health::metrics_shard& metrics);
@@ -47,10 +42,8 @@ public:
     bool draining = false;
     // Set by shut_down: connections are being closed, nothing new starts.
     bool stopping = false;
-    void park(idle_link& l);
-    void unpark(idle_link& l);
-    // Cancels the wait of every parked connection; each then closes.
-    void close_idle();
+    // Cancels the wait of every parked connection (deadline::park); each then closes.
+    void close_idle() { sweeper.cancel_parked(); }
 
     // Body relay buffers, reused across requests so an idle connection holds none.
     static constexpr std::size_t relay_buffer_size = 64 * 1024;
@@ -65,7 +58,6 @@ private:
     std::uint64_t id_counter_ = 0;
     std::vector<std::unique_ptr<char[]>> spare_buffers_;
     std::vector<std::string> spare_texts_;
-    auto_unlink_list<idle_link> idle_;
 };
 
 }  // namespace sluice::proxy

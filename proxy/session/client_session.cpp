@@ -34,7 +34,7 @@ void note_request_line(client_connection& c, exchange& x)
     const auto& req = x.request();
     x.rec.method = {req.method_string().data(), req.method_string().size()};
     x.rec.path = {req.target().data(), req.target().size()};
-    c.version = req.version();
+    c.version = static_cast<std::uint8_t>(req.version());  // Beast reads one digit a side: <= 99
 }
 
 // Reads a request head by hand rather than with http::async_read_header, to see the raw bytes
@@ -206,7 +206,7 @@ awaitable<hot_wait> wait_hot(client_connection& c, clock::duration idle)
     net::watch_peer_shutdown(c.socket);
     const auto hot = std::min(idle, hot_period);
     c.deadline.arm(hot);
-    c.w.park(c.idle);
+    c.deadline.park();
     auto space = c.buffer.prepare(std::max<std::size_t>(4096, c.buffer.capacity()));
     // Just after a response the client has rarely sent more yet: usually no recv until it has.
     error_code ec;
@@ -215,7 +215,7 @@ awaitable<hot_wait> wait_hot(client_connection& c, clock::duration idle)
         std::tie(ec, n) = co_await c.socket.async_read_some(space, use_tuple);
     }
     c.emptied = n < space.size();
-    c.w.unpark(c.idle);
+    c.deadline.unpark();
     c.deadline.disarm();
     c.buffer.commit(n);
     if (!ec) co_return hot_wait::data;
@@ -230,10 +230,10 @@ awaitable<void> serve(std::unique_ptr<client_connection> c)
     bool keep_going = true;
     while (keep_going) {
         co_await serve_one(*c, keep_going);
-        ++c->served;
+        const bool reused = std::exchange(c->reused, true);
         if (!keep_going || c->buffer.size() > 0) continue;
         clock::duration idle = c->w.current->config.timeouts.client_idle;
-        if (c->served > 1 && !c->w.draining) {
+        if (reused && !c->w.draining) {
             const auto waited = co_await wait_hot(*c, idle);
             if (waited == hot_wait::data) continue;
             if (waited == hot_wait::closed) co_return;
@@ -252,10 +252,10 @@ void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle)
     if (c->w.draining) return;
     c->buffer.shrink_to_fit();
     c->deadline.arm(idle);
-    c->w.park(c->idle);
+    c->deadline.park();
     auto& socket = c->socket;
     socket.async_wait(socket_type::wait_read, [c = std::move(c)](error_code ec) mutable {
-        c->w.unpark(c->idle);
+        c->deadline.unpark();
         c->deadline.disarm();
         if (ec || c->w.draining) return;
         auto& io = c->w.io;
@@ -284,7 +284,6 @@ client_connection::client_connection(worker& w, socket_type s,
     : w(w), socket(std::move(s)), deadline(w.sweeper, socket), owner(std::move(owner)),
       client_ip(std::move(client_ip))
 {
-    idle.socket = &socket;
 }
 
 client_connection::~client_connection()

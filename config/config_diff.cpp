@@ -130,6 +130,8 @@ std::vector<std::string> describe_changes(const root& before, const root& after)
                 out.push_back("listener " + a.name + ": trusted_proxies");
             if (b.proxy_protocol != a.proxy_protocol)
                 out.push_back("listener " + a.name + ": proxy_protocol (new connections)");
+            if (b.defer_accept != a.defer_accept)
+                out.push_back("listener " + a.name + ": defer_accept (new connections)");
             compare_listener_tls(b, a, out);
         });
     compare_named(before.backends, after.backends, "backend", out,

@@ -87,6 +87,8 @@ const field<listener> listener_fields[] = {
     {"proxy_protocol",
      [](auto& r, auto& n, auto& p, auto& l) { read_proxy_protocol(r, n, p, l.proxy_protocol); }},
     {"tls", read_listener_tls},
+    {"defer_accept",
+     [](auto& r, auto& n, auto& p, auto& l) { read_switch(r, n, p, l.defer_accept); }},
 };
 
 const field<admin> admin_fields[] = {

@@ -143,6 +143,11 @@ struct listener {
     // X-Forwarded-Proto are kept and appended to; from any other they are replaced.
     std::vector<cidr> trusted_proxies;
     std::optional<listener_tls> tls;  // absent: plain HTTP
+    // TCP only: the kernel hands over a connection once its first bytes have arrived (Linux
+    // TCP_DEFER_ACCEPT, HAProxy's defer-accept, NGINX's deferred), so a new connection is read
+    // and served at once. A client that connects and stays silent is accepted after about a
+    // second all the same.
+    bool defer_accept = true;
     source_mark mark;
 };
 

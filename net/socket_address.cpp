@@ -4,9 +4,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdexcept>
 #include <sys/stat.h>
 
@@ -49,6 +51,15 @@ boost::system::error_code listen_on(acceptor_type& acceptor, const config::endpo
     if (!ec && !unix_socket) acceptor.set_option(asio::ip::tcp::no_delay(true), ec);
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     return ec;
+}
+
+boost::system::error_code defer_accept(acceptor_type& acceptor, bool on)
+{
+    const int seconds = on ? 1 : 0;
+    if (::setsockopt(acceptor.native_handle(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds,
+                     sizeof seconds) != 0)
+        return {errno, boost::system::system_category()};
+    return {};
 }
 
 std::pair<std::string, std::string> host_and_port(const generic_endpoint& e,

@@ -25,6 +25,11 @@ boost::asio::generic::stream_protocol::endpoint to_socket_address(
 // the path are not ours and make bind fail). Returns what failed, if anything.
 boost::system::error_code listen_on(acceptor_type& acceptor, const config::endpoint& e);
 
+// Has a TCP listening socket hand over connections only once their first bytes have arrived
+// (TCP_DEFER_ACCEPT, one second: after it a silent connection is handed over all the same), or
+// at once again.
+boost::system::error_code defer_accept(acceptor_type& acceptor, bool on);
+
 // "10.0.0.1:5000" -> {"10.0.0.1", "5000"}, "[::1]:80" -> {"::1", "80"}; a unix socket, or an
 // address that could not be read (`ec`), gives {"", ""}.
 std::pair<std::string, std::string> host_and_port(

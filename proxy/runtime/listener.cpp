@@ -69,6 +69,12 @@ void listener::impl::bind(const config::listener& cfg)
     if (ec)
         throw std::runtime_error("listeners." + cfg.name + ": cannot make the socket on " +
                                  cfg.bind.text + " non-blocking: " + ec.message());
+    if (cfg.bind.type == config::endpoint::kind::tcp && cfg.defer_accept) {
+        if (auto dec = net::defer_accept(acceptor, true))
+            throw std::runtime_error("listeners." + cfg.name + ": cannot set defer_accept on " +
+                                     cfg.bind.text + ": " + dec.message() +
+                                     "; set defer_accept: false for this listener");
+    }
 }
 
 // Waits for connections on the accept thread and hands each one to a worker as a bare file
@@ -179,7 +185,14 @@ bool listener::at_limit() const { return impl_->open.load() >= impl_->max_connec
 void listener::update(const config::listener& cfg)
 {
     impl_->max_connections.store(cfg.max_connections);
-    asio::post(impl_->io, [self = impl_] { self->accept(); });  // the limit may have risen
+    const bool tcp = cfg.bind.type == config::endpoint::kind::tcp;
+    asio::post(impl_->io, [self = impl_, tcp, defer = cfg.defer_accept, name = cfg.name] {
+        // The socket stays; the kernel applies the option to connections that arrive from now on.
+        if (auto ec = tcp ? net::defer_accept(self->acceptor, defer) : boost::system::error_code{})
+            log_event(severity::warning,
+                      "listener " + name + ": defer_accept not changed: " + ec.message());
+        self->accept();  // the limit may have risen
+    });
 }
 
 const std::string& listener::bind_text() const { return impl_->bind_text; }

@@ -29,7 +29,8 @@ public:
     std::string local_address() const;  // "127.0.0.1:8080" with the real port
     std::uint64_t open_connections() const;
     bool at_limit() const;
-    // A reload keeps the socket; only max_connections can change without a re-bind.
+    // A reload keeps the socket; only max_connections and defer_accept can change without a
+    // re-bind.
     void update(const config::listener& cfg);
     const std::string& bind_text() const;
 

@@ -263,6 +263,26 @@ void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle)
     });
 }
 
+// A connection from a listener with defer_accept: the kernel handed it over once its first
+// bytes had arrived, so read them at once and serve, without the light wait and its
+// epoll_ctl. One that was handed over silent (after the kernel's second) waits as any other.
+void serve_arrived(std::unique_ptr<client_connection> c)
+{
+    constexpr std::size_t first_read = 4096;
+    error_code ec;
+    const auto n = net::read_arrived(c->socket, c->buffer.prepare(first_read), ec);
+    c->buffer.commit(n);
+    c->emptied = n < first_read;
+    if (!ec) {
+        auto& io = c->w.io;
+        asio::co_spawn(io, serve(std::move(c)), asio::detached);
+        return;
+    }
+    if (ec != asio::error::would_block) return;  // reset or closed before a byte: done
+    const auto idle = c->w.current->config.timeouts.client_idle;
+    wait_idle(std::move(c), idle);
+}
+
 // The balancer sends its PROXY header as it connects: read it at once, then wait for requests
 // as any connection does.
 awaitable<void> serve_behind_balancer(std::unique_ptr<client_connection> c,
@@ -317,6 +337,10 @@ void start_client_session(worker& w, socket_type socket, std::shared_ptr<connect
     if (l && l->config->proxy_protocol != config::proxy_protocol::off) {
         asio::co_spawn(w.io, serve_behind_balancer(std::move(c), l->config->proxy_protocol),
                        asio::detached);
+        return;
+    }
+    if (l && l->config->defer_accept && l->config->bind.type == config::endpoint::kind::tcp) {
+        serve_arrived(std::move(c));
         return;
     }
     wait_idle(std::move(c), w.current->config.timeouts.client_idle);

@@ -35,6 +35,14 @@ TEST(config_diff, servers_added_removed_and_changed_are_named)
                   "backend app: server b removed", "timeouts.queue: 10s -> 5s"}));
 }
 
+TEST(config_diff, a_listeners_defer_accept_change_is_named)
+{
+    auto before = parsed(two), after = parsed(two);
+    after.listeners[0].defer_accept = false;
+    EXPECT_EQ(describe_changes(before, after),
+              std::vector<std::string>{"listener web: defer_accept (new connections)"});
+}
+
 TEST(config_diff, a_new_token_is_said_without_the_token)
 {
     auto before = parsed(two), after = parsed(two);

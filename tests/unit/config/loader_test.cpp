@@ -312,6 +312,20 @@ TEST(loader, a_listener_without_routes_uses_the_only_backend)
                                        "route matches"});
 }
 
+TEST(loader, defer_accept_is_on_unless_a_listener_turns_it_off)
+{
+    EXPECT_TRUE(load_string(minimal, "t.yaml").config.listeners[0].defer_accept);
+    const auto off = "listeners:\n  - { name: web, bind: 127.0.0.1:8080, defer_accept: false }\n" +
+                     std::string(minimal.substr(minimal.find("backends")));
+    EXPECT_FALSE(load_string(off, "t.yaml").config.listeners[0].defer_accept);
+    const auto bad = "listeners:\n  - { name: web, bind: 127.0.0.1:8080, defer_accept: soon }\n" +
+                     std::string(minimal.substr(minimal.find("backends")));
+    const auto errors = errors_of(bad);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_NE(errors[0].find("t.yaml:2:54: listeners[0].defer_accept: \"soon\""), std::string::npos)
+        << errors[0];
+}
+
 // Every feature key is in effect: none earns an "accepted, not in effect" style warning.
 TEST(loader, keys_of_every_feature_load_without_warnings)
 {

@@ -260,6 +260,10 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
     const std::string* best = nullptr;
     std::size_t best_distance = std::max<std::size_t>(1, word.size() / 3) + 1;
     for (const auto& candidate : known) {
+        // The distance is at least the difference in length: a long unknown key (a paste, a
+        // fuzzer's input) costs no quadratic comparison with every short key.
+        const auto longer = std::max(word.size(), candidate.size());
+        if (longer - std::min(word.size(), candidate.size()) >= best_distance) continue;
         const auto d = edit_distance(word, candidate);
         if (d < best_distance) {
             best = &candidate;

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -263,6 +266,55 @@ TEST(validator, did_you_mean_only_suggests_close_words)
         {"b", ""},
     };
     for (const auto& [word, hint] : cases) EXPECT_EQ(did_you_mean(word, known), hint) << word;
+}
+
+// did_you_mean skips candidates whose length alone rules them out; the answer must be the one a
+// comparison with every candidate gives (the first of the closest, within the threshold).
+TEST(validator, did_you_mean_answers_as_a_comparison_with_every_key_would)
+{
+    const auto distance = [](std::string_view a, std::string_view b) {
+        std::vector<std::size_t> row(b.size() + 1);
+        for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+        for (std::size_t i = 1; i <= a.size(); ++i) {
+            std::size_t diagonal = row[0];
+            row[0] = i;
+            for (std::size_t j = 1; j <= b.size(); ++j) {
+                const auto up = row[j];
+                row[j] = std::min(
+                    {row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0u : 1u)});
+                diagonal = up;
+            }
+        }
+        return row[b.size()];
+    };
+    const std::vector<std::string> known{"bind",    "backends", "busy_hold", "max_connections",
+                                         "servers", "server",   "timeouts",  "tls"};
+    std::uint32_t seed = 7;
+    int suggested = 0;
+    const auto next = [&seed] { return seed = seed * 1664525u + 1013904223u; };
+    for (int n = 0; n < 3000; ++n) {
+        // A key with a few random edits: close to one key, or to none.
+        std::string word = known[next() % known.size()];
+        for (auto edits = next() % 6; edits > 0; --edits) {
+            const char ch = "abcdeilmnorstuvx_"[next() % 17];
+            const auto at = word.empty() ? 0 : next() % word.size();
+            if (const auto kind = next() % 3; kind == 0)
+                word.insert(at, 1, ch);
+            else if (kind == 1 && !word.empty())
+                word.erase(at, 1);
+            else if (!word.empty())
+                word[at] = ch;
+        }
+        const std::string* best = nullptr;
+        std::size_t best_distance = std::max<std::size_t>(1, word.size() / 3) + 1;
+        for (const auto& k : known)
+            if (const auto d = distance(word, k); d < best_distance) best = &k, best_distance = d;
+        suggested += best != nullptr;
+        EXPECT_EQ(did_you_mean(word, known), best ? "; did you mean `" + *best + "`?" : "") << word;
+    }
+    EXPECT_GT(suggested, 300);  // both answers are exercised
+    EXPECT_LT(suggested, 2700);
+    EXPECT_EQ(did_you_mean(std::string(5000, 'b'), known), "");
 }
 
 }  // namespace

@@ -109,6 +109,31 @@ TEST_F(tls_listener, a_returning_client_resumes_its_session)
         1);
 }
 
+// A TLS 1.3 client uses each ticket once (RFC 8446, C.4): each resumption must bring a new
+// one, or every other connection of a returning client is a full handshake.
+TEST_F(tls_listener, each_resumption_brings_a_new_ticket)
+{
+    sluice_process proxy{config_for(app).listener_option(tls_block())};
+    tls_session session;
+    for (int i = 0; i < 3; ++i) {
+        connection c{proxy.port()};
+        auto opts = client();
+        opts.resume = session;
+        const auto h = start_tls(c, opts);
+        ASSERT_TRUE(h.ok) << h.error;
+        EXPECT_EQ(h.resumed, i > 0) << "connection " << i;
+        EXPECT_EQ(c.send({.path = "/"}).status, 200);
+        const auto next = session_of(c);
+        ASSERT_NE(next, nullptr);
+        EXPECT_NE(next, session) << "no new ticket on connection " << i;
+        session = next;
+    }
+    EXPECT_EQ(
+        proxy.metric(
+            R"(sluice_tls_handshakes_total{listener="web",version="TLSv1.3",resumed="true"})"),
+        2);
+}
+
 TEST_F(tls_listener, tls_1_3_only_refuses_a_tls_1_2_client)
 {
     sluice_process proxy{config_for(app).listener_option(tls_block(", min_version: \"1.3\""))};

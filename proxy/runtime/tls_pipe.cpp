@@ -1,5 +1,8 @@
 #include "proxy/runtime/tls_pipe.hpp"
 
+#include "net/accepted_socket.hpp"
+#include "net/read_readiness.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -8,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include <array>
+#include <tuple>
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -39,11 +43,23 @@ awaitable<void> from_peer(tls_pipe& p)
     p.pair.shutdown(socket_type::shutdown_send, ignored);  // the other end sees the peer go
 }
 
+// What the other end has written, without a recv that fails: read just after the previous
+// write to the peer, the pair is usually still empty (net/read_readiness.hpp).
+awaitable<std::tuple<error_code, std::size_t>> read_pair(tls_pipe& p, asio::mutable_buffer into)
+{
+    error_code ec;
+    auto n = net::read_arrived(p.pair, into, ec);
+    if (ec == asio::error::would_block)
+        std::tie(ec, n) = co_await p.pair.async_read_some(into, use_tuple);
+    if (!ec) net::note_message_end(p.pair, n < into.size());
+    co_return std::tuple{ec, n};
+}
+
 awaitable<void> to_peer(tls_pipe& p, clock::duration write_timeout)
 {
     std::array<char, record_size> buf;
     for (;;) {
-        auto [ec, n] = co_await p.pair.async_read_some(asio::buffer(buf), use_tuple);
+        auto [ec, n] = co_await read_pair(p, asio::buffer(buf));
         if (ec) break;
         p.deadline.arm(write_timeout);
         auto [wec, m] = co_await asio::async_write(p.tls, asio::buffer(buf.data(), n), use_tuple);
@@ -70,7 +86,7 @@ awaitable<void> to_peer(tls_pipe& p, clock::duration write_timeout)
 }  // namespace
 
 tls_pipe::tls_pipe(asio::io_context& io, deadline_sweeper& sweeper, socket_type tcp, ssl_st* ssl)
-    : tls(std::move(tcp), ssl), pair(io), deadline(sweeper, tls.next_layer())
+    : tls(net::tls_transport(std::move(tcp)), ssl), pair(io), deadline(sweeper, tcp_socket())
 {
 }
 
@@ -90,13 +106,25 @@ socket_type tls_pipe::open_pair(error_code& ec)
         return other;
     }
     other.assign(unix_stream, fds[0], ec);
-    if (ec) ::close(fds[0]);
+    if (ec) {
+        ::close(fds[0]);
+        return other;
+    }
+    // Non-blocking and shared with no one, as an accepted socket: no ioctl, and no epoll_ctl
+    // at close.
+    net::adopt_accepted(pair);
+    net::adopt_accepted(other);
     return other;
 }
 
 awaitable<void> relay(tls_pipe& p, clock::duration write_timeout)
 {
     using namespace asio::experimental::awaitable_operators;
+    // Short reads prove a socket empty only where epoll reports the peer's shutdown.
+    net::watch_peer_shutdown(p.tcp_socket());
+    net::watch_peer_shutdown(p.pair);
+    // Nothing has written to the pair yet: its first read waits for epoll.
+    net::note_message_end(p.pair, true);
     co_await (from_peer(p) && to_peer(p, write_timeout));
 }
 

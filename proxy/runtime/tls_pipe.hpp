@@ -6,6 +6,7 @@
 // pair unchanged; TLS costs this relay and nothing on the plain path.
 
 #include "net/io_types.hpp"
+#include "net/tls_transport.hpp"
 #include "proxy/runtime/deadline_sweeper.hpp"
 
 #include <boost/asio/ssl/stream.hpp>
@@ -18,13 +19,13 @@ struct tls_pipe {
     // Takes ownership of `ssl` (SSL_new'd), which must not be null.
     tls_pipe(boost::asio::io_context& io, deadline_sweeper& sweeper, socket_type tcp, ssl_st* ssl);
 
-    socket_type& tcp_socket() { return tls.next_layer(); }
+    socket_type& tcp_socket() { return tls.next_layer().socket(); }
 
     // Opens the socket pair; returns the end for the session or pool (closed on failure, with
     // the reason in `ec`).
     socket_type open_pair(boost::system::error_code& ec);
 
-    boost::asio::ssl::stream<socket_type> tls;
+    boost::asio::ssl::stream<net::tls_transport> tls;
     socket_type pair;          // this side's end
     struct deadline deadline;  // of the TCP socket: the handshake, then each write to the peer
     bool peer_left = false;    // the peer closed or failed: no close_notify to send

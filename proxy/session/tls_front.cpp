@@ -1,5 +1,6 @@
 #include "proxy/session/tls_front.hpp"
 
+#include "net/read_readiness.hpp"
 #include "net/socket_address.hpp"
 #include "net/tls_failure.hpp"
 #include "net/tls_server_context.hpp"
@@ -19,7 +20,6 @@
 #include <openssl/ssl.h>
 
 #include <array>
-#include <cerrno>
 #include <cstring>
 
 #include <sys/socket.h>
@@ -91,17 +91,14 @@ void count_failure(tls_link& l, std::string_view reason, std::string_view detail
 enum class first_bytes { tls, plain_http, other, none };
 
 // A TLS connection starts with a handshake record (0x16); a request line starts with a method's
-// capital letter.
+// capital letter. A peeking read rather than a wait: the client hello has often arrived by now,
+// and a wait costs an epoll_ctl.
 awaitable<first_bytes> peek_first_byte(tls_link& l)
 {
     unsigned char byte = 0;
-    for (;;) {
-        auto [ec] = co_await l.tcp_socket().async_wait(socket_type::wait_read, use_tuple);
-        if (ec) co_return first_bytes::none;
-        const auto n = ::recv(l.tcp_socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n == 1) break;
-        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) co_return first_bytes::none;
-    }
+    auto [ec, n] = co_await l.tcp_socket().async_receive(asio::buffer(&byte, 1),
+                                                         socket_type::message_peek, use_tuple);
+    if (ec || n != 1) co_return first_bytes::none;
     if (byte == 0x16) co_return first_bytes::tls;
     co_return byte >= 'A' && byte <= 'Z' ? first_bytes::plain_http : first_bytes::other;
 }
@@ -184,6 +181,8 @@ awaitable<void> serve_tls(std::unique_ptr<tls_link> link, config::proxy_protocol
 {
     auto& l = *link;
     l.deadline.arm(l.w.current->config.timeouts.client_header);
+    // First, so that the handshake's short reads spare the next read a failed recv.
+    net::watch_peer_shutdown(l.tcp_socket());
     if (proxy_protocol != config::proxy_protocol::off &&
         !co_await read_proxy_header_exact(l.tcp_socket(), l.deadline, *l.guard.owner,
                                           proxy_protocol, l.origin->ip))

@@ -36,7 +36,12 @@ awaitable<void> from_peer(tls_pipe& p)
             p.peer_left = ec != asio::error::operation_aborted;
             break;
         }
-        auto [wec, m] = co_await asio::async_write(p.pair, asio::buffer(buf.data(), n), use_tuple);
+        // The pair takes a request at once: no suspension, unless its buffer is full.
+        error_code wec;
+        const auto m = p.pair.write_some(asio::buffer(buf.data(), n), wec);
+        if (wec == asio::error::would_block || (!wec && m < n))
+            std::tie(wec, std::ignore) = co_await asio::async_write(
+                p.pair, asio::buffer(buf.data() + m, n - m), use_tuple);
         if (wec) break;
     }
     error_code ignored;

@@ -13,7 +13,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -213,8 +212,7 @@ void start_tls_front(worker& w, socket_type socket, std::shared_ptr<connection_o
         owner->on_closed();
         return;
     }
-    error_code ec;
-    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    // TCP_NODELAY comes from the listening socket (net::listen_on), as on the plain path.
     auto link = std::make_unique<tls_link>(w, std::move(socket), std::move(owner), std::move(tls),
                                            ssl);
     asio::co_spawn(w.io, serve_tls(std::move(link), proxy_protocol), asio::detached);

@@ -1,9 +1,9 @@
 #pragma once
-// The TCP socket under a TLS stream (asio::ssl::stream<tls_transport>), whose reads cost no
-// failed recv(2), as net/read_readiness.hpp explains for the plain path. Asio's TLS stream reads
-// its socket whenever OpenSSL wants a record: after each request of a keep-alive connection,
-// before the client can have sent the next one, so every other recv returned EAGAIN. Here a
-// read that returned less than it asked for proves the socket empty, and the next read waits
+// The TCP socket under a TLS stream (asio::ssl::stream<tls_transport>, which makes the relay's
+// handshakes), whose reads cost no failed recv(2), as net/read_readiness.hpp explains for the
+// plain path. Asio's TLS stream reads its socket whenever OpenSSL wants a record, such as right
+// after sending its flight, before the peer can have answered: a recv that returned EAGAIN. Here
+// a read that returned less than it asked for proves the socket empty, and the next read waits
 // for epoll instead. A TLS record cut in two is the same case: the rest comes with an event.
 
 #include "net/io_types.hpp"

@@ -122,26 +122,43 @@ bool encrypt(SSL* ssl, const char* data, std::size_t n)
     return true;
 }
 
+// Records wait in the output while the other end has more ready (which costs no syscall to see
+// when it has not), so that they leave in one send: a response and the close_notify behind it,
+// or the records of a large body, up to this much.
+constexpr std::size_t send_at_most_after = 64 * 1024;
+
 awaitable<void> to_peer(tls_pipe& p, clock::duration write_timeout)
 {
     SSL* ssl = p.tls.native_handle();
     std::array<char, record_size> buf;
+    const auto into = asio::buffer(buf);
     for (;;) {
-        auto [ec, n] = co_await read_ready(p.pair, asio::buffer(buf));
+        error_code ec = asio::error::would_block;
+        std::size_t n = 0;
+        if (p.buffers.output().size() < send_at_most_after) n = net::read_arrived(p.pair, into, ec);
+        if (ec == asio::error::would_block) {
+            if (!co_await flush(p, write_timeout)) {
+                p.peer_left = true;
+                break;
+            }
+            std::tie(ec, n) = co_await p.pair.async_read_some(into, use_tuple);
+        }
         if (ec) break;
-        if (!encrypt(ssl, buf.data(), n) || !co_await flush(p, write_timeout)) {
+        net::note_message_end(p.pair, n < into.size());
+        if (!encrypt(ssl, buf.data(), n)) {
             p.peer_left = true;
             break;
         }
     }
     // The other end is done: the close_notify and the FIN go at once, so that this side closes
     // first (a client that closes first keeps a TIME_WAIT port for every connection). The
-    // peer's close_notify is not waited for.
+    // peer's close_notify is not waited for. A peer that only shut down its side still gets
+    // what was written for it.
     if (!p.peer_left) {
         SSL_set_shutdown(ssl, SSL_RECEIVED_SHUTDOWN);
         SSL_shutdown(ssl);
-        co_await flush(p, write_timeout);
     }
+    co_await flush(p, write_timeout);
     error_code ignored;
     p.tcp_socket().shutdown(socket_type::shutdown_send, ignored);
     p.tcp_socket().cancel(ignored);  // from_peer's read: the connection is over

@@ -4,17 +4,18 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
-#include <climits>
 #include <cstring>
 
 namespace sluice::net {
 
 namespace {
 
-// What Asio's BIO pair holds at most (17 KiB: a client may send a whole record right behind its
-// Finished) and a bit more. Any record fits (16 KiB of plaintext, 256 bytes of expansion, its
-// header) once the consumed bytes are moved out of the way.
-constexpr std::size_t input_size = 18 * 1024;
+// A connection starts with room for a request or two: it stays allocated while the connection
+// waits, idle or not. A read that fills it says more is coming (an upload), and the input grows
+// to what Asio's BIO pair may hold (17 KiB) and a bit more, so that each recv takes a whole
+// record. OpenSSL takes in any part of a record it is given: no record needs to fit.
+constexpr std::size_t small_input = 4 * 1024;
+constexpr std::size_t large_input = 18 * 1024;
 
 }  // namespace
 
@@ -74,8 +75,6 @@ struct bio_calls {
     }
 };
 
-tls_buffers::tls_buffers() : in_(input_size) {}
-
 bool tls_buffers::attach(SSL* ssl)
 {
     const auto* method = bio_calls::method();
@@ -83,10 +82,11 @@ bool tls_buffers::attach(SSL* ssl)
     if (!bio) return false;
     BIO_set_data(bio, this);
     BIO* old = SSL_get_rbio(ssl);
-    while (old && BIO_ctrl_pending(old) > 0) {
-        const auto room = static_cast<int>(std::min<std::size_t>(in_.size() - end_, INT_MAX));
-        const int n = room > 0 ? BIO_read(old, in_.data() + end_, room) : 0;
-        if (n <= 0) {  // cannot happen: the pair holds less than this buffer
+    const std::size_t held = old ? BIO_ctrl_pending(old) : 0;
+    in_.resize(std::max(small_input, held));  // only now: a failed handshake never needs it
+    while (end_ < held) {
+        const int n = BIO_read(old, in_.data() + end_, static_cast<int>(held - end_));
+        if (n <= 0) {  // cannot happen: the pair said it held these bytes
             BIO_free(bio);
             return false;
         }
@@ -106,6 +106,12 @@ boost::asio::mutable_buffer tls_buffers::input_space()
         begin_ = 0;
     }
     return boost::asio::buffer(in_.data() + end_, in_.size() - end_);
+}
+
+void tls_buffers::commit_input(std::size_t n)
+{
+    end_ += n;
+    if (end_ == in_.size() && in_.size() < large_input) in_.resize(large_input);
 }
 
 }  // namespace sluice::net

@@ -22,8 +22,6 @@ namespace sluice::net {
 
 class tls_buffers {
 public:
-    tls_buffers();
-
     // Gives `ssl` this BIO in place of the one it has, taking along the bytes that one holds
     // and OpenSSL has not read (a request sent right behind the handshake). False when OpenSSL
     // could not make a BIO.
@@ -31,7 +29,7 @@ public:
 
     // Room at the end of the input, for a read from the socket; then commit what was read.
     boost::asio::mutable_buffer input_space();
-    void commit_input(std::size_t n) { end_ += n; }
+    void commit_input(std::size_t n);
 
     // The records OpenSSL wrote and the relay has not sent yet.
     std::string& output() { return out_; }

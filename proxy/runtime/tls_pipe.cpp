@@ -12,6 +12,7 @@
 #include <openssl/ssl.h>
 
 #include <array>
+#include <string>
 #include <tuple>
 
 #include <sys/socket.h>
@@ -64,7 +65,11 @@ awaitable<bool> flush(tls_pipe& p, clock::duration timeout)
     while (!ec && !p.buffers.output().empty()) {
         p.in_flight.swap(p.buffers.output());
         ec = co_await write_all(p.tcp_socket(), asio::buffer(p.in_flight), &p.deadline, timeout);
-        p.in_flight.clear();
+        // A large body's records are not kept for the rest of a keep-alive connection.
+        if (p.in_flight.capacity() > 2 * record_size)
+            std::string().swap(p.in_flight);
+        else
+            p.in_flight.clear();
     }
     p.sending = false;
     co_return !ec;

@@ -55,7 +55,9 @@ int on_ticket(SSL* ssl, unsigned char* name, unsigned char* iv, EVP_CIPHER_CTX* 
     bool newest = false;
     if (!keys->find(name, k, newest)) return 0;
     if (!use_key(k, iv, cipher, mac, 0)) return -1;
-    return newest ? 1 : 2;
+    // A TLS 1.3 client uses a ticket once (RFC 8446, C.4): without a new one after each
+    // resumption it makes a full handshake every other connection.
+    return newest && SSL_version(ssl) != TLS1_3_VERSION ? 1 : 2;
 }
 
 ticket_keys::key make_key(std::chrono::steady_clock::time_point now)

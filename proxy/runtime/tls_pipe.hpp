@@ -1,16 +1,21 @@
 #pragma once
 // A TLS connection carried as a plain one: after the handshake, the session (client side) or
 // the connection pool (server side) holds one end of a socket pair and this side relays between
-// the pair's other end and the TLS stream, until either end closes. Everything that works on a
-// plain socket (non-blocking writes, backlogs, idle waits, peeks for a closed peer) works on the
-// pair unchanged; TLS costs this relay and nothing on the plain path.
+// the pair's other end and the TLS connection, until either end closes. Everything that works on
+// a plain socket (non-blocking writes, backlogs, idle waits, peeks for a closed peer) works on
+// the pair unchanged; TLS costs this relay and nothing on the plain path. Asio's TLS stream makes
+// the handshake; then the relay reads and writes the TCP socket itself and OpenSSL works on
+// net::tls_buffers, which costs a request one SSL_read, one SSL_write and a syscall each way.
 
 #include "net/io_types.hpp"
+#include "net/tls_buffers.hpp"
+#include "net/tls_transport.hpp"
 #include "proxy/runtime/deadline_sweeper.hpp"
 
 #include <boost/asio/ssl/stream.hpp>
 
 #include <memory>
+#include <string>
 
 namespace sluice::proxy {
 
@@ -18,16 +23,21 @@ struct tls_pipe {
     // Takes ownership of `ssl` (SSL_new'd), which must not be null.
     tls_pipe(boost::asio::io_context& io, deadline_sweeper& sweeper, socket_type tcp, ssl_st* ssl);
 
-    socket_type& tcp_socket() { return tls.next_layer(); }
+    socket_type& tcp_socket() { return tls.next_layer().socket(); }
 
     // Opens the socket pair; returns the end for the session or pool (closed on failure, with
     // the reason in `ec`).
     socket_type open_pair(boost::system::error_code& ec);
 
-    boost::asio::ssl::stream<socket_type> tls;
-    socket_type pair;          // this side's end
+    // After the handshake, the ciphertext between the TCP socket and OpenSSL (which the SSL
+    // points to, so declared before the stream, which frees the SSL).
+    net::tls_buffers buffers;
+    boost::asio::ssl::stream<net::tls_transport> tls;  // for the handshake
+    socket_type pair;                                  // this side's end
     struct deadline deadline;  // of the TCP socket: the handshake, then each write to the peer
     bool peer_left = false;    // the peer closed or failed: no close_notify to send
+    std::string in_flight;     // records being sent
+    bool sending = false;      // records are being sent
 };
 
 // Relays until the pair's other end closes or the peer leaves, each write to the peer within

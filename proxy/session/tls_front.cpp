@@ -1,5 +1,6 @@
 #include "proxy/session/tls_front.hpp"
 
+#include "net/read_readiness.hpp"
 #include "net/socket_address.hpp"
 #include "net/tls_failure.hpp"
 #include "net/tls_server_context.hpp"
@@ -12,14 +13,12 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
 #include <openssl/ssl.h>
 
 #include <array>
-#include <cerrno>
 #include <cstring>
 
 #include <sys/socket.h>
@@ -91,17 +90,14 @@ void count_failure(tls_link& l, std::string_view reason, std::string_view detail
 enum class first_bytes { tls, plain_http, other, none };
 
 // A TLS connection starts with a handshake record (0x16); a request line starts with a method's
-// capital letter.
+// capital letter. A peeking read rather than a wait: the client hello has often arrived by now,
+// and a wait costs an epoll_ctl.
 awaitable<first_bytes> peek_first_byte(tls_link& l)
 {
     unsigned char byte = 0;
-    for (;;) {
-        auto [ec] = co_await l.tcp_socket().async_wait(socket_type::wait_read, use_tuple);
-        if (ec) co_return first_bytes::none;
-        const auto n = ::recv(l.tcp_socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n == 1) break;
-        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) co_return first_bytes::none;
-    }
+    auto [ec, n] = co_await l.tcp_socket().async_receive(asio::buffer(&byte, 1),
+                                                         socket_type::message_peek, use_tuple);
+    if (ec || n != 1) co_return first_bytes::none;
     if (byte == 0x16) co_return first_bytes::tls;
     co_return byte >= 'A' && byte <= 'Z' ? first_bytes::plain_http : first_bytes::other;
 }
@@ -184,6 +180,8 @@ awaitable<void> serve_tls(std::unique_ptr<tls_link> link, config::proxy_protocol
 {
     auto& l = *link;
     l.deadline.arm(l.w.current->config.timeouts.client_header);
+    // First, so that the handshake's short reads spare the next read a failed recv.
+    net::watch_peer_shutdown(l.tcp_socket());
     if (proxy_protocol != config::proxy_protocol::off &&
         !co_await read_proxy_header_exact(l.tcp_socket(), l.deadline, *l.guard.owner,
                                           proxy_protocol, l.origin->ip))
@@ -214,8 +212,7 @@ void start_tls_front(worker& w, socket_type socket, std::shared_ptr<connection_o
         owner->on_closed();
         return;
     }
-    error_code ec;
-    socket.set_option(asio::ip::tcp::no_delay(true), ec);
+    // TCP_NODELAY comes from the listening socket (net::listen_on), as on the plain path.
     auto link = std::make_unique<tls_link>(w, std::move(socket), std::move(owner), std::move(tls),
                                            ssl);
     asio::co_spawn(w.io, serve_tls(std::move(link), proxy_protocol), asio::detached);

@@ -19,6 +19,8 @@
 #include <string>
 #include <thread>
 
+#include <sys/socket.h>
+
 namespace sluice::test {
 namespace {
 
@@ -107,6 +109,96 @@ TEST_F(tls_listener, a_returning_client_resumes_its_session)
         proxy.metric(
             R"(sluice_tls_handshakes_total{listener="web",version="TLSv1.3",resumed="true"})"),
         1);
+}
+
+// A TLS 1.3 client uses each ticket once (RFC 8446, C.4): each resumption must bring a new
+// one, or every other connection of a returning client is a full handshake.
+TEST_F(tls_listener, each_resumption_brings_a_new_ticket)
+{
+    sluice_process proxy{config_for(app).listener_option(tls_block())};
+    tls_session session;
+    for (int i = 0; i < 3; ++i) {
+        connection c{proxy.port()};
+        auto opts = client();
+        opts.resume = session;
+        const auto h = start_tls(c, opts);
+        ASSERT_TRUE(h.ok) << h.error;
+        EXPECT_EQ(h.resumed, i > 0) << "connection " << i;
+        EXPECT_EQ(c.send({.path = "/"}).status, 200);
+        const auto next = session_of(c);
+        ASSERT_NE(next, nullptr);
+        EXPECT_NE(next, session) << "no new ticket on connection " << i;
+        session = next;
+    }
+    EXPECT_EQ(
+        proxy.metric(
+            R"(sluice_tls_handshakes_total{listener="web",version="TLSv1.3",resumed="true"})"),
+        2);
+}
+
+// Guards for net/tls_transport: a short read takes the socket for empty until epoll reports
+// it again, so bytes that arrive while a record is read, decrypted or relayed must not be missed.
+// Each round sends a request cut into two records, 0-175 us apart, and a second request right
+// behind; both are answered in order, with no wait for a timeout.
+TEST_F(tls_listener, requests_in_records_that_arrive_apart_are_all_answered)
+{
+    sluice_process proxy{config_for(app).listener_option(tls_block())};
+    connection c{proxy.port()};
+    ASSERT_TRUE(start_tls(c, client()).ok);
+    const auto request = [](char name, int i) {
+        return "GET /" + std::string(1, name) + std::to_string(i) +
+               " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    };
+    for (int i = 0; i < 200; ++i) {
+        const auto first = request('a', i);
+        const auto cut = 1 + static_cast<std::size_t>(i) % (first.size() - 1);
+        ASSERT_TRUE(c.send_raw(first.substr(0, cut)));
+        std::this_thread::sleep_for(std::chrono::microseconds(25 * (i % 8)));
+        ASSERT_TRUE(c.send_raw(first.substr(cut)));
+        ASSERT_TRUE(c.send_raw(request('b', i)));
+        for (const char* which : {"first", "second"}) {
+            const auto r = c.read_response(false, true, std::chrono::seconds(5));
+            ASSERT_EQ(r.status, 200) << "round " << i << ", " << which << ": " << r.error;
+        }
+    }
+    EXPECT_EQ(app.request_count(), 400u);
+}
+
+// Records cut across reads both ways: a 3 MiB upload and a 3 MiB download arrive whole.
+TEST_F(tls_listener, large_bodies_cross_many_records_both_ways)
+{
+    scripted_backend big{
+        {.handler = [](const recorded_request&) { return reply{.generated_size = 3 << 20}; }}};
+    sluice_process proxy{config_for(big).listener_option(tls_block())};
+    connection c{proxy.port()};
+    ASSERT_TRUE(start_tls(c, client()).ok);
+    const auto r = c.send({.method = "POST", .generated_body_size = 3 << 20, .keep_body = false});
+    ASSERT_EQ(r.status, 200) << r.error;
+    EXPECT_EQ(r.body_size, 3u << 20);
+    EXPECT_TRUE(r.body_matches_pattern);
+    ASSERT_EQ(big.request_count(), 1u);
+    EXPECT_EQ(big.requests().at(0).body_size, 3u << 20);
+    EXPECT_TRUE(big.requests().at(0).body_matches_pattern);
+}
+
+// A FIN right behind a request's record is not taken for an empty socket: the request is
+// answered and the connection closed at once.
+TEST_F(tls_listener, a_fin_right_behind_a_request_is_answered_and_closed_at_once)
+{
+    sluice_process proxy{config_for(app).listener_option(tls_block())};
+    connection c{proxy.port()};
+    ASSERT_TRUE(start_tls(c, client()).ok);
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(c.send({}).status, 200);
+    ASSERT_TRUE(c.send_raw("GET /last HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+    // Having sent its FIN, the client must write no alert (SIGPIPE): neither the close_notify
+    // nor one for the connection closing without sluice's (the peer left first, so none comes).
+    SSL_set_quiet_shutdown(c.stream()->tls(), 1);
+    SSL_set_options(c.stream()->tls(), SSL_OP_IGNORE_UNEXPECTED_EOF);
+    ::shutdown(c.stream()->fd(), SHUT_WR);
+    EXPECT_EQ(c.read_response().status, 200);
+    const auto answered = std::chrono::steady_clock::now();
+    EXPECT_TRUE(c.wait_closed(std::chrono::seconds(5)));
+    EXPECT_LT(std::chrono::steady_clock::now() - answered, std::chrono::milliseconds(500));
 }
 
 TEST_F(tls_listener, tls_1_3_only_refuses_a_tls_1_2_client)

@@ -151,6 +151,13 @@ struct listener {
     source_mark mark;
 };
 
+// Whether the listener's socket holds connections until their first bytes: defer_accept on a
+// TCP listener (the option does not exist for unix sockets).
+inline bool defers_accept(const listener& l)
+{
+    return l.defer_accept && l.bind.type == endpoint::kind::tcp;
+}
+
 struct admin {
     endpoint bind{endpoint::kind::tcp, "127.0.0.1", 9090, "", "127.0.0.1:9090"};
     duration busy_hold = 1s;

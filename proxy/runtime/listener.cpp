@@ -69,7 +69,7 @@ void listener::impl::bind(const config::listener& cfg)
     if (ec)
         throw std::runtime_error("listeners." + cfg.name + ": cannot make the socket on " +
                                  cfg.bind.text + " non-blocking: " + ec.message());
-    if (cfg.bind.type == config::endpoint::kind::tcp && cfg.defer_accept) {
+    if (config::defers_accept(cfg)) {
         if (auto dec = net::defer_accept(acceptor, true))
             throw std::runtime_error("listeners." + cfg.name + ": cannot set defer_accept on " +
                                      cfg.bind.text + ": " + dec.message() +
@@ -186,11 +186,13 @@ void listener::update(const config::listener& cfg)
 {
     impl_->max_connections.store(cfg.max_connections);
     const bool tcp = cfg.bind.type == config::endpoint::kind::tcp;
-    asio::post(impl_->io, [self = impl_, tcp, defer = cfg.defer_accept, name = cfg.name] {
+    asio::post(impl_->io, [self = impl_, tcp, defer = config::defers_accept(cfg), name = cfg.name] {
         // The socket stays; the kernel applies the option to connections that arrive from now on.
-        if (auto ec = tcp ? net::defer_accept(self->acceptor, defer) : boost::system::error_code{})
-            log_event(severity::warning,
-                      "listener " + name + ": defer_accept not changed: " + ec.message());
+        if (tcp) {
+            if (auto ec = net::defer_accept(self->acceptor, defer))
+                log_event(severity::warning,
+                          "listener " + name + ": defer_accept not changed: " + ec.message());
+        }
         self->accept();  // the limit may have risen
     });
 }

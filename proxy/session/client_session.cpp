@@ -339,7 +339,7 @@ void start_client_session(worker& w, socket_type socket, std::shared_ptr<connect
                        asio::detached);
         return;
     }
-    if (l && l->config->defer_accept && l->config->bind.type == config::endpoint::kind::tcp) {
+    if (l && config::defers_accept(*l->config)) {
         serve_arrived(std::move(c));
         return;
     }

@@ -1,6 +1,7 @@
 #include "net/tls_buffers.hpp"
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -98,6 +99,7 @@ bool tls_buffers::attach(SSL* ssl)
 
 boost::asio::mutable_buffer tls_buffers::input_space()
 {
+    if (in_.empty()) in_.resize(small_input);
     if (begin_ == end_) {
         begin_ = end_ = 0;
     } else if (begin_ > 0) {
@@ -108,10 +110,34 @@ boost::asio::mutable_buffer tls_buffers::input_space()
     return boost::asio::buffer(in_.data() + end_, in_.size() - end_);
 }
 
+void tls_buffers::release_idle()
+{
+    if (begin_ == end_) {
+        std::vector<char>().swap(in_);
+        begin_ = end_ = 0;
+    }
+    if (out_.empty()) std::string().swap(out_);
+}
+
 void tls_buffers::commit_input(std::size_t n)
 {
     end_ += n;
     if (end_ == in_.size() && in_.size() < large_input) in_.resize(large_input);
+}
+
+bool encrypt(SSL* ssl, const void* data, std::size_t n)
+{
+    const auto* bytes = static_cast<const char*>(data);
+    while (n > 0) {
+        std::size_t written = 0;
+        if (SSL_write_ex(ssl, bytes, n, &written) != 1) {
+            ERR_clear_error();
+            return false;
+        }
+        bytes += written;
+        n -= written;
+    }
+    return true;
 }
 
 }  // namespace sluice::net

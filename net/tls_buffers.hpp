@@ -31,8 +31,15 @@ public:
     boost::asio::mutable_buffer input_space();
     void commit_input(std::size_t n);
 
+    // Gives back the memory of empty buffers while the connection waits for its next request;
+    // the input is allocated again by the next input_space().
+    void release_idle();
+
     // The records OpenSSL wrote and the relay has not sent yet.
     std::string& output() { return out_; }
+    const std::string& output() const { return out_; }
+    // Received bytes OpenSSL has not read yet.
+    bool holds_input() const { return end_ > begin_; }
 
 private:
     friend struct bio_calls;
@@ -40,5 +47,9 @@ private:
     std::size_t begin_ = 0, end_ = 0;  // in_[begin_, end_) is for OpenSSL
     std::string out_;
 };
+
+// Encrypts all of [data, data + n) into the output of the buffers `ssl` is attached to; false
+// (OpenSSL's error queue cleared) when OpenSSL refuses.
+bool encrypt(ssl_st* ssl, const void* data, std::size_t n);
 
 }  // namespace sluice::net

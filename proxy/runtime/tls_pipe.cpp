@@ -113,20 +113,6 @@ awaitable<void> from_peer(tls_pipe& p, clock::duration write_timeout)
     p.pair.shutdown(socket_type::shutdown_send, ignored);  // the other end sees the peer go
 }
 
-bool encrypt(SSL* ssl, const char* data, std::size_t n)
-{
-    while (n > 0) {
-        std::size_t written = 0;
-        if (SSL_write_ex(ssl, data, n, &written) != 1) {
-            ERR_clear_error();
-            return false;
-        }
-        data += written;
-        n -= written;
-    }
-    return true;
-}
-
 // Records wait in the output while the other end has more ready (which costs no syscall to see
 // when it has not), so that they leave in one send: a response and the close_notify behind it,
 // or the records of a large body, up to this much.
@@ -150,7 +136,7 @@ awaitable<void> to_peer(tls_pipe& p, clock::duration write_timeout)
         }
         if (ec) break;
         net::note_message_end(p.pair, n < into.size());
-        if (!encrypt(ssl, buf.data(), n)) {
+        if (!net::encrypt(ssl, buf.data(), n)) {
             p.peer_left = true;
             break;
         }

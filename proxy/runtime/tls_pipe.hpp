@@ -1,11 +1,12 @@
 #pragma once
-// A TLS connection carried as a plain one: after the handshake, the session (client side) or
-// the connection pool (server side) holds one end of a socket pair and this side relays between
-// the pair's other end and the TLS connection, until either end closes. Everything that works on
-// a plain socket (non-blocking writes, backlogs, idle waits, peeks for a closed peer) works on
-// the pair unchanged; TLS costs this relay and nothing on the plain path. Asio's TLS stream makes
-// the handshake; then the relay reads and writes the TCP socket itself and OpenSSL works on
-// net::tls_buffers, which costs a request one SSL_read, one SSL_write and a syscall each way.
+// A TLS connection to a server carried as a plain one: after the handshake, the connection pool
+// holds one end of a socket pair and this side relays between the pair's other end and the TLS
+// connection, until either end closes. Everything that works on a plain socket (non-blocking
+// writes, idle waits, peeks for a closed peer) works on the pair unchanged, at the price of this
+// relay. (Client connections are served over TLS in place: net/tls_channel.hpp.) Asio's TLS
+// stream makes the handshake; then the relay reads and writes the TCP socket itself and OpenSSL
+// works on net::tls_buffers, which costs a request one SSL_read, one SSL_write and a syscall each
+// way.
 
 #include "net/io_types.hpp"
 #include "net/tls_buffers.hpp"
@@ -25,8 +26,8 @@ struct tls_pipe {
 
     socket_type& tcp_socket() { return tls.next_layer().socket(); }
 
-    // Opens the socket pair; returns the end for the session or pool (closed on failure, with
-    // the reason in `ec`).
+    // Opens the socket pair; returns the end for the pool (closed on failure, with the reason in
+    // `ec`).
     socket_type open_pair(boost::system::error_code& ec);
 
     // After the handshake, the ciphertext between the TCP socket and OpenSSL (which the SSL

@@ -5,6 +5,7 @@
 #include "proxy/session/relay_backlog.hpp"
 #include "proxy/session/relay_writes.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <optional>
@@ -63,6 +64,28 @@ std::size_t parse_buffered(relay_parser<IsRequest>& p, beast::flat_buffer& in, c
     return parsed.produced;
 }
 
+// read_piece behind TLS: the plaintext goes into the reading side's buffer, and from there
+// through the parser as any body bytes that came with the head.
+template <bool IsRequest>
+awaitable<std::size_t> read_tls_piece(relay_parser<IsRequest>& p, relay_side& from, char* data,
+                                      std::size_t size, relay_result& r)
+{
+    auto& in = *from.buffer;
+    const auto room = std::clamp<std::size_t>(in.capacity() - in.size(), 512,
+                                              worker::relay_buffer_size);
+    from.deadline.arm(from.timeout);
+    auto [ec, n] = co_await net::read_some(from.stream, in.prepare(room));
+    from.deadline.disarm();
+    in.commit(n);
+    if (ec) {
+        r.failed = relay_result::failure::read;
+        r.ec = ec;
+        r.timed_out = from.deadline.expired();
+        co_return 0;
+    }
+    co_return parse_buffered(p, in, data, size, r);
+}
+
 // Reads the next piece of p's body into [data, data + size); returns its size (0 is possible:
 // framing only). On failure `r` says so.
 template <bool IsRequest>
@@ -72,9 +95,10 @@ awaitable<std::size_t> read_piece(relay_parser<IsRequest>& p, relay_side& from, 
     // parse_buffered also points the body at [data, data + size) for the read below.
     const auto parsed = parse_buffered(p, *from.buffer, data, size, r);
     if (parsed > 0 || p.is_done() || r.failed != relay_result::failure::none) co_return parsed;
+    if (from.stream.tls) co_return co_await read_tls_piece(p, from, data, size, r);
     const auto& body = p.get().body();
     from.deadline.arm(from.timeout);
-    auto [ec, n] = co_await http::async_read_some(from.socket, *from.buffer, p, use_tuple);
+    auto [ec, n] = co_await http::async_read_some(from.stream.socket, *from.buffer, p, use_tuple);
     from.deadline.disarm();
     r.bytes_read += n;
     if (ec && ec != http::error::need_buffer) {
@@ -116,7 +140,8 @@ awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p, const
     if (on_read_done) on_read_done();
     // write_piece's steps, inline: the whole message usually leaves here without a coroutine call.
     const auto written = write_now(to, asio::buffer(out), r);
-    if (r.failed == relay_result::failure::none && written < out.size())
+    if (r.failed == relay_result::failure::none &&
+        (written < out.size() || !net::settled(to.stream)))
         co_await write_rest(to, asio::buffer(out), written, r);
     co_return r;
 }

@@ -6,10 +6,12 @@
 #include "proxy/http/body_store.hpp"
 #include "proxy/session/session.hpp"
 
+#include "net/stream_ref.hpp"
+
 namespace sluice::proxy {
 
 struct relay_side {
-    socket_type& socket;
+    net::stream_ref stream;
     beast::flat_buffer* buffer;  // the reading side's buffer; unused when writing
     struct deadline& deadline;
     clock::duration timeout;  // per read or write: nothing moved for this long

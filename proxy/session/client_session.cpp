@@ -55,7 +55,8 @@ awaitable<head_result> read_head(client_connection& c, exchange& x)
                 x.facts = check.facts;
                 // Once: after this request, the event loop runs before the next head is parsed.
                 const bool emptied = std::exchange(c.emptied, false);
-                if (holds_the_rest(*x.parser, c.buffer.size()))
+                // Behind TLS the channel notes it for the records it reads.
+                if (!c.origin && holds_the_rest(*x.parser, c.buffer.size()))
                     net::note_message_end(c.socket, emptied);
                 co_return head_result::ok;
             }
@@ -71,9 +72,9 @@ awaitable<head_result> read_head(client_connection& c, exchange& x)
         auto space = c.buffer.prepare(
             std::max<std::size_t>(4096, c.buffer.capacity() - c.buffer.size()));
         error_code ec;
-        auto n = net::read_arrived(c.socket, space, ec);
+        auto n = net::read_arrived(client_stream(c), space, ec);
         if (ec == asio::error::would_block) {
-            std::tie(ec, n) = co_await c.socket.async_read_some(space, use_tuple);
+            std::tie(ec, n) = co_await net::read_some(client_stream(c), space);
         }
         c.emptied = n < space.size();
         c.buffer.commit(n);
@@ -191,6 +192,14 @@ awaitable<void> serve_one(client_connection& c, bool& keep_going)
 
 void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle);
 
+// Behind TLS, bytes of the next request may have come with the last one and wait in the
+// channel, where no socket event will announce them again.
+bool holds_input(client_connection& c)
+{
+    const auto* tls = client_stream(c).tls;
+    return tls && tls->holds_input();
+}
+
 // How long a connection in steady use waits for its next request with a read before it falls
 // back to the light wait.
 constexpr clock::duration hot_period = std::chrono::seconds(1);
@@ -210,9 +219,9 @@ awaitable<hot_wait> wait_hot(client_connection& c, clock::duration idle)
     auto space = c.buffer.prepare(std::max<std::size_t>(4096, c.buffer.capacity()));
     // Just after a response the client has rarely sent more yet: usually no recv until it has.
     error_code ec;
-    auto n = net::read_arrived(c.socket, space, ec);
+    auto n = net::read_arrived(client_stream(c), space, ec);
     if (ec == asio::error::would_block) {
-        std::tie(ec, n) = co_await c.socket.async_read_some(space, use_tuple);
+        std::tie(ec, n) = co_await net::read_some(client_stream(c), space);
     }
     c.emptied = n < space.size();
     c.deadline.unpark();
@@ -231,7 +240,7 @@ awaitable<void> serve(std::unique_ptr<client_connection> c)
     while (keep_going) {
         co_await serve_one(*c, keep_going);
         const bool reused = std::exchange(c->reused, true);
-        if (!keep_going || c->buffer.size() > 0) continue;
+        if (!keep_going || c->buffer.size() > 0 || holds_input(*c)) continue;
         clock::duration idle = c->w.current->config.timeouts.client_idle;
         if (reused && !c->w.draining) {
             const auto waited = co_await wait_hot(*c, idle);
@@ -251,6 +260,7 @@ void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle)
 {
     if (c->w.draining) return;
     c->buffer.shrink_to_fit();
+    if (auto* tls = client_stream(*c).tls) tls->release_idle();
     c->deadline.arm(idle);
     c->deadline.park();
     auto& socket = c->socket;
@@ -308,6 +318,9 @@ client_connection::client_connection(worker& w, socket_type s,
 
 client_connection::~client_connection()
 {
+    // The close_notify goes with the FIN, so that this side closes first (a client that closes
+    // first keeps a TIME_WAIT port for every connection).
+    if (auto* tls = client_stream(*this).tls) tls->close(socket);
     error_code ignored;
     socket.shutdown(socket_type::shutdown_send, ignored);  // a FIN, not a reset, for the client
     socket.close(ignored);
@@ -347,14 +360,19 @@ void start_client_session(worker& w, socket_type socket, std::shared_ptr<connect
 }
 
 void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner,
-                          std::unique_ptr<const client_origin> origin)
+                          std::unique_ptr<client_origin> origin)
 {
     auto c = std::make_unique<client_connection>(w, std::move(socket), std::move(owner),
                                                  origin->ip);
     c->origin = std::move(origin);
     error_code ec;
-    c->socket.non_blocking(true, ec);
+    if (!c->socket.non_blocking()) c->socket.non_blocking(true, ec);
     if (ec) return;
+    // A request sent right behind the handshake is here already.
+    if (holds_input(*c)) {
+        asio::co_spawn(w.io, serve(std::move(c)), asio::detached);
+        return;
+    }
     wait_idle(std::move(c), w.current->config.timeouts.client_idle);
 }
 

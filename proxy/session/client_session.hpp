@@ -2,6 +2,7 @@
 // One coroutine per client connection: read a request head, forward it, relay the response,
 // repeat while keep-alive holds. Runs entirely on the worker that owns the socket.
 
+#include "net/tls_channel.hpp"
 #include "proxy/log/rate_limit.hpp"
 #include "proxy/runtime/deadline_sweeper.hpp"
 
@@ -25,21 +26,22 @@ public:
     rate_limit handshake_log;
 };
 
-// Where a connection comes from when its socket cannot say: the TLS front serves the session
-// through one end of a socket pair, and has read any PROXY header and the handshake itself.
+// A connection the TLS front hands over after its handshake: where it comes from (the front has
+// read any PROXY header itself) and the TLS state the session reads and writes through.
 struct client_origin {
     std::string ip;  // "" when unknown (a unix-socket client)
     std::string port, local_ip, local_port;
     std::string tls_version;  // "TLSv1.3"
     std::string sni;          // "" when the client sent none
+    std::unique_ptr<net::tls_channel> tls;
 };
 
 // `client_ip` is the address accept gave ("" for a unix-socket client).
 void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner,
                           std::string client_ip);
 
-// A connection whose origin the TLS front established: no PROXY header is read.
+// A connection the TLS front established: no PROXY header is read.
 void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner,
-                          std::unique_ptr<const client_origin> origin);
+                          std::unique_ptr<client_origin> origin);
 
 }  // namespace sluice::proxy

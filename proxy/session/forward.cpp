@@ -241,11 +241,11 @@ awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_conne
     const bool chunked_out = chunked && c.version >= 11;  // 1.0 clients get it close-delimited
     const auto& buffering = x.backend_config->buffering;
     const body_store::limits backlog{buffering.memory, buffering.max_spool, buffering.spool_dir};
-    auto r = co_await relay_message<false>(c.w, rp, edits, chunked_out,
-                                           {u.socket, &u.buffer, u.deadline, x.timeouts.server},
-                                           {c.socket, nullptr, c.deadline, x.timeouts.client_send,
-                                            buffering.response && !upgraded ? &backlog : nullptr},
-                                           [&slot] { slot.release(); });
+    auto r = co_await relay_message<false>(
+        c.w, rp, edits, chunked_out, {u.socket, &u.buffer, u.deadline, x.timeouts.server},
+        {client_stream(c), nullptr, c.deadline, x.timeouts.client_send,
+         buffering.response && !upgraded ? &backlog : nullptr},
+        [&slot] { slot.release(); });
     x.rec.bytes_out += r.bytes_written;
     if (r.failed == relay_result::failure::read) {
         c.keep_alive = false;

@@ -1,6 +1,28 @@
 #include "proxy/session/local_reply.hpp"
 
+#include <boost/beast/core/buffers_range.hpp>
+
 namespace sluice::proxy {
+
+namespace {
+
+// The reply as one piece of text, which a TLS stream encrypts as one record.
+std::string to_text(const http::response<http::string_body>& res)
+{
+    http::response_serializer<http::string_body> sr{res};
+    std::string text;
+    error_code ec;
+    while (!ec && !sr.is_done()) {
+        sr.next(ec, [&](error_code&, const auto& buffers) {
+            for (const auto b : beast::buffers_range_ref(buffers))
+                text.append(static_cast<const char*>(b.data()), b.size());
+            sr.consume(asio::buffer_size(buffers));
+        });
+    }
+    return text;
+}
+
+}  // namespace
 
 awaitable<void> send_local_reply(client_connection& c, exchange& x, http::status status,
                                  std::string_view reason, std::string_view message)
@@ -28,8 +50,9 @@ awaitable<void> send_local_reply(client_connection& c, exchange& x, http::status
     res.keep_alive(c.keep_alive);
     res.prepare_payload();
 
+    const auto text = to_text(res);
     c.deadline.arm(x.timeouts.client_send);
-    auto [ec, n] = co_await http::async_write(c.socket, res, use_tuple);
+    auto [ec, n] = co_await net::write_all(client_stream(c), asio::buffer(text));
     c.deadline.disarm();
     x.rec.bytes_out += n;
     if (ec) c.keep_alive = false;

@@ -39,7 +39,7 @@ public:
         for (;;) {
             std::string_view piece;
             if (!next(piece, r)) co_return false;
-            if (piece.empty()) co_return true;
+            if (piece.empty()) co_return co_await settle(to, r);
             if (!co_await write_piece(to, asio::buffer(piece.data(), piece.size()), r))
                 co_return false;
             sent_ += piece.size();

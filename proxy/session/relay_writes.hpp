@@ -15,7 +15,7 @@ template <class Buffers>
 std::size_t write_now(relay_side& to, const Buffers& buffers, relay_result& r)
 {
     error_code ec;
-    const auto written = to.socket.write_some(buffers, ec);
+    const auto written = net::write_now(to.stream, buffers, ec);
     if (ec && ec != asio::error::would_block) {
         r.failed = relay_result::failure::write;
         r.ec = ec;
@@ -25,7 +25,8 @@ std::size_t write_now(relay_side& to, const Buffers& buffers, relay_result& r)
     return written;
 }
 
-// Writes the rest of `buffers` after their first `written` bytes, within `to`'s timeout.
+// Writes the rest of `buffers` after their first `written` bytes, and records that wait behind
+// a TLS stream, within `to`'s timeout.
 template <class Buffers>
 awaitable<void> write_rest(relay_side& to, const Buffers& buffers, std::size_t written,
                            relay_result& r)
@@ -33,7 +34,7 @@ awaitable<void> write_rest(relay_side& to, const Buffers& buffers, std::size_t w
     beast::buffers_suffix<Buffers> rest(buffers);
     rest.consume(written);
     to.deadline.arm(to.timeout);
-    auto [ec, n] = co_await asio::async_write(to.socket, rest, use_tuple);
+    auto [ec, n] = co_await net::write_all(to.stream, rest);
     to.deadline.disarm();
     r.bytes_written += n;
     if (ec) {
@@ -48,8 +49,17 @@ template <class Buffers>
 awaitable<bool> write_piece(relay_side& to, const Buffers& buffers, relay_result& r)
 {
     const auto written = write_now(to, buffers, r);
-    if (r.failed == relay_result::failure::none && written < asio::buffer_size(buffers))
+    if (r.failed == relay_result::failure::none &&
+        (written < asio::buffer_size(buffers) || !net::settled(to.stream)))
         co_await write_rest(to, buffers, written, r);
+    co_return r.failed == relay_result::failure::none;
+}
+
+// Sends what waits behind a TLS stream (nothing does on a plain socket); false after a failure
+// noted in `r`.
+inline awaitable<bool> settle(relay_side& to, relay_result& r)
+{
+    if (!net::settled(to.stream)) co_await write_rest(to, asio::const_buffer{}, 0, r);
     co_return r.failed == relay_result::failure::none;
 }
 

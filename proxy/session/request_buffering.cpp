@@ -43,8 +43,8 @@ awaitable<bool> buffer_request_body(client_connection& c, exchange& x)
     auto& body = x.body.emplace(body_store::limits{b.memory, b.max_spool, b.spool_dir});
     const auto began = clock::now();
     const auto began_coarse = coarse_now();
-    auto r = co_await read_body(c.w, *x.parser,
-                                {c.socket, &c.buffer, c.deadline, x.timeouts.client_body}, body);
+    auto r = co_await read_body(
+        c.w, *x.parser, {client_stream(c), &c.buffer, c.deadline, x.timeouts.client_body}, body);
     x.rec.body_ms = ms_since(began);
     x.rec.bytes_in += r.bytes_read;
     pause_deadline_for_body(x, began_coarse, r);

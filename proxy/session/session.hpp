@@ -2,6 +2,7 @@
 // Internal to the client session's .cpp files: the state of one client connection and of the
 // request it is serving. Heavy (Beast); include it from no other header.
 
+#include "net/stream_ref.hpp"
 #include "proxy/http/body_store.hpp"
 #include "proxy/http/head_edits.hpp"
 #include "proxy/http/message_parsers.hpp"
@@ -46,10 +47,16 @@ struct client_connection {
     bool keep_alive = true;
     bool emptied = false;  // its last read got less than it asked for (net/read_readiness.hpp)
     bool reused = false;   // it served a request before the current one
-    std::shared_ptr<connection_owner> owner;      // the listener
-    std::string client_ip;                        // "" for unix-socket clients
-    std::unique_ptr<const client_origin> origin;  // set behind the TLS front
+    std::shared_ptr<connection_owner> owner;  // the listener
+    std::string client_ip;                    // "" for unix-socket clients
+    std::unique_ptr<client_origin> origin;    // set behind the TLS front
 };
+
+// The client's stream: its socket, through TLS behind a TLS listener.
+inline net::stream_ref client_stream(client_connection& c)
+{
+    return {c.socket, c.origin ? c.origin->tls.get() : nullptr};
+}
 
 // One request, from its head to the last byte of its response.
 struct exchange {

@@ -2,17 +2,19 @@
 
 #include "net/read_readiness.hpp"
 #include "net/socket_address.hpp"
+#include "net/tls_channel.hpp"
 #include "net/tls_failure.hpp"
 #include "net/tls_server_context.hpp"
+#include "net/tls_transport.hpp"
 #include "proxy/log/access_record.hpp"
 #include "proxy/log/event_log.hpp"
-#include "proxy/runtime/tls_pipe.hpp"
 #include "proxy/runtime/worker.hpp"
 #include "proxy/session/proxy_header_read.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -45,7 +47,8 @@ struct tls_link {
     tls_link(worker& w, socket_type tcp, std::shared_ptr<connection_owner> owner,
              std::shared_ptr<const net::tls_server_context> ctx, SSL* ssl)
         : w(w), guard{std::move(owner)}, ctx(std::move(ctx)),
-          pipe(w.io, w.sweeper, std::move(tcp), ssl), origin(std::make_unique<client_origin>())
+          tls(net::tls_transport(std::move(tcp)), ssl), deadline(w.sweeper, tcp_socket()),
+          origin(std::make_unique<client_origin>())
     {
         error_code ec;
         auto [ip, port] = net::host_and_port(tcp_socket().remote_endpoint(ec), ec);
@@ -56,16 +59,16 @@ struct tls_link {
         origin->local_port = std::move(local_port);
     }
 
-    socket_type& tcp_socket() { return pipe.tcp_socket(); }
+    socket_type& tcp_socket() { return tls.next_layer().socket(); }
     const std::string& listener() const { return guard.owner->name(); }
 
     worker& w;
-    // Before the pipe, so destroyed after it: the listener counts the connection until its
+    // Before the stream, so destroyed after it: the listener counts the connection until its
     // socket is closed, not before.
     owner_guard guard;
     std::shared_ptr<const net::tls_server_context> ctx;  // outlives the handshake's callbacks
-    tls_pipe pipe;
-    struct deadline& deadline = pipe.deadline;
+    boost::asio::ssl::stream<net::tls_transport> tls;    // for the handshake only
+    struct deadline deadline;                            // of the handshake
     std::unique_ptr<client_origin> origin;
 };
 
@@ -145,7 +148,7 @@ awaitable<void> refuse_plain_http(tls_link& l)
 
 awaitable<bool> handshake(tls_link& l)
 {
-    auto [ec] = co_await l.pipe.tls.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    auto [ec] = co_await l.tls.async_handshake(asio::ssl::stream_base::server, use_tuple);
     const bool timed_out = l.deadline.expired();
     l.deadline.disarm();
     if (ec) {
@@ -153,27 +156,23 @@ awaitable<bool> handshake(tls_link& l)
                       timed_out ? "not done within timeouts.client_header" : ec.message());
         co_return false;
     }
-    SSL* ssl = l.pipe.tls.native_handle();
+    SSL* ssl = l.tls.native_handle();
     l.origin->tls_version = SSL_get_version(ssl);
     if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) l.origin->sni = sni;
     l.w.metrics.tls_handshake(l.listener(), l.origin->tls_version, SSL_session_reused(ssl) == 1);
     co_return true;
 }
 
-// Hands the session its end of the pipe, with the client's origin and the listener.
-bool start_session(tls_link& l)
+// Hands the session the connection: its socket, its origin and its TLS state. Asio's stream
+// (and the buffers it keeps for the handshake) goes; the SSL stays, on buffers of the session's.
+void start_session(tls_link& l)
 {
-    error_code ec;
-    auto session_end = l.pipe.open_pair(ec);
-    if (ec) {
-        log_event(severity::error, "listener " + l.listener() +
-                                       ": no socket pair for a TLS connection: " + ec.message() +
-                                       "; raise the open-files limit");
-        return false;
-    }
-    start_client_session(l.w, std::move(session_end), std::move(l.guard.owner),
+    SSL* ssl = l.tls.native_handle();
+    SSL_up_ref(ssl);  // the stream frees its reference as it goes
+    l.origin->tls = std::make_unique<net::tls_channel>(ssl);
+    if (!l.origin->tls->attach()) return;
+    start_client_session(l.w, std::move(l.tcp_socket()), std::move(l.guard.owner),
                          std::move(l.origin));
-    return true;
 }
 
 awaitable<void> serve_tls(std::unique_ptr<tls_link> link, config::proxy_protocol proxy_protocol)
@@ -197,8 +196,7 @@ awaitable<void> serve_tls(std::unique_ptr<tls_link> link, config::proxy_protocol
             count_failure(l, "timeout", "no handshake within timeouts.client_header");
         co_return;
     }
-    if (!co_await handshake(l) || !start_session(l)) co_return;
-    co_await relay(l.pipe, l.w.current->config.timeouts.client_send);
+    if (co_await handshake(l)) start_session(l);
 }
 
 }  // namespace

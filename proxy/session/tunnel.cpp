@@ -21,31 +21,33 @@ struct tunnel_state {
     }
 };
 
-awaitable<void> pump(socket_type& from, beast::flat_buffer& leftover, socket_type& to,
+awaitable<void> pump(net::stream_ref from, beast::flat_buffer& leftover, net::stream_ref to,
                      tunnel_state& t, worker& w)
 {
     if (leftover.size() > 0) {
-        auto [ec, n] = co_await asio::async_write(to, leftover.data(), use_tuple);
+        auto [ec, n] = co_await net::write_all(to, leftover.data());
         leftover.consume(n);
         if (ec) co_return;
     }
     auto buf = w.take_relay_buffer();
     for (;;) {
-        auto [rec, n] = co_await from.async_read_some(
-            asio::buffer(buf.get(), worker::relay_buffer_size), use_tuple);
+        auto [rec, n] = co_await net::read_some(from,
+                                                asio::buffer(buf.get(), worker::relay_buffer_size));
         if (rec) {
             error_code ignored;
-            if (rec == asio::error::eof)
-                to.shutdown(socket_type::shutdown_send, ignored);  // pass the half-close on
-            else
-                from.close(ignored), to.close(ignored);
+            if (rec == asio::error::eof) {  // pass the half-close on
+                if (to.tls) to.tls->close(to.socket);
+                to.socket.shutdown(socket_type::shutdown_send, ignored);
+            } else {
+                from.socket.close(ignored), to.socket.close(ignored);
+            }
             break;
         }
         t.activity();
-        auto [wec, m] = co_await asio::async_write(to, asio::buffer(buf.get(), n), use_tuple);
+        auto [wec, m] = co_await net::write_all(to, asio::buffer(buf.get(), n));
         if (wec) {
             error_code ignored;
-            from.close(ignored), to.close(ignored);
+            from.socket.close(ignored), to.socket.close(ignored);
             break;
         }
     }
@@ -60,8 +62,8 @@ awaitable<void> tunnel(client_connection& c, upstream_connection& u, exchange& x
     using namespace asio::experimental::awaitable_operators;
     tunnel_state t{c.deadline, u.deadline, idle};
     t.activity();
-    co_await (pump(c.socket, c.buffer, u.socket, t, c.w) &&
-              pump(u.socket, u.buffer, c.socket, t, c.w));
+    co_await (pump(client_stream(c), c.buffer, u.socket, t, c.w) &&
+              pump(u.socket, u.buffer, client_stream(c), t, c.w));
     const bool idle_out = c.deadline.expired() || u.deadline.expired();
     c.deadline.disarm();
     u.deadline.disarm();

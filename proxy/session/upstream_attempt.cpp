@@ -105,7 +105,7 @@ awaitable<void> send_continue(client_connection& c, exchange& x)
     static constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
     x.expect_continue = false;
     c.deadline.arm(x.timeouts.client_idle);
-    co_await asio::async_write(c.socket, asio::buffer(continue_100), use_tuple);
+    co_await net::write_all(client_stream(c), asio::buffer(continue_100));
     c.deadline.disarm();
 }
 
@@ -179,7 +179,7 @@ awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
     const auto began = coarse_now();
     auto sent = co_await relay_message<true>(
         c.w, *x.parser, x.upstream_edits, x.parser->chunked(),
-        {c.socket, &c.buffer, c.deadline, x.timeouts.client_body},
+        {client_stream(c), &c.buffer, c.deadline, x.timeouts.client_body},
         {u.socket, nullptr, u.deadline, x.timeouts.server}, nullptr);
     x.rec.bytes_in += sent.bytes_read;
     st.body_sent = sent.bytes_read > 0;

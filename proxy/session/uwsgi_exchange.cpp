@@ -100,9 +100,9 @@ awaitable<attempt_state> send_uwsgi_request(client_connection& c, exchange& x,
     if (x.body || x.parser->is_done()) co_return st;
     co_await send_continue(c, x);
     const auto began = coarse_now();
-    auto sent = co_await relay_body_bytes(c.w, *x.parser,
-                                          {c.socket, &c.buffer, c.deadline, x.timeouts.client_body},
-                                          {u.socket, nullptr, u.deadline, x.timeouts.server});
+    auto sent = co_await relay_body_bytes(
+        c.w, *x.parser, {client_stream(c), &c.buffer, c.deadline, x.timeouts.client_body},
+        {u.socket, nullptr, u.deadline, x.timeouts.server});
     x.rec.bytes_in += sent.bytes_read;
     pause_deadline_for_body(x, began, sent);
     st.body_sent = sent.bytes_read > 0;

@@ -1,0 +1,95 @@
+#pragma once
+// An established TLS connection served in place: the client session reads and writes its TCP
+// socket through this, so that a request over TLS costs what one over plain TCP costs plus one
+// SSL_read and one SSL_write, with no relay and no second socket in between. The handshake is
+// made before (Asio's TLS stream, in the TLS front), which then hands over its SSL.
+//
+// Reads decrypt what has arrived, without a failed recv (net/read_readiness.hpp): OpenSSL reads
+// net::tls_buffers, which this fills from the socket when it runs dry. Writes encrypt into the
+// buffers' output and send it; records the socket did not take wait there, and the next write
+// sends them first. One coroutine sends at a time; what another one encrypts meanwhile goes with
+// that coroutine's next round.
+
+#include "net/io_types.hpp"
+#include "net/tls_buffers.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cstddef>
+#include <string>
+#include <tuple>
+
+struct ssl_st;
+
+namespace sluice::net {
+
+class tls_channel {
+public:
+    // Takes over one reference to `ssl`, whose handshake is done; false from attach() means the
+    // channel cannot be used (OpenSSL could not make its BIO).
+    explicit tls_channel(ssl_st* ssl) : ssl_(ssl) {}
+    ~tls_channel();
+    tls_channel(const tls_channel&) = delete;
+    tls_channel& operator=(const tls_channel&) = delete;
+    bool attach() { return buffers_.attach(ssl_); }
+
+    // Plaintext that has arrived, without waiting; `ec` is would_block when there is none yet
+    // (read_some then waits), eof at the peer's close_notify or FIN.
+    std::size_t read_arrived(socket_type& s, boost::asio::mutable_buffer into,
+                             boost::system::error_code& ec);
+    awaitable<std::tuple<boost::system::error_code, std::size_t>> read_some(
+        socket_type& s, boost::asio::mutable_buffer into);
+
+    // Bytes received and not yet read as plaintext: a pipelined request behind the last one,
+    // which no socket event will announce again.
+    bool holds_input() const;
+
+    // Encrypts `data` and sends what the socket takes now. Returns the plaintext taken: all of
+    // it, or 0 while records of an earlier write still wait (ec would_block). Records of this
+    // write that the socket did not take wait for settle().
+    template <class Buffers>
+    std::size_t write_now(socket_type& s, const Buffers& data, boost::system::error_code& ec)
+    {
+        if (!send_now(s, ec)) return 0;
+        std::size_t taken = 0;
+        for (auto it = boost::asio::buffer_sequence_begin(data);
+             it != boost::asio::buffer_sequence_end(data); ++it) {
+            const boost::asio::const_buffer b(*it);
+            if (!net::encrypt(ssl_, b.data(), b.size())) {
+                ec = protocol_failure();
+                return taken;
+            }
+            taken += b.size();
+        }
+        if (!send_now(s, ec) && ec == boost::asio::error::would_block) ec = {};
+        return taken;
+    }
+
+    // No records wait to be sent.
+    bool settled() const { return buffers_.output().empty() && !sending_; }
+    // Sends every waiting record, waiting for the socket as long as it takes (the caller's
+    // deadline bounds it).
+    awaitable<boost::system::error_code> settle(socket_type& s);
+
+    // Gives back the buffers' memory while the connection waits for its next request (an idle
+    // TLS client then costs OpenSSL's session state and little more).
+    void release_idle();
+
+    // The close_notify, sent if the socket takes it now; the peer's is not waited for.
+    void close(socket_type& s);
+
+private:
+    // Sends waiting records without a suspension; true when none wait any more.
+    bool send_now(socket_type& s, boost::system::error_code& ec);
+    static boost::system::error_code protocol_failure();
+
+    ssl_st* ssl_;
+    tls_buffers buffers_;
+    std::string in_flight_;  // records being sent by settle()
+    bool sending_ = false;
+    bool peer_left_ = false;  // its close_notify came, or a record failed: none to send back
+};
+
+}  // namespace sluice::net

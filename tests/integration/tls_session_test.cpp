@@ -1,0 +1,171 @@
+// The session served over TLS in place (net/tls_channel.hpp), with no relay in between: one
+// descriptor per connection, pipelined requests that arrive in one record, the 100 Continue, an
+// upgraded tunnel, and a slow reader whose response waits at the proxy while the server is free.
+
+#include "support/http_client.hpp"
+#include "support/proxy_config.hpp"
+#include "support/scripted_backend.hpp"
+#include "support/sluice_process.hpp"
+#include "support/test_certificates.hpp"
+#include "support/tls_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+
+#include <sys/socket.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sluice::test {
+namespace {
+
+class tls_session : public ::testing::Test {
+protected:
+    tls_session()
+    {
+        ca = write_ca(dir.path(), "ca");
+        site = write_signed(dir.path(), "site", ca, {.names = {"localhost"}});
+    }
+
+    proxy_config https(proxy_config config) const
+    {
+        return config.listener_option("tls: { certificates: [ { cert: " + site.cert +
+                                      ", key: " + site.key + " } ] }");
+    }
+
+    // A connection with its handshake done, or a test failure.
+    std::unique_ptr<connection> open(const sluice_process& proxy) const
+    {
+        auto c = std::make_unique<connection>(proxy.port());
+        const auto h = start_tls(*c, {.sni = "localhost", .ca_file = ca.cert});
+        EXPECT_TRUE(h.ok) << h.error;
+        return c;
+    }
+
+    scratch_dir dir;
+    pem_files ca, site;
+};
+
+// A relay through a socket pair would hold three descriptors per client.
+TEST_F(tls_session, a_connection_holds_one_descriptor)
+{
+    scripted_backend app;
+    sluice_process proxy{https(config_for(app))};
+    const int before = proxy.fd_count();
+    constexpr int clients = 40;
+    std::vector<std::unique_ptr<connection>> open_ones;
+    for (int i = 0; i < clients; ++i) {
+        open_ones.push_back(open(proxy));
+        ASSERT_EQ(open_ones.back()->send({}).status, 200);
+    }
+    const int held = proxy.fd_count() - before;
+    EXPECT_GE(held, clients);
+    EXPECT_LE(held, clients + 4);  // and the pool's connections to the app
+    for (auto& c : open_ones) EXPECT_EQ(c->send({}).status, 200);
+}
+
+// Sends each of `requests` as a record of its own, all in one TCP segment: the proxy reads them
+// with one recv, and OpenSSL gives back one record per read.
+void send_records_at_once(connection& c, const std::vector<std::string>& requests)
+{
+    SSL* ssl = c.stream()->tls();
+    BIO* socket = SSL_get_wbio(ssl);
+    BIO* held = BIO_new(BIO_f_buffer());
+    ASSERT_NE(held, nullptr);
+    BIO_up_ref(socket);  // SSL_set0_wbio frees the one it replaces
+    SSL_set0_wbio(ssl, BIO_push(held, socket));
+    for (const auto& r : requests) {
+        std::size_t written = 0;
+        ASSERT_EQ(SSL_write_ex(ssl, r.data(), r.size(), &written), 1);
+    }
+    ASSERT_EQ(BIO_flush(held), 1);
+    BIO_up_ref(socket);
+    SSL_set0_wbio(ssl, socket);
+}
+
+// The second and third requests wait at the proxy as records not yet decrypted, which no
+// socket event announces again.
+TEST_F(tls_session, pipelined_requests_in_records_of_one_segment_are_all_answered)
+{
+    scripted_backend app;
+    sluice_process proxy{https(config_for(app))};
+    auto c = open(proxy);
+    std::vector<std::string> three;
+    for (const char* path : {"/1", "/2", "/3"})
+        three.push_back(std::string("GET ") + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    for (int round = 0; round < 20; ++round) {
+        send_records_at_once(*c, three);
+        for (int i = 0; i < 3; ++i) {
+            const auto r = c->read_response(false, true, std::chrono::seconds(5));
+            ASSERT_EQ(r.status, 200) << "round " << round << ", response " << i << ": " << r.error;
+        }
+    }
+    EXPECT_EQ(app.request_count(), 60u);
+}
+
+TEST_F(tls_session, an_expected_continue_is_sent_before_the_body)
+{
+    scripted_backend app;
+    sluice_process proxy{https(config_for(app))};
+    auto c = open(proxy);
+    const auto r = c->send({.method = "POST", .body = "payload", .expect_continue = true});
+    ASSERT_EQ(r.status, 200) << r.error;
+    EXPECT_EQ(r.interim, std::vector<int>{100});
+    ASSERT_EQ(app.request_count(), 1u);
+    EXPECT_EQ(app.requests().at(0).body, "payload");
+}
+
+TEST_F(tls_session, an_upgraded_tunnel_carries_bytes_both_ways)
+{
+    scripted_backend app{{.handler = [](const recorded_request&) {
+        return reply{.status = 101,
+                     .headers = {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}},
+                     .echo = true};
+    }}};
+    sluice_process proxy{https(config_for(app))};
+    auto c = open(proxy);
+    const auto r = c->send({.path = "/ws",
+                            .headers = {{"Upgrade", "websocket"},
+                                        {"Connection", "Upgrade"},
+                                        {"Sec-WebSocket-Version", "13"}}});
+    ASSERT_EQ(r.status, 101) << r.error;
+    for (const std::string& message : {std::string("ping"), std::string(100'000, 'x')}) {
+        ASSERT_TRUE(c->send_raw(message));
+        std::string echoed;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (echoed.size() < message.size() && std::chrono::steady_clock::now() < deadline)
+            echoed += c->read_some(std::chrono::milliseconds(50));
+        EXPECT_EQ(echoed, message);
+    }
+}
+
+// Response buffering behind TLS: the records the reader does not take wait at the proxy, and the
+// one worker answers someone else meanwhile.
+TEST_F(tls_session, a_slow_reader_leaves_the_worker_free)
+{
+    scripted_backend app{{.workers = 1, .response_size = 8 * mib}};
+    sluice_process proxy{https(proxy_config{}.backend(
+        "app", {app.address()}, {"server_defaults: { max_connections: 1 }"}))};
+    connection reader{proxy.port()};
+    const int small = 4096;
+    setsockopt(reader.stream()->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    ASSERT_TRUE(start_tls(reader, {.sni = "localhost", .ca_file = ca.cert}).ok);
+    ASSERT_TRUE(reader.send_raw("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const auto head = reader.read_some(std::chrono::seconds(2));
+    ASSERT_NE(head.find(" 200 "), std::string::npos);
+    auto other = open(proxy);
+    const auto r = other->send({.path = "/other", .keep_body = false});
+    EXPECT_EQ(r.status, 200) << r.error;
+    EXPECT_EQ(r.body_size, 8 * mib);
+    EXPECT_TRUE(r.body_matches_pattern);
+    const auto log = proxy.wait_access_log(1);
+    ASSERT_GE(log.size(), 1u);
+    EXPECT_EQ(log[0]["path"], "/other");
+}
+
+}  // namespace
+}  // namespace sluice::test

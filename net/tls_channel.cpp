@@ -79,6 +79,29 @@ awaitable<std::tuple<error_code, std::size_t>> tls_channel::read_some(socket_typ
     }
 }
 
+bool tls_channel::peer_gone(socket_type& s)
+{
+    while (!peer_left_) {
+        char byte = 0;
+        std::size_t n = 0;
+        const int got = SSL_peek_ex(ssl_, &byte, 1, &n);
+        if (got == 1) return false;  // a request's bytes
+        if (!SSL_want_read(ssl_)) {
+            ERR_clear_error();
+            peer_left_ = true;
+            break;
+        }
+        const auto space = buffers_.input_space();
+        if (space.size() == 0) return false;
+        error_code ec;
+        n = s.read_some(space, ec);  // the socket is non-blocking
+        if (ec == asio::error::would_block) return false;
+        if (ec) return true;  // its FIN, without a close_notify, or a reset
+        buffers_.commit_input(n);
+    }
+    return true;
+}
+
 bool tls_channel::holds_input() const { return buffers_.holds_input() || SSL_pending(ssl_) > 0; }
 
 bool tls_channel::send_now(socket_type& s, error_code& ec)

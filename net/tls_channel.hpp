@@ -42,6 +42,11 @@ public:
     awaitable<std::tuple<boost::system::error_code, std::size_t>> read_some(
         socket_type& s, boost::asio::mutable_buffer into);
 
+    // Whether the peer has closed (its close_notify, its FIN, or a record OpenSSL refused), seen
+    // without a wait and without taking a byte from the session: what arrived is kept for the
+    // next read. False also when nothing has come.
+    bool peer_gone(socket_type& s);
+
     // Bytes received and not yet read as plaintext: a pipelined request behind the last one,
     // which no socket event will announce again.
     bool holds_input() const;

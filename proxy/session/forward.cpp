@@ -279,6 +279,7 @@ awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_conne
 bool client_left(client_connection& c, const exchange& x)
 {
     if (coarse_now() - x.start < std::chrono::milliseconds(50)) return false;
+    if (auto* tls = client_stream(c).tls) return tls->peer_gone(c.socket);
     char byte;
     const auto n = ::recv(c.socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);

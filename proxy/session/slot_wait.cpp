@@ -13,6 +13,17 @@ void watch_client(client_connection& c, const std::shared_ptr<slot_waiter>& wait
 {
     c.socket.async_wait(socket_type::wait_read, [&c, waiter, gone](error_code ec) {
         if (ec || waiter->granted) return;
+        if (auto* tls = client_stream(c).tls) {
+            // Records are not the end of a connection: its close_notify or its FIN is. A
+            // record that brings no request (a key update, half a record) is watched past.
+            if (tls->peer_gone(c.socket)) {
+                *gone = true;
+                waiter->wake.cancel();
+            } else if (!tls->holds_input()) {
+                watch_client(c, waiter, gone);
+            }
+            return;
+        }
         char byte;
         auto n = ::recv(c.socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {

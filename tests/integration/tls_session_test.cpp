@@ -18,6 +18,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace sluice::test {
@@ -165,6 +166,34 @@ TEST_F(tls_session, a_slow_reader_leaves_the_worker_free)
     const auto log = proxy.wait_access_log(1);
     ASSERT_GE(log.size(), 1u);
     EXPECT_EQ(log[0]["path"], "/other");
+}
+
+// A queued client that hangs up leaves the queue at once: with its close_notify and FIN, or
+// with a FIN alone. Records are bytes on the socket; only what they say ends the wait.
+TEST_F(tls_session, a_client_that_hangs_up_while_queued_leaves_the_queue)
+{
+    scripted_backend app{{.workers = 1, .reply_after = std::chrono::seconds(3)}};
+    sluice_process proxy{https(proxy_config{}.backend("app", {app.address()},
+                                                      {"server_defaults: { max_connections: 1 }"}))
+                             .timeout("queue", "30s")};
+    auto busy = open(proxy);
+    ASSERT_TRUE(busy->send_raw("GET /slot HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(app.wait_for_requests(1));
+    const auto start = std::chrono::steady_clock::now();
+    for (const bool close_notify : {true, false}) {
+        auto quitter = open(proxy);
+        ASSERT_TRUE(quitter->send_raw("GET /quitter HTTP/1.1\r\nHost: x\r\n\r\n"));
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // queued by now
+        if (!close_notify) SSL_set_quiet_shutdown(quitter->stream()->tls(), 1);
+        quitter->close();
+    }
+    EXPECT_EQ(
+        proxy.wait_metric(R"(sluice_queue_rejected_total{backend="app",reason="client_gone"})", 2),
+        2);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2500))
+        << "the queue kept a client that had gone";
+    EXPECT_EQ(busy->read_response().status, 200);
+    EXPECT_EQ(app.request_count(), 1u) << "the request of a gone client reached the backend";
 }
 
 }  // namespace

@@ -168,6 +168,25 @@ TEST_F(tls_session, a_slow_reader_leaves_the_worker_free)
     EXPECT_EQ(log[0]["path"], "/other");
 }
 
+// The deadline cancels the TCP socket under the channel; the 408 still goes out encrypted, and
+// the connection closes.
+TEST_F(tls_session, half_a_head_gets_an_encrypted_408_after_client_header)
+{
+    scripted_backend app;
+    sluice_process proxy{https(config_for(app).timeout("client_header", "300ms"))};
+    auto c = open(proxy);
+    ASSERT_TRUE(c->send_raw("GET /slow HTTP/1.1\r\nHost: x\r\nX-Half: "));
+    const auto r = c->read_response(false, true, std::chrono::seconds(5));
+    EXPECT_EQ(r.status, 408) << r.error;
+    EXPECT_NE(r.body.find("client_timeout"), std::string::npos) << r.body;
+    EXPECT_TRUE(c->wait_closed(std::chrono::seconds(5)));
+    const auto log = proxy.wait_access_log(1);
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_EQ(log[0]["reason"], "client_timeout");
+    EXPECT_EQ(log[0]["tls_version"], "TLSv1.3");
+    EXPECT_EQ(app.request_count(), 0u);
+}
+
 // A queued client that hangs up leaves the queue at once: with its close_notify and FIN, or
 // with a FIN alone. Records are bytes on the socket; only what they say ends the wait.
 TEST_F(tls_session, a_client_that_hangs_up_while_queued_leaves_the_queue)

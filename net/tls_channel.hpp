@@ -7,8 +7,9 @@
 // Reads decrypt what has arrived, without a failed recv (net/read_readiness.hpp): OpenSSL reads
 // net::tls_buffers, which this fills from the socket when it runs dry. Writes encrypt into the
 // buffers' output and send it; records the socket did not take wait there, and the next write
-// sends them first. One coroutine sends at a time; what another one encrypts meanwhile goes with
-// that coroutine's next round.
+// sends them first. One coroutine writes at a time (the session's responses follow each other;
+// a tunnel has one writer each way); a read may answer a key update meanwhile, and its record
+// goes with the writer's next round.
 
 #include "net/io_types.hpp"
 #include "net/tls_buffers.hpp"

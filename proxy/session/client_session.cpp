@@ -56,7 +56,7 @@ awaitable<head_result> read_head(client_connection& c, exchange& x)
                 // Once: after this request, the event loop runs before the next head is parsed.
                 const bool emptied = std::exchange(c.emptied, false);
                 // Behind TLS the channel notes it for the records it reads.
-                if (!c.origin && holds_the_rest(*x.parser, c.buffer.size()))
+                if (!client_stream(c).tls && holds_the_rest(*x.parser, c.buffer.size()))
                     net::note_message_end(c.socket, emptied);
                 co_return head_result::ok;
             }

@@ -19,6 +19,12 @@ public:
     std::optional<bool> observe(bool raw_busy, clock::time_point now);
     bool busy() const { return busy_; }
 
+    // How soon to observe again. Closely (every few milliseconds) while busy or while a change
+    // is being held, so that a hold is honoured to within that; while all is quiet, a tenth of
+    // the hold (at most 100 ms), so that an idle proxy does not wake hundreds of times a second
+    // and a change is still seen at most hold/10 late.
+    clock::duration next_look() const;
+
 private:
     clock::duration hold_;
     bool busy_ = false;

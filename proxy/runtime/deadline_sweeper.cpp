@@ -2,17 +2,16 @@
 
 namespace sluice::proxy {
 
-deadline::deadline(deadline_sweeper& sweeper, socket_type& socket) : socket_(socket)
+deadline::deadline(deadline_sweeper& sweeper, socket_type& socket)
+    : sweeper_(&sweeper), socket_(socket)
 {
-    sweeper.deadlines_.push_back(*this);
+    sweeper.wheel_.file(*this);
 }
 
 deadline_sweeper::deadline_sweeper(boost::asio::io_context& io, clock::duration tick)
-    : timer_(io), tick_(tick)
+    : timer_(io), wheel_(tick, clock::now())
 {
 }
-
-void deadline_sweeper::start() { schedule(); }
 
 void deadline_sweeper::stop()
 {
@@ -22,42 +21,50 @@ void deadline_sweeper::stop()
 
 void deadline_sweeper::close_all()
 {
-    for (auto& d : deadlines_) {
+    wheel_.for_each([](wheel_entry& e) {
         boost::system::error_code ignored;
-        d.socket_.close(ignored);
-    }
+        static_cast<deadline&>(e).socket_.close(ignored);
+    });
 }
 
 void deadline_sweeper::cancel_parked()
 {
-    for (auto& d : deadlines_) {
-        if (!d.parked_) continue;
+    wheel_.for_each([](wheel_entry& e) {
+        auto& d = static_cast<deadline&>(e);
+        if (!d.parked_) return;
         boost::system::error_code ignored;
         d.socket_.cancel(ignored);
-    }
+    });
+}
+
+void deadline_sweeper::file(deadline& d)
+{
+    if (const auto t = wheel_.file(d); t < wake_at_) wake_at(t);
+}
+
+void deadline_sweeper::wake_at(clock::time_point t)
+{
+    if (stopped_) return;
+    wake_at_ = t;
+    timer_.expires_at(t);  // a wait for a later time completes with operation_aborted
+    timer_.async_wait([this](boost::system::error_code ec) {
+        if (ec || stopped_) return;
+        sweep();
+    });
 }
 
 void deadline_sweeper::sweep()
 {
-    const auto now = coarse_now();
-    for (auto& d : deadlines_) {
-        if (d.at_ > now) continue;
+    wake_at_ = clock::time_point::max();
+    // clock::now(), not coarse_now(): the coarse clock may not have reached the tick's end yet.
+    wheel_.sweep(clock::now(), [](wheel_entry& e) {
+        auto& d = static_cast<deadline&>(e);
         d.at_ = clock::time_point::max();
         d.expired_ = true;
         boost::system::error_code ignored;
         d.socket_.cancel(ignored);
-    }
-}
-
-void deadline_sweeper::schedule()
-{
-    if (stopped_) return;
-    timer_.expires_after(tick_);
-    timer_.async_wait([this](boost::system::error_code ec) {
-        if (ec || stopped_) return;
-        sweep();
-        schedule();
     });
+    if (const auto next = wheel_.next_sweep(); next != clock::time_point::max()) wake_at(next);
 }
 
 }  // namespace sluice::proxy

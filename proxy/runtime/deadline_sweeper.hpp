@@ -1,55 +1,45 @@
 #pragma once
 // Timeouts for every socket operation of one event-loop thread, without a timer per operation.
 //
-// Each connection owns a `deadline` that it arms before an operation (a store and a clock read)
-// and disarms after. One timer per thread sweeps the armed deadlines every `tick` and cancels the
-// socket of each one that has passed; the pending operation then completes with
-// operation_aborted and the owner sees `expired()`. Precision is one tick, which is fine for
-// timeouts an operator sets in hundreds of milliseconds or more, and it keeps the hot path free
-// of timer-queue churn. Not thread-safe: a deadline is used only on its sweeper's thread.
+// Each connection owns a `deadline` that it arms before an operation (a clock read and a relink
+// in the thread's deadline_wheel) and disarms after (a store). One timer per thread sleeps until
+// the first tick whose slot holds a deadline, then cancels the socket of each one that has
+// passed; the pending operation completes with operation_aborted and the owner sees
+// `expired()`. Precision is one tick, which is fine for timeouts an operator sets in hundreds of
+// milliseconds or more, and it keeps the hot path free of timer-queue churn: the timer moves
+// only when a deadline falls before its next wakeup. Not thread-safe: a deadline is used only on
+// its sweeper's thread.
 
 #include "net/io_types.hpp"
+#include "proxy/runtime/deadline_wheel.hpp"
 
 #include <boost/asio/steady_timer.hpp>
-#include <boost/intrusive/list.hpp>
 
 namespace sluice::proxy {
 
 class deadline_sweeper;
 
-// Unlinks itself when destroyed (and a sweeper destroyed first unlinks all of them), so neither
-// may outlive the other by accident.
-using auto_unlink_hook =
-    boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
-
-template <class T>
-using auto_unlink_list = boost::intrusive::list<T, boost::intrusive::constant_time_size<false>>;
-
-class deadline : public auto_unlink_hook {
+class deadline : public wheel_entry {
 public:
     deadline(deadline_sweeper& sweeper, socket_type& socket);
     deadline(const deadline&) = delete;
     deadline& operator=(const deadline&) = delete;
 
     void arm(clock::duration d) { arm_at(coarse_now() + d); }
-    void arm_at(clock::time_point at)
-    {
-        at_ = at;
-        expired_ = false;
-    }
+    void arm_at(clock::time_point at);
     void disarm() { at_ = clock::time_point::max(); }
     bool expired() const { return expired_; }
 
     // A client connection between requests is parked, so that a drain can close it at once
     // (deadline_sweeper::cancel_parked). A flag here rather than a list of its own: every
-    // connection is in the sweeper's list already, and an idle one costs 24 bytes less.
+    // connection is in the sweeper's wheel already, and an idle one costs 24 bytes less.
     void park() { parked_ = true; }
     void unpark() { parked_ = false; }
 
 private:
     friend class deadline_sweeper;
+    deadline_sweeper* sweeper_;
     socket_type& socket_;
-    clock::time_point at_ = clock::time_point::max();
     bool expired_ = false;
     bool parked_ = false;
 };
@@ -57,7 +47,7 @@ private:
 class deadline_sweeper {
 public:
     deadline_sweeper(boost::asio::io_context& io, clock::duration tick);
-    void start();
+    // No wakeups after this; deadlines stay armed, for close_all.
     void stop();
     // Closes the socket of every connection on this thread: at exit, so that each one unwinds
     // (and unlinks itself) while the sweeper and the io_context still exist.
@@ -67,13 +57,21 @@ public:
 
 private:
     friend class deadline;
+    void file(deadline& d);
+    void wake_at(clock::time_point t);
     void sweep();
-    void schedule();
 
     boost::asio::steady_timer timer_;
-    clock::duration tick_;
-    auto_unlink_list<deadline> deadlines_;
+    deadline_wheel wheel_;
+    clock::time_point wake_at_ = clock::time_point::max();  // max: the timer is not waiting
     bool stopped_ = false;
 };
+
+inline void deadline::arm_at(clock::time_point at)
+{
+    at_ = at;
+    expired_ = false;
+    sweeper_->file(*this);
+}
 
 }  // namespace sluice::proxy

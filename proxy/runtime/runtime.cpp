@@ -99,10 +99,7 @@ admin::admin_sources runtime::impl::admin_sources()
 
 void runtime::impl::start_threads()
 {
-    for (auto& w : workers) {
-        guards.push_back(asio::make_work_guard(w->io));
-        w->sweeper.start();
-    }
+    for (auto& w : workers) guards.push_back(asio::make_work_guard(w->io));
     for (auto& l : listeners) l->start();
     for (auto& w : workers) threads.emplace_back([&io = w->io] { io.run(); });
     monitor->start();

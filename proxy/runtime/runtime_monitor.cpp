@@ -5,14 +5,15 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
+
 namespace sluice::proxy {
 
 namespace {
 
-// Fine enough that a hold of a few hundred milliseconds is honoured closely, cheap enough to
-// run forever (the condition is a handful of relaxed atomic loads).
-constexpr auto evaluate_every = std::chrono::milliseconds(5);
-constexpr auto heartbeat_every = std::chrono::milliseconds(100);
+// Four beats within live_within: one late beat does not make a loop look stuck, and an idle
+// worker wakes four times a second for it.
+constexpr auto heartbeat_every = std::chrono::milliseconds(250);
 constexpr auto live_within = std::chrono::seconds(1);
 
 std::int64_t ticks(runtime_monitor::clock::time_point t)
@@ -75,7 +76,7 @@ void runtime_monitor::tick()
                 beat.store(ticks(clock::now()), std::memory_order_relaxed);
             });
     }
-    timer_.expires_after(evaluate_every);
+    timer_.expires_after(std::min<clock::duration>(busy_.next_look(), heartbeat_every));
     timer_.async_wait([this](boost::system::error_code ec) {
         if (!ec) tick();
     });

@@ -1,5 +1,6 @@
 #pragma once
-// Watches the running proxy from the control thread, every few milliseconds:
+// Watches the running proxy from the control thread (every few milliseconds while the busy
+// signal may change, every tenth of busy_hold or 100 ms while all is quiet):
 //  * the busy/free signal: evaluates the raw condition, applies busy_hold hysteresis, publishes
 //    the result to one atomic that /healthz reads (and logs and counts each flip);
 //  * liveness: posts a heartbeat to every event loop and remembers when each answered (/livez).

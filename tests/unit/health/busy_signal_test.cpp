@@ -105,5 +105,29 @@ TEST(busy_signal, raw_busy_when_more_wait_than_slots_are_free_or_connections_are
     }
 }
 
+TEST(busy_signal, looks_rarely_while_quiet_and_closely_while_a_change_is_held)
+{
+    const auto start = busy_signal::clock::time_point{} + 1h;
+    busy_signal signal{1s};
+    signal.observe(false, start);
+    EXPECT_EQ(signal.next_look(), 100ms) << "quiet: a tenth of the hold";
+    signal.observe(true, start + 100ms);
+    EXPECT_EQ(signal.next_look(), 5ms) << "a change is being held";
+    signal.observe(true, start + 1100ms);
+    ASSERT_TRUE(signal.busy());
+    EXPECT_EQ(signal.next_look(), 5ms) << "busy: its end is watched closely";
+    signal.observe(false, start + 1200ms);
+    signal.observe(false, start + 2200ms);
+    ASSERT_FALSE(signal.busy());
+    EXPECT_EQ(signal.next_look(), 100ms);
+}
+
+TEST(busy_signal, the_quiet_look_follows_the_hold_within_bounds)
+{
+    EXPECT_EQ(busy_signal{0s}.next_look(), 5ms) << "a hold of 0 flips at once";
+    EXPECT_EQ(busy_signal{300ms}.next_look(), 30ms);
+    EXPECT_EQ(busy_signal{30s}.next_look(), 100ms);
+}
+
 }  // namespace
 }  // namespace sluice::health

@@ -145,13 +145,21 @@ void tls_channel::release_idle()
     std::string().swap(in_flight_);
 }
 
-void tls_channel::close(socket_type& s)
+bool tls_channel::queue(const void* data, std::size_t n) { return net::encrypt(ssl_, data, n); }
+
+void tls_channel::queue_close()
 {
-    if (peer_left_ || sending_) return;
+    if (peer_left_) return;
     // As if the peer's close_notify had come: SSL_shutdown then only writes ours, at once.
     SSL_set_shutdown(ssl_, SSL_RECEIVED_SHUTDOWN);
     SSL_shutdown(ssl_);
     ERR_clear_error();
+}
+
+void tls_channel::close(socket_type& s)
+{
+    if (peer_left_ || sending_) return;
+    queue_close();
     error_code ignored;
     send_now(s, ignored);
 }

@@ -63,7 +63,7 @@ public:
         for (auto it = boost::asio::buffer_sequence_begin(data);
              it != boost::asio::buffer_sequence_end(data); ++it) {
             const boost::asio::const_buffer b(*it);
-            if (!net::encrypt(ssl_, b.data(), b.size())) {
+            if (!queue(b.data(), b.size())) {
                 ec = protocol_failure();
                 return taken;
             }
@@ -73,8 +73,17 @@ public:
         return taken;
     }
 
+    // Encrypts `data` without sending it: its records wait for settle(), with those before
+    // them, so that several writes leave in one send. False when OpenSSL refuses.
+    bool queue(const void* data, std::size_t n);
+    // Bytes of records that wait to be sent.
+    std::size_t unsent() const { return buffers_.output().size(); }
+
     // No records wait to be sent.
     bool settled() const { return buffers_.output().empty() && !sending_; }
+    // Sends waiting records without a suspension; true when none wait any more (false with
+    // would_block while settle() is sending).
+    bool send_now(socket_type& s, boost::system::error_code& ec);
     // Sends every waiting record, waiting for the socket as long as it takes (the caller's
     // deadline bounds it).
     awaitable<boost::system::error_code> settle(socket_type& s);
@@ -85,10 +94,10 @@ public:
 
     // The close_notify, sent if the socket takes it now; the peer's is not waited for.
     void close(socket_type& s);
+    // The close_notify queued for the next settle(), unless the peer has left.
+    void queue_close();
 
 private:
-    // Sends waiting records without a suspension; true when none wait any more.
-    bool send_now(socket_type& s, boost::system::error_code& ec);
     static boost::system::error_code protocol_failure();
 
     ssl_st* ssl_;

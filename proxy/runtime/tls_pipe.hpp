@@ -3,20 +3,16 @@
 // holds one end of a socket pair and this side relays between the pair's other end and the TLS
 // connection, until either end closes. Everything that works on a plain socket (non-blocking
 // writes, idle waits, peeks for a closed peer) works on the pair unchanged, at the price of this
-// relay. (Client connections are served over TLS in place: net/tls_channel.hpp.) Asio's TLS
-// stream makes the handshake; then the relay reads and writes the TCP socket itself and OpenSSL
-// works on net::tls_buffers, which costs a request one SSL_read, one SSL_write and a syscall each
-// way.
+// relay. (Client connections are served over TLS in place.) Asio's TLS stream makes the
+// handshake; then the relay reads and writes the TCP socket through a net::tls_channel, which
+// costs a request one SSL_read, one SSL_write and a syscall each way.
 
 #include "net/io_types.hpp"
-#include "net/tls_buffers.hpp"
+#include "net/tls_channel.hpp"
 #include "net/tls_transport.hpp"
 #include "proxy/runtime/deadline_sweeper.hpp"
 
 #include <boost/asio/ssl/stream.hpp>
-
-#include <memory>
-#include <string>
 
 namespace sluice::proxy {
 
@@ -30,15 +26,12 @@ struct tls_pipe {
     // `ec`).
     socket_type open_pair(boost::system::error_code& ec);
 
-    // After the handshake, the ciphertext between the TCP socket and OpenSSL (which the SSL
-    // points to, so declared before the stream, which frees the SSL).
-    net::tls_buffers buffers;
+    // The established connection, after the handshake. Declared before the stream, so destroyed
+    // after it: the channel's SSL reference is the last, and its BIO points into the channel.
+    net::tls_channel channel;
     boost::asio::ssl::stream<net::tls_transport> tls;  // for the handshake
     socket_type pair;                                  // this side's end
     struct deadline deadline;  // of the TCP socket: the handshake, then each write to the peer
-    bool peer_left = false;    // the peer closed or failed: no close_notify to send
-    std::string in_flight;     // records being sent
-    bool sending = false;      // records are being sent
 };
 
 // Relays until the pair's other end closes or the peer leaves, each write to the peer within

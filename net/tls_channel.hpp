@@ -12,6 +12,7 @@
 // goes with the writer's next round.
 
 #include "net/io_types.hpp"
+#include "net/record_gather.hpp"
 #include "net/tls_buffers.hpp"
 
 #include <boost/asio/buffer.hpp>
@@ -54,23 +55,24 @@ public:
 
     // Encrypts `data` and sends what the socket takes now. Returns the plaintext taken: all of
     // it, or 0 while records of an earlier write still wait (ec would_block). Records of this
-    // write that the socket did not take wait for settle().
+    // write that the socket did not take wait for settle(). Small buffers of the sequence are
+    // sealed together (net/record_gather.hpp).
     template <class Buffers>
     std::size_t write_now(socket_type& s, const Buffers& data, boost::system::error_code& ec)
     {
         if (!send_now(s, ec)) return 0;
-        std::size_t taken = 0;
+        record_gather gather(ssl_);
         for (auto it = boost::asio::buffer_sequence_begin(data);
              it != boost::asio::buffer_sequence_end(data); ++it) {
             const boost::asio::const_buffer b(*it);
-            if (!queue(b.data(), b.size())) {
-                ec = protocol_failure();
-                return taken;
-            }
-            taken += b.size();
+            if (!gather.add(b.data(), b.size())) break;
+        }
+        if (!gather.finish()) {
+            ec = protocol_failure();
+            return 0;
         }
         if (!send_now(s, ec) && ec == boost::asio::error::would_block) ec = {};
-        return taken;
+        return boost::asio::buffer_size(data);
     }
 
     // Encrypts `data` without sending it: its records wait for settle(), with those before

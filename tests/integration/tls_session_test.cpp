@@ -215,5 +215,40 @@ TEST_F(tls_session, a_client_that_hangs_up_while_queued_leaves_the_queue)
     EXPECT_EQ(app.request_count(), 1u) << "the request of a gone client reached the backend";
 }
 
+// Counts the application-data records a TLS connection receives.
+struct record_count {
+    explicit record_count(SSL* ssl) : ssl(ssl)
+    {
+        SSL_set_msg_callback_arg(ssl, this);
+        SSL_set_msg_callback(ssl, [](int write_p, int, int content_type, const void* buf,
+                                     std::size_t len, SSL*, void* arg) {
+            if (write_p == 0 && content_type == SSL3_RT_INNER_CONTENT_TYPE && len == 1 &&
+                *static_cast<const unsigned char*>(buf) == SSL3_RT_APPLICATION_DATA)
+                ++static_cast<record_count*>(arg)->received;
+        });
+    }
+    ~record_count() { SSL_set_msg_callback(ssl, nullptr); }
+    SSL* ssl;
+    int received = 0;
+};
+
+// A relayed piece of a chunked response is the head, a size line, the data and a CRLF: one
+// record, not four (each costs the client a decryption and 22 bytes).
+TEST_F(tls_session, a_small_chunked_response_comes_in_one_or_two_records)
+{
+    scripted_backend app{{.chunked = true, .response_size = 300}};
+    sluice_process proxy{https(config_for(app))};
+    auto c = open(proxy);
+    ASSERT_EQ(c->send({}).status, 200);  // the session tickets come first, with the first one
+    for (int i = 0; i < 5; ++i) {
+        record_count records(c->stream()->tls());
+        const auto r = c->send({});
+        ASSERT_EQ(r.status, 200) << r.error;
+        EXPECT_EQ(r.body, pattern_bytes(0, 300));
+        EXPECT_GE(records.received, 1);
+        EXPECT_LE(records.received, 2) << "the head, size line, data and CRLF went apart";
+    }
+}
+
 }  // namespace
 }  // namespace sluice::test

@@ -5,7 +5,7 @@ namespace sluice::proxy {
 deadline::deadline(deadline_sweeper& sweeper, socket_type& socket)
     : sweeper_(&sweeper), socket_(socket)
 {
-    sweeper.wheel_.file(*this);
+    sweeper.wheel_.file(*this, clock::time_point::max());
 }
 
 deadline_sweeper::deadline_sweeper(boost::asio::io_context& io, clock::duration tick)
@@ -21,7 +21,7 @@ void deadline_sweeper::stop()
 
 void deadline_sweeper::close_all()
 {
-    wheel_.for_each([](wheel_entry& e) {
+    wheel_.for_each([](auto_unlink_hook& e) {
         boost::system::error_code ignored;
         static_cast<deadline&>(e).socket_.close(ignored);
     });
@@ -29,7 +29,7 @@ void deadline_sweeper::close_all()
 
 void deadline_sweeper::cancel_parked()
 {
-    wheel_.for_each([](wheel_entry& e) {
+    wheel_.for_each([](auto_unlink_hook& e) {
         auto& d = static_cast<deadline&>(e);
         if (!d.parked_) return;
         boost::system::error_code ignored;
@@ -37,9 +37,12 @@ void deadline_sweeper::cancel_parked()
     });
 }
 
-void deadline_sweeper::file(deadline& d)
+void deadline_sweeper::file(deadline& d, clock::time_point at)
 {
-    if (const auto t = wheel_.file(d); t < wake_at_) wake_at(t);
+    const auto [when, swept_at] = wheel_.file(d, at);
+    d.tick_ = when.tick;
+    d.armed_ = when.armed;
+    if (swept_at < wake_at_) wake_at(swept_at);
 }
 
 void deadline_sweeper::wake_at(clock::time_point t)
@@ -57,9 +60,13 @@ void deadline_sweeper::sweep()
 {
     wake_at_ = clock::time_point::max();
     // clock::now(), not coarse_now(): the coarse clock may not have reached the tick's end yet.
-    wheel_.sweep(clock::now(), [](wheel_entry& e) {
+    const auto when = [](auto_unlink_hook& e) {
+        const auto& d = static_cast<deadline&>(e);
+        return wheel_time{d.armed_, d.tick_};
+    };
+    wheel_.sweep(clock::now(), when, [](auto_unlink_hook& e) {
         auto& d = static_cast<deadline&>(e);
-        d.at_ = clock::time_point::max();
+        d.armed_ = false;
         d.expired_ = true;
         boost::system::error_code ignored;
         d.socket_.cancel(ignored);

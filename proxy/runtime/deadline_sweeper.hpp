@@ -19,7 +19,7 @@ namespace sluice::proxy {
 
 class deadline_sweeper;
 
-class deadline : public wheel_entry {
+class deadline : public auto_unlink_hook {
 public:
     deadline(deadline_sweeper& sweeper, socket_type& socket);
     deadline(const deadline&) = delete;
@@ -27,7 +27,7 @@ public:
 
     void arm(clock::duration d) { arm_at(coarse_now() + d); }
     void arm_at(clock::time_point at);
-    void disarm() { at_ = clock::time_point::max(); }
+    void disarm() { armed_ = false; }
     bool expired() const { return expired_; }
 
     // A client connection between requests is parked, so that a drain can close it at once
@@ -38,8 +38,11 @@ public:
 
 private:
     friend class deadline_sweeper;
+    // 39 bytes: the owner may put a byte of its own in the last (client_connection does).
     deadline_sweeper* sweeper_;
     socket_type& socket_;
+    std::uint32_t tick_ = 0;  // deadline_wheel's, while armed
+    bool armed_ = false;
     bool expired_ = false;
     bool parked_ = false;
 };
@@ -57,7 +60,7 @@ public:
 
 private:
     friend class deadline;
-    void file(deadline& d);
+    void file(deadline& d, clock::time_point at);
     void wake_at(clock::time_point t);
     void sweep();
 
@@ -69,9 +72,8 @@ private:
 
 inline void deadline::arm_at(clock::time_point at)
 {
-    at_ = at;
     expired_ = false;
-    sweeper_->file(*this);
+    sweeper_->file(*this, at);
 }
 
 }  // namespace sluice::proxy

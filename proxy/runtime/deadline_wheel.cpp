@@ -7,16 +7,17 @@ deadline_wheel::deadline_wheel(clock::duration tick, clock::time_point now)
 {
 }
 
-deadline_wheel::clock::time_point deadline_wheel::file(wheel_entry& e)
+std::pair<wheel_time, deadline_wheel::clock::time_point> deadline_wheel::file(auto_unlink_hook& e,
+                                                                              clock::time_point at)
 {
     if (e.is_linked()) e.unlink();
-    if (!e.armed()) {
+    if (at == clock::time_point::max()) {
         unarmed_.push_back(e);
-        return clock::time_point::max();
+        return {wheel_time{}, clock::time_point::max()};
     }
-    const auto tick = std::max(tick_of(e.at()), swept_ + 1);
+    const auto tick = std::clamp(tick_of(at), swept_ + 1, swept_ + farthest);
     slot(tick).push_back(e);
-    return end_of(tick);
+    return {wheel_time{true, static_cast<std::uint32_t>(tick)}, end_of(tick)};
 }
 
 deadline_wheel::clock::time_point deadline_wheel::next_sweep() const

@@ -54,7 +54,8 @@ awaitable<head_result> read_head(client_connection& c, exchange& x)
             if (check.result == head_check::verdict::accepted) {
                 x.facts = check.facts;
                 // Once: after this request, the event loop runs before the next head is parsed.
-                const bool emptied = std::exchange(c.emptied, false);
+                const bool emptied = c.emptied;
+                c.emptied = false;
                 // Behind TLS the channel notes it for the records it reads.
                 if (!client_stream(c).tls && holds_the_rest(*x.parser, c.buffer.size()))
                     net::note_message_end(c.socket, emptied);
@@ -239,7 +240,8 @@ awaitable<void> serve(std::unique_ptr<client_connection> c)
     bool keep_going = true;
     while (keep_going) {
         co_await serve_one(*c, keep_going);
-        const bool reused = std::exchange(c->reused, true);
+        const bool reused = c->reused;
+        c->reused = true;
         if (!keep_going || c->buffer.size() > 0 || holds_input(*c)) continue;
         clock::duration idle = c->w.current->config.timeouts.client_idle;
         if (reused && !c->w.draining) {

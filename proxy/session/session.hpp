@@ -41,16 +41,19 @@ struct client_connection {
     beast::flat_buffer buffer;
     // An idle keep-alive connection is this object and the socket's reactor state, so its size
     // is what thousands of idle clients cost: no_unique_address lets the small fields below
-    // live in the deadline's tail padding (8 bytes less, and one allocation size class down).
+    // live in the deadline's last byte (8 bytes less, and one allocation size class down).
     [[no_unique_address]] struct deadline deadline;
-    std::uint8_t version = 11;  // of the request being served
-    bool keep_alive = true;
-    bool emptied = false;  // its last read got less than it asked for (net/read_readiness.hpp)
-    bool reused = false;   // it served a request before the current one
+    std::uint8_t version : 5 = 11;  // of the request being served: 10 or 11
+    bool keep_alive : 1 = true;
+    bool emptied : 1 = false;  // its last read got less than it asked for (read_readiness.hpp)
+    bool reused : 1 = false;   // it served a request before the current one
     std::shared_ptr<connection_owner> owner;  // the listener
     std::string client_ip;                    // "" for unix-socket clients
     std::unique_ptr<client_origin> origin;    // set behind the TLS front
 };
+
+// tcmalloc's size classes go 176, 192, 208: 8 bytes more cost every idle client 16.
+static_assert(sizeof(client_connection) <= 192, "an idle client connection outgrew its size class");
 
 // The client's stream: its socket, through TLS behind a TLS listener.
 inline net::stream_ref client_stream(client_connection& c)

@@ -10,9 +10,8 @@ namespace {
 using namespace std::chrono_literals;
 using clock = deadline_wheel::clock;
 
-struct entry : wheel_entry {
-    void set(clock::time_point t) { at_ = t; }
-    void disarm() { at_ = clock::time_point::max(); }
+struct entry : auto_unlink_hook {
+    wheel_time when;
 };
 
 class WheelTest : public ::testing::Test {
@@ -20,17 +19,25 @@ protected:
     const clock::time_point start = clock::time_point(1000h);  // a whole number of ticks
     deadline_wheel wheel{20ms, start};
 
-    void arm(entry& e, clock::duration from_start)
+    clock::time_point file(entry& e, clock::time_point at)
     {
-        e.set(start + from_start);
-        wheel.file(e);
+        const auto [when, swept_at] = wheel.file(e, at);
+        e.when = when;
+        return swept_at;
     }
+    void arm(entry& e, clock::duration from_start) { file(e, start + from_start); }
+    void disarm(entry& e) { e.when.armed = false; }
 
     std::vector<entry*> sweep(clock::duration from_start)
     {
         std::vector<entry*> due;
-        wheel.sweep(start + from_start,
-                    [&](wheel_entry& e) { due.push_back(&static_cast<entry&>(e)); });
+        wheel.sweep(
+            start + from_start, [](auto_unlink_hook& e) { return static_cast<entry&>(e).when; },
+            [&](auto_unlink_hook& e) {
+                auto& d = static_cast<entry&>(e);
+                d.when.armed = false;
+                due.push_back(&d);
+            });
         return due;
     }
 };
@@ -39,7 +46,7 @@ TEST_F(WheelTest, AnEmptyWheelNeedsNoSweep)
 {
     EXPECT_EQ(wheel.next_sweep(), clock::time_point::max());
     entry e;
-    wheel.file(e);  // unarmed
+    file(e, clock::time_point::max());  // unarmed
     EXPECT_EQ(wheel.next_sweep(), clock::time_point::max());
 }
 
@@ -57,10 +64,8 @@ TEST_F(WheelTest, AnEntryIsDueWhenItsTickHasEnded)
 TEST_F(WheelTest, FileReturnsWhenTheEntrysSlotWillBeSwept)
 {
     entry a, b;
-    a.set(start + 45ms);
-    EXPECT_EQ(wheel.file(a), start + 60ms);
-    b.disarm();
-    EXPECT_EQ(wheel.file(b), clock::time_point::max());
+    EXPECT_EQ(file(a, start + 45ms), start + 60ms);
+    EXPECT_EQ(file(b, clock::time_point::max()), clock::time_point::max());
 }
 
 TEST_F(WheelTest, AnEntryForATickAlreadySweptGoesToTheNextSweep)
@@ -86,7 +91,7 @@ TEST_F(WheelTest, ADisarmedEntryIsNeverDueAndLeavesItsSlotAtTheNextPass)
 {
     entry e;
     arm(e, 30ms);
-    e.disarm();
+    disarm(e);
     EXPECT_EQ(wheel.next_sweep(), start + 40ms) << "disarming is a store: the slot still holds it";
     EXPECT_TRUE(sweep(40ms).empty());
     EXPECT_EQ(wheel.next_sweep(), clock::time_point::max());
@@ -131,9 +136,9 @@ TEST_F(WheelTest, ForEachReachesArmedAndUnarmedEntries)
     entry a, b, c;
     arm(a, 45ms);
     arm(b, 300s);
-    wheel.file(c);
+    file(c, clock::time_point::max());
     int n = 0;
-    wheel.for_each([&](wheel_entry&) { ++n; });
+    wheel.for_each([&](auto_unlink_hook&) { ++n; });
     EXPECT_EQ(n, 3);
 }
 
@@ -145,6 +150,43 @@ TEST_F(WheelTest, AnEntryLeavesTheWheelWhenDestroyed)
     }
     EXPECT_EQ(wheel.next_sweep(), clock::time_point::max());
     EXPECT_TRUE(sweep(60ms).empty());
+}
+
+TEST(Wheel, TheTickCountWrappingAroundChangesNothing)
+{
+    // 2^32 ticks of 20 ms after the clock's start, less 2 ticks: the count wraps just after.
+    const auto start = clock::time_point(20ms * ((std::int64_t{1} << 32) - 2));
+    deadline_wheel wheel{20ms, start};
+    entry before, after, next_round;
+    before.when = wheel.file(before, start + 10ms).first;
+    after.when = wheel.file(after, start + 90ms).first;  // in a tick past the wrap
+    // In before's slot, a revolution later: past the wrap, its count is the smaller.
+    next_round.when = wheel.file(next_round, start + 10ms + 20ms * deadline_wheel::slots).first;
+    EXPECT_LT(after.when.tick, before.when.tick) << "the test does cross the wrap";
+    EXPECT_LT(next_round.when.tick, before.when.tick);
+    std::vector<entry*> due;
+    const auto when = [](auto_unlink_hook& e) { return static_cast<entry&>(e).when; };
+    const auto note = [&](auto_unlink_hook& e) { due.push_back(&static_cast<entry&>(e)); };
+    wheel.sweep(start + 20ms, when, note);
+    EXPECT_EQ(due, std::vector<entry*>{&before});
+    due.clear();
+    wheel.sweep(start + 99ms, when, note);
+    EXPECT_TRUE(due.empty()) << "an entry past the wrap is not taken for an old one";
+    wheel.sweep(start + 100ms, when, note);
+    EXPECT_EQ(due, std::vector<entry*>{&after});
+    due.clear();
+    wheel.sweep(start + 20ms + 20ms * deadline_wheel::slots, when, note);
+    EXPECT_EQ(due, std::vector<entry*>{&next_round});
+}
+
+TEST(Wheel, ADeadlineBeyondTheFarthestIsFiledAtTheFarthest)
+{
+    const auto start = clock::time_point(1000h);
+    deadline_wheel wheel{20ms, start};
+    entry e;
+    const auto [when, swept_at] = wheel.file(e, clock::time_point::max() - 1h);
+    EXPECT_TRUE(when.armed);
+    EXPECT_EQ(swept_at, start + 20ms * deadline_wheel::farthest);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <tuple>
 #include <utility>
@@ -34,7 +35,9 @@ void note_request_line(client_connection& c, exchange& x)
     const auto& req = x.request();
     x.rec.method = {req.method_string().data(), req.method_string().size()};
     x.rec.path = {req.target().data(), req.target().size()};
-    c.version = static_cast<std::uint8_t>(req.version());  // Beast reads one digit a side: <= 99
+    // Beast reads one digit a side (up to 99), the field holds 5 bits, and the proxy only asks
+    // "1.1 or later": kept as 11 at most, not cut to its low bits (a refused "HTTP/3.2" is 32).
+    c.version = static_cast<std::uint8_t>(std::min(req.version(), 11u));
 }
 
 // Reads a request head by hand rather than with http::async_read_header, to see the raw bytes

@@ -1,11 +1,31 @@
 #include "proxy/runtime/deadline_sweeper.hpp"
 
+#include <sys/socket.h>
+
 namespace sluice::proxy {
 
 deadline::deadline(deadline_sweeper& sweeper, socket_type& socket)
     : sweeper_(&sweeper), socket_(socket)
 {
     sweeper.wheel_.file(*this, clock::time_point::max());
+}
+
+void deadline::end_wait()
+{
+    boost::system::error_code ignored;
+    if (aside_fd_ >= 0)
+        ::shutdown(aside_fd_, SHUT_RD);
+    else
+        socket_.cancel(ignored);
+}
+
+void deadline::close_now()
+{
+    boost::system::error_code ignored;
+    if (aside_fd_ >= 0)
+        ::shutdown(aside_fd_, SHUT_RD);  // its owner closes it once woken
+    else
+        socket_.close(ignored);
 }
 
 deadline_sweeper::deadline_sweeper(boost::asio::io_context& io, clock::duration tick)
@@ -21,19 +41,14 @@ void deadline_sweeper::stop()
 
 void deadline_sweeper::close_all()
 {
-    wheel_.for_each([](auto_unlink_hook& e) {
-        boost::system::error_code ignored;
-        static_cast<deadline&>(e).socket_.close(ignored);
-    });
+    wheel_.for_each([](auto_unlink_hook& e) { static_cast<deadline&>(e).close_now(); });
 }
 
 void deadline_sweeper::cancel_parked()
 {
     wheel_.for_each([](auto_unlink_hook& e) {
         auto& d = static_cast<deadline&>(e);
-        if (!d.parked_) return;
-        boost::system::error_code ignored;
-        d.socket_.cancel(ignored);
+        if (d.parked_) d.end_wait();
     });
 }
 
@@ -68,8 +83,7 @@ void deadline_sweeper::sweep()
         auto& d = static_cast<deadline&>(e);
         d.armed_ = false;
         d.expired_ = true;
-        boost::system::error_code ignored;
-        d.socket_.cancel(ignored);
+        d.end_wait();
     });
     if (const auto next = wheel_.next_sweep(); next != clock::time_point::max()) wake_at(next);
 }

@@ -15,6 +15,8 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <utility>
+
 namespace sluice::proxy {
 
 class deadline_sweeper;
@@ -36,12 +38,21 @@ public:
     void park() { parked_ = true; }
     void unpark() { parked_ = false; }
 
+    // While a parked connection's socket waits in its worker's idle_set, released from Asio, a
+    // timeout, a drain or close_all shuts it for reading, which wakes it there.
+    void set_aside(int fd) { aside_fd_ = fd; }
+    int take_back() { return std::exchange(aside_fd_, -1); }
+
 private:
     friend class deadline_sweeper;
-    // 39 bytes: the owner may put a byte of its own in the last (client_connection does).
+    void end_wait();
+    void close_now();
+
+    // 43 bytes: the owner may put a byte of its own in the last (client_connection does).
     deadline_sweeper* sweeper_;
     socket_type& socket_;
     std::uint32_t tick_ = 0;  // deadline_wheel's, while armed
+    int aside_fd_ = -1;       // set_aside's
     bool armed_ = false;
     bool expired_ = false;
     bool parked_ = false;

@@ -36,6 +36,7 @@ struct listener::impl : connection_owner, std::enable_shared_from_this<impl> {
     void back_off();
     void on_closed() override;
     const std::string& name() const override { return name_; }
+    asio::generic::stream_protocol socket_protocol() const override { return protocol; }
 
     asio::io_context& io;
     acceptor_type acceptor;

@@ -5,6 +5,7 @@
 #include "proxy/http/check_request.hpp"
 #include "proxy/log/event_log.hpp"
 #include "proxy/runtime/systemd_notify.hpp"
+#include "proxy/session/client_session.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -31,7 +32,8 @@ runtime::impl::impl(config::root cfg, std::string path)
     peers_answered.store(!current->config.scale_out.peers);
     std::vector<worker*> raw;
     for (unsigned i = 0; i < n; ++i) {
-        workers.push_back(std::make_unique<worker>(i, log.get(), metrics.add_shard()));
+        workers.push_back(
+            std::make_unique<worker>(i, log.get(), metrics.add_shard(), &resume_idle_client));
         workers.back()->current = current;
         raw.push_back(workers.back().get());
     }

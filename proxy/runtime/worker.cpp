@@ -4,9 +4,10 @@
 
 namespace sluice::proxy {
 
-worker::worker(unsigned index, access_log* log, health::metrics_shard& metrics)
-    : index(index), sweeper(io, std::chrono::milliseconds(20)), log(log), metrics(metrics),
-      id_prefix_(std::random_device{}())
+worker::worker(unsigned index, access_log* log, health::metrics_shard& metrics,
+               idle_set::wake_fn wake_idle)
+    : index(index), sweeper(io, std::chrono::milliseconds(20)), idle(io, wake_idle), log(log),
+      metrics(metrics), id_prefix_(std::random_device{}())
 {
     id_prefix_ = (id_prefix_ << 32) ^ std::random_device{}();
 }

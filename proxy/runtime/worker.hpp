@@ -6,6 +6,7 @@
 #include "health/metrics.hpp"
 #include "proxy/log/access_log.hpp"
 #include "proxy/runtime/deadline_sweeper.hpp"
+#include "proxy/runtime/idle_set.hpp"
 #include "proxy/runtime/snapshot.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -19,13 +20,16 @@ namespace sluice::proxy {
 
 class worker {
 public:
-    worker(unsigned index, access_log* log, health::metrics_shard& metrics);
+    // `wake_idle` serves a client connection whose socket waited in `idle`.
+    worker(unsigned index, access_log* log, health::metrics_shard& metrics,
+           idle_set::wake_fn wake_idle);
 
     // One thread, and each socket used only by it (sockets are handed over by post): Asio may
     // skip its per-socket locks. Posting and timers from other threads stay safe.
     boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     const unsigned index;
     deadline_sweeper sweeper;
+    idle_set idle;
     access_log* const log;
     health::metrics_shard& metrics;
     clock::time_point last_stale_warning{};   // rate-limits the misaligned keep-alive hint

@@ -4,6 +4,7 @@
 #include "proxy/session/tls_front.hpp"
 
 #include "config/timeout_chain.hpp"
+#include "net/accepted_socket.hpp"
 #include "net/read_readiness.hpp"
 #include "net/socket_address.hpp"
 #include "proxy/http/deadline_header.hpp"
@@ -20,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <tuple>
+#include <unistd.h>
 #include <utility>
 
 namespace sluice::proxy {
@@ -258,9 +260,38 @@ awaitable<void> serve(std::unique_ptr<client_connection> c)
     }
 }
 
-// An idle keep-alive connection holds no coroutine and no buffer: only its socket, a pending
-// wait and this small handler, so thousands of idle clients cost little memory. The first byte
-// of the next request starts a coroutine again.
+// Gives the socket its descriptor back, as accepted: non-blocking, shared with nobody.
+bool take_back(client_connection& c, int fd)
+{
+    error_code ec;
+    c.socket.assign(c.owner->socket_protocol(), fd, ec);
+    if (ec) {
+        ::close(fd);
+        return false;
+    }
+    net::adopt_accepted(c.socket);
+    return true;
+}
+
+// Moves the socket into the worker's idle_set, which then owns the connection until
+// resume_idle_client. False when the connection must wait in Asio's reactor instead.
+bool set_aside(std::unique_ptr<client_connection>& c)
+{
+    error_code ec;
+    const int fd = c->socket.release(ec);
+    if (ec) return false;
+    if (!c->w.idle.add(fd, c.get())) {
+        take_back(*c, fd);
+        return false;
+    }
+    c->deadline.set_aside(fd);
+    c.release();
+    return true;
+}
+
+// An idle keep-alive connection holds no coroutine and no buffer, and its socket waits in the
+// worker's idle_set, out of Asio's reactor: thousands of idle clients cost little memory. The
+// first byte of the next request starts a coroutine again.
 void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle)
 {
     if (c->w.draining) return;
@@ -268,6 +299,7 @@ void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle)
     if (auto* tls = client_stream(*c).tls) tls->release_idle();
     c->deadline.arm(idle);
     c->deadline.park();
+    if (set_aside(c)) return;
     auto& socket = c->socket;
     socket.async_wait(socket_type::wait_read, [c = std::move(c)](error_code ec) mutable {
         c->deadline.unpark();
@@ -335,6 +367,19 @@ client_connection::~client_connection()
 double ms_since(clock::time_point t)
 {
     return std::chrono::duration<double, std::milli>(clock::now() - t).count();
+}
+
+void resume_idle_client(void* connection)
+{
+    std::unique_ptr<client_connection> c{static_cast<client_connection*>(connection)};
+    if (!take_back(*c, c->deadline.take_back())) return;
+    // Woken by end_wait (a timeout, a drain, the exit) or by the client: its bytes, or its FIN.
+    const bool ended = c->deadline.expired() || c->w.draining;
+    c->deadline.unpark();
+    c->deadline.disarm();
+    if (ended) return;
+    auto& io = c->w.io;
+    asio::co_spawn(io, serve(std::move(c)), asio::detached);
 }
 
 void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner,

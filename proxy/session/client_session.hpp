@@ -20,6 +20,8 @@ public:
     virtual ~connection_owner() = default;
     virtual const std::string& name() const = 0;
     virtual void on_closed() = 0;
+    // Of its accepted sockets, which a connection needs to take its socket back from idle_set.
+    virtual boost::asio::generic::stream_protocol socket_protocol() const = 0;
 
     // Connections refused before any request are logged at most once a second per listener.
     rate_limit proxy_header_log;
@@ -39,6 +41,9 @@ struct client_origin {
 // `client_ip` is the address accept gave ("" for a unix-socket client).
 void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner,
                           std::string client_ip);
+
+// Serves a client connection whose socket waited in its worker's idle_set: worker::idle's wake.
+void resume_idle_client(void* connection);
 
 // A connection the TLS front established: no PROXY header is read.
 void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner,

@@ -40,15 +40,21 @@ public:
 
     // While a parked connection's socket waits in its worker's idle_set, released from Asio, a
     // timeout, a drain or close_all shuts it for reading, which wakes it there.
-    void set_aside(int fd) { aside_fd_ = fd; }
+    void set_aside(int fd)
+    {
+        aside_fd_ = fd;
+        was_aside_ = true;
+    }
     int take_back() { return std::exchange(aside_fd_, -1); }
+    // Its socket waited in the idle_set before: the set still holds it, disarmed, until it closes.
+    bool was_aside() const { return was_aside_; }
 
 private:
     friend class deadline_sweeper;
     void end_wait();
     void close_now();
 
-    // 43 bytes: the owner may put a byte of its own in the last (client_connection does).
+    // 44 bytes: the owner may put bytes of its own after them (client_connection does).
     deadline_sweeper* sweeper_;
     socket_type& socket_;
     std::uint32_t tick_ = 0;  // deadline_wheel's, while armed
@@ -56,6 +62,7 @@ private:
     bool armed_ = false;
     bool expired_ = false;
     bool parked_ = false;
+    bool was_aside_ = false;
 };
 
 class deadline_sweeper {

@@ -32,15 +32,16 @@ idle_set::idle_set(boost::asio::io_context& io, wake_fn wake)
 // woken before the worker's loop stopped (worker::shut_down).
 idle_set::~idle_set() = default;
 
-bool idle_set::add(int fd, void* entry)
+bool idle_set::add(int fd, void* entry, bool again)
 {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
     ev.data.ptr = entry;
-    // A socket that waited here before is still in the set, disarmed by EPOLLONESHOT: re-arm it.
-    // Closing a socket takes it out, so a new one (even on a reused fd number) is added.
-    if (::epoll_ctl(set_, EPOLL_CTL_MOD, fd, &ev) == 0) return true;
-    return errno == ENOENT && ::epoll_ctl(set_, EPOLL_CTL_ADD, fd, &ev) == 0;
+    if (::epoll_ctl(set_, again ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) == 0) return true;
+    // The set knew better than the caller (closing a socket takes it out, whatever its number):
+    // the other operation then does.
+    if (errno != (again ? ENOENT : EEXIST)) return false;
+    return ::epoll_ctl(set_, again ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev) == 0;
 }
 
 void idle_set::wait()

@@ -26,9 +26,12 @@ public:
     idle_set(const idle_set&) = delete;
     idle_set& operator=(const idle_set&) = delete;
 
-    // Watches `fd` (a socket no longer in Asio's reactor) until it has something to read. False
-    // when the kernel refuses (no memory): the fd stays the caller's, who waits another way.
-    bool add(int fd, void* entry);
+    // Watches `fd` (a socket no longer in Asio's reactor) until it has something to read.
+    // `again`: the socket was added before. A socket stays in the set, disarmed, after its wake,
+    // so adding it again is a re-arm, not an insertion: an insertion into a set that is itself
+    // watched by epoll takes the kernel's global lock for nested sets. False when the kernel
+    // refuses (no memory): the fd stays the caller's, who waits another way.
+    bool add(int fd, void* entry, bool again);
 
 private:
     void wait();

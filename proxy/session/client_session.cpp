@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <sys/socket.h>
 #include <tuple>
 #include <unistd.h>
 #include <utility>
@@ -280,7 +281,7 @@ bool set_aside(std::unique_ptr<client_connection>& c)
     error_code ec;
     const int fd = c->socket.release(ec);
     if (ec) return false;
-    if (!c->w.idle.add(fd, c.get())) {
+    if (!c->w.idle.add(fd, c.get(), c->deadline.was_aside())) {
         take_back(*c, fd);
         return false;
     }
@@ -372,12 +373,17 @@ double ms_since(clock::time_point t)
 void resume_idle_client(void* connection)
 {
     std::unique_ptr<client_connection> c{static_cast<client_connection*>(connection)};
-    if (!take_back(*c, c->deadline.take_back())) return;
+    const int fd = c->deadline.take_back();
     // Woken by end_wait (a timeout, a drain, the exit) or by the client: its bytes, or its FIN.
     const bool ended = c->deadline.expired() || c->w.draining;
     c->deadline.unpark();
     c->deadline.disarm();
-    if (ended) return;
+    if (ended && !c->origin) {  // closed as the destructor would, without Asio's epoll_ctl
+        ::shutdown(fd, SHUT_WR);
+        ::close(fd);
+        return;
+    }
+    if (!take_back(*c, fd) || ended) return;  // TLS sends its close_notify through the socket
     auto& io = c->w.io;
     asio::co_spawn(io, serve(std::move(c)), asio::detached);
 }

@@ -198,6 +198,7 @@ awaitable<void> serve_one(client_connection& c, bool& keep_going)
 }
 
 void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle);
+void wait_quiet(std::unique_ptr<client_connection> c, clock::duration idle);
 
 // Behind TLS, bytes of the next request may have come with the last one and wait in the
 // channel, where no socket event will announce them again.
@@ -240,7 +241,7 @@ awaitable<hot_wait> wait_hot(client_connection& c, clock::duration idle)
 }
 
 // Serves requests while they come; between requests a connection that has served more than
-// one waits hot, any other (and one that has gone quiet) goes back to the light wait_idle.
+// one waits hot, any other (and one that has gone quiet) goes back to the light wait_quiet.
 awaitable<void> serve(std::unique_ptr<client_connection> c)
 {
     bool keep_going = true;
@@ -256,7 +257,7 @@ awaitable<void> serve(std::unique_ptr<client_connection> c)
             if (waited == hot_wait::closed) co_return;
             idle -= hot_period;
         }
-        wait_idle(std::move(c), idle);
+        wait_quiet(std::move(c), idle);
         co_return;
     }
 }
@@ -290,17 +291,21 @@ bool set_aside(std::unique_ptr<client_connection>& c)
     return true;
 }
 
-// An idle keep-alive connection holds no coroutine and no buffer, and its socket waits in the
-// worker's idle_set, out of Asio's reactor: thousands of idle clients cost little memory. The
-// first byte of the next request starts a coroutine again.
-void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle)
+// Between requests a connection holds no coroutine and no buffer, only its socket and the
+// handler of its wait; the first byte of the next request starts a coroutine again. False: a
+// drain is under way, and the connection closes instead.
+bool begin_waiting(client_connection& c, clock::duration idle)
 {
-    if (c->w.draining) return;
-    c->buffer.shrink_to_fit();
-    if (auto* tls = client_stream(*c).tls) tls->release_idle();
-    c->deadline.arm(idle);
-    c->deadline.park();
-    if (set_aside(c)) return;
+    if (c.w.draining) return false;
+    c.buffer.shrink_to_fit();
+    if (auto* tls = client_stream(c).tls) tls->release_idle();
+    c.deadline.arm(idle);
+    c.deadline.park();
+    return true;
+}
+
+void wait_in_reactor(std::unique_ptr<client_connection> c)
+{
     auto& socket = c->socket;
     socket.async_wait(socket_type::wait_read, [c = std::move(c)](error_code ec) mutable {
         c->deadline.unpark();
@@ -309,6 +314,21 @@ void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle)
         auto& io = c->w.io;
         asio::co_spawn(io, serve(std::move(c)), asio::detached);
     });
+}
+
+// A new connection waits for its first request in Asio's reactor: the request is on its way
+// (right behind the TLS handshake or the PROXY header, or just not there at accept), and moving
+// the socket to the idle_set would cost more epoll_ctl than the wait.
+void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle)
+{
+    if (begin_waiting(*c, idle)) wait_in_reactor(std::move(c));
+}
+
+// A keep-alive connection that has served a request and gone quiet waits in the worker's
+// idle_set, out of Asio's reactor, so that thousands of idle clients cost little memory.
+void wait_quiet(std::unique_ptr<client_connection> c, clock::duration idle)
+{
+    if (begin_waiting(*c, idle) && !set_aside(c)) wait_in_reactor(std::move(c));
 }
 
 // A connection from a listener with defer_accept: the kernel handed it over once its first

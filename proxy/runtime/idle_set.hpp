@@ -2,9 +2,10 @@
 // Where a worker's idle keep-alive client connections wait for their next request: an epoll set
 // of the worker's own, watched by one descriptor in Asio's reactor. A socket set aside here is
 // released from Asio, so it holds no reactor state (168 bytes) and no pending wait (88): an idle
-// client costs its connection object and nothing more, about half of what NGINX keeps for one.
-// Moving a connection in and out costs three epoll_ctl, paid only by a connection that went
-// quiet: one in steady use waits hot, in its coroutine (client_session.cpp).
+// client costs its connection object and nothing more (about 60 % of NGINX's cost per idle
+// client, bench/RESULTS.md). Moving a connection in and out costs three epoll_ctl, paid only by
+// one that has served a request and gone quiet: a new one waits in the reactor for its first
+// request, and one in steady use waits hot, in its coroutine (client_session.cpp).
 //
 // Each socket is watched once (EPOLLONESHOT): readable, hung up, or shut for reading by
 // deadline::end_wait, which is how a timeout or a drain reaches a connection waiting here.

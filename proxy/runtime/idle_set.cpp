@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include <sys/epoll.h>
+#include <unistd.h>
 
 namespace sluice::proxy {
 
@@ -23,8 +24,14 @@ int new_epoll_set()
 }  // namespace
 
 idle_set::idle_set(boost::asio::io_context& io, wake_fn wake)
-    : set_(new_epoll_set()), watch_(io, set_), wake_(wake)
+    : set_(new_epoll_set()), watch_(io), wake_(wake)
 {
+    boost::system::error_code ec;
+    watch_.assign(set_, ec);
+    if (ec) {
+        ::close(set_);
+        throw std::system_error(ec, "cannot watch the epoll set for idle connections");
+    }
     wait();
 }
 

@@ -23,7 +23,7 @@ void deadline::close_now()
 {
     boost::system::error_code ignored;
     if (aside_fd_ >= 0)
-        ::shutdown(aside_fd_, SHUT_RD);  // its owner closes it once woken
+        end_wait();  // its owner closes it once woken
     else
         socket_.close(ignored);
 }

@@ -54,7 +54,8 @@ private:
     void end_wait();
     void close_now();
 
-    // 44 bytes: the owner may put bytes of its own after them (client_connection does).
+    // 44 bytes: the owner may put bytes of its own in the padding after them (client_connection
+    // does).
     deadline_sweeper* sweeper_;
     socket_type& socket_;
     std::uint32_t tick_ = 0;  // deadline_wheel's, while armed

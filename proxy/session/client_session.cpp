@@ -38,9 +38,7 @@ void note_request_line(client_connection& c, exchange& x)
     const auto& req = x.request();
     x.rec.method = {req.method_string().data(), req.method_string().size()};
     x.rec.path = {req.target().data(), req.target().size()};
-    // Beast reads one digit a side (up to 99), the field holds 5 bits, and the proxy only asks
-    // "1.1 or later": kept as 11 at most, not cut to its low bits (a refused "HTTP/3.2" is 32).
-    c.version = static_cast<std::uint8_t>(std::min(req.version(), 11u));
+    c.version = static_cast<std::uint8_t>(req.version());  // Beast reads one digit a side: <= 99
 }
 
 // Reads a request head by hand rather than with http::async_read_header, to see the raw bytes
@@ -60,8 +58,7 @@ awaitable<head_result> read_head(client_connection& c, exchange& x)
             if (check.result == head_check::verdict::accepted) {
                 x.facts = check.facts;
                 // Once: after this request, the event loop runs before the next head is parsed.
-                const bool emptied = c.emptied;
-                c.emptied = false;
+                const bool emptied = std::exchange(c.emptied, false);
                 // Behind TLS the channel notes it for the records it reads.
                 if (!client_stream(c).tls && holds_the_rest(*x.parser, c.buffer.size()))
                     net::note_message_end(c.socket, emptied);
@@ -247,8 +244,7 @@ awaitable<void> serve(std::unique_ptr<client_connection> c)
     bool keep_going = true;
     while (keep_going) {
         co_await serve_one(*c, keep_going);
-        const bool reused = c->reused;
-        c->reused = true;
+        const bool reused = std::exchange(c->reused, true);
         if (!keep_going || c->buffer.size() > 0 || holds_input(*c)) continue;
         clock::duration idle = c->w.current->config.timeouts.client_idle;
         if (reused && !c->w.draining) {

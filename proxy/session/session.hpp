@@ -41,12 +41,12 @@ struct client_connection {
     beast::flat_buffer buffer;
     // An idle keep-alive connection is this object alone (its socket waits in the worker's
     // idle_set), so its size is what thousands of idle clients cost: no_unique_address lets the
-    // small fields below live in the deadline's last byte.
+    // small fields below live in the deadline's tail padding.
     [[no_unique_address]] struct deadline deadline;
-    std::uint8_t version : 5 = 11;  // of the request being served: 10 or 11
-    bool keep_alive : 1 = true;
-    bool emptied : 1 = false;  // its last read got less than it asked for (read_readiness.hpp)
-    bool reused : 1 = false;   // it served a request before the current one
+    std::uint8_t version = 11;  // of the request being served
+    bool keep_alive = true;
+    bool emptied = false;  // its last read got less than it asked for (net/read_readiness.hpp)
+    bool reused = false;   // it served a request before the current one
     std::shared_ptr<connection_owner> owner;  // the listener
     std::string client_ip;                    // "" for unix-socket clients
     std::unique_ptr<client_origin> origin;    // set behind the TLS front

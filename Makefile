@@ -8,7 +8,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 PACKAGES := g++ cmake make libboost1.81-dev libyaml-cpp-dev prometheus-cpp-dev libgtest-dev ccache \
             libgoogle-perftools-dev curl python3 gunicorn uwsgi-core uwsgi-plugin-python3 chromium \
             man-db clang-16 libfuzzer-16-dev clang-format wrk libssl-dev openssl libc-ares-dev \
-            python3-yaml pkgconf
+            python3-yaml pkgconf liburing-dev
 FUZZ_CXX ?= clang++-16
 # Seconds per fuzz target in `make fuzz`.
 SECONDS ?= 60

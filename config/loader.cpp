@@ -313,6 +313,15 @@ void read_threads(reader& r, const node& n, const std::string& path, root& c)
     c.threads = threads;
 }
 
+void read_io_uring(reader& r, const node& n, const std::string& path, root& c)
+{
+    std::string mode;
+    if (!r.text(n, path, mode)) return;
+    if (mode != "auto" && mode != "off")
+        return r.error(n, path, "is \"" + mode + "\"; expected auto or off");
+    c.io_uring = mode == "auto";
+}
+
 // RFC 9110 5.6.2: a field name is a token.
 bool is_token(std::string_view s)
 {
@@ -338,6 +347,7 @@ const field<scale_out> scale_out_fields[] = {
 
 const field<root> root_fields[] = {
     {"threads", read_threads},
+    {"io_uring", read_io_uring},
     {"access_log", read_access_log},
     {"listeners",
      [](auto& r, auto& n, auto& p, auto& c) {

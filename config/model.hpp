@@ -310,6 +310,8 @@ struct access_log {
 
 struct root {
     unsigned threads = 0;  // 0 = auto: one per core
+    // Sends batched through io_uring (net/send_ring.hpp) where the kernel allows one ("auto").
+    bool io_uring = false;
     struct access_log access_log;
     std::vector<listener> listeners;
     struct admin admin;

@@ -93,6 +93,8 @@ void warn_restart_only(const config::root& old_cfg, const config::root& new_cfg)
 {
     if (old_cfg.threads != new_cfg.threads)
         log_event(severity::warning, "reload: `threads` changed; it takes effect after a restart");
+    if (old_cfg.io_uring != new_cfg.io_uring)
+        log_event(severity::warning, "reload: `io_uring` changed; it takes effect after a restart");
     if (old_cfg.admin.bind.text != new_cfg.admin.bind.text)
         log_event(severity::warning,
                   "reload: `admin.bind` changed; it takes effect after a restart");

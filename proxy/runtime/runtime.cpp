@@ -32,11 +32,16 @@ runtime::impl::impl(config::root cfg, std::string path)
     peers_answered.store(!current->config.scale_out.peers);
     std::vector<worker*> raw;
     for (unsigned i = 0; i < n; ++i) {
-        workers.push_back(
-            std::make_unique<worker>(i, log.get(), metrics.add_shard(), &resume_idle_client));
+        workers.push_back(std::make_unique<worker>(i, log.get(), metrics.add_shard(),
+                                                   &resume_idle_client, current->config.io_uring));
         workers.back()->current = current;
         raw.push_back(workers.back().get());
     }
+    if (const auto& sends = workers.front()->sends; sends.on())
+        log_event(severity::info, "io_uring: sends are batched, one system call per loop turn");
+    else if (current->config.io_uring)
+        log_event(severity::warning,
+                  "io_uring: auto, but " + sends.why_off() + "; each send is its own system call");
     const auto& ls = current->config.listeners;
     for (std::size_t i = 0; i < ls.size(); ++i) {
         listeners.push_back(std::make_unique<listener>(workers[i % n]->io, ls[i], raw));

@@ -4,6 +4,7 @@
 // nothing here needs a lock; other threads reach a worker only through asio::post.
 
 #include "health/metrics.hpp"
+#include "net/send_ring.hpp"
 #include "proxy/log/access_log.hpp"
 #include "proxy/runtime/deadline_sweeper.hpp"
 #include "proxy/runtime/idle_set.hpp"
@@ -20,9 +21,10 @@ namespace sluice::proxy {
 
 class worker {
 public:
-    // `wake_idle` serves a client connection whose socket waited in `idle`.
+    // `wake_idle` serves a client connection whose socket waited in `idle`; `io_uring` asks for
+    // the send ring (config::root::io_uring).
     worker(unsigned index, access_log* log, health::metrics_shard& metrics,
-           idle_set::wake_fn wake_idle);
+           idle_set::wake_fn wake_idle, bool io_uring);
 
     // One thread, and each socket used only by it (sockets are handed over by post): Asio may
     // skip its per-socket locks. Posting and timers from other threads stay safe.
@@ -62,6 +64,11 @@ private:
     std::uint64_t id_counter_ = 0;
     std::vector<std::unique_ptr<char[]>> spare_buffers_;
     std::vector<std::string> spare_texts_;
+
+public:
+    // Last, so first to go: a send it still holds at exit unwinds its session while everything
+    // above still exists.
+    net::send_ring sends;
 };
 
 }  // namespace sluice::proxy

@@ -9,13 +9,9 @@
 
 namespace sluice::proxy {
 
-// Writes what the socket takes at once, without a suspension: sockets are non-blocking
-// (start_client_session, upstream_connection::connect), and a small message usually goes whole.
-template <class Buffers>
-std::size_t write_now(relay_side& to, const Buffers& buffers, relay_result& r)
+// Notes a write that took `written` bytes at once; would_block (it took none) is no failure.
+inline std::size_t note_written(error_code ec, std::size_t written, relay_result& r)
 {
-    error_code ec;
-    const auto written = net::write_now(to.stream, buffers, ec);
     if (ec && ec != asio::error::would_block) {
         r.failed = relay_result::failure::write;
         r.ec = ec;
@@ -23,6 +19,16 @@ std::size_t write_now(relay_side& to, const Buffers& buffers, relay_result& r)
     }
     r.bytes_written += written;
     return written;
+}
+
+// Writes what the socket takes at once, without a suspension: sockets are non-blocking
+// (start_client_session, upstream_connection::connect), and a small message usually goes whole.
+template <class Buffers>
+std::size_t write_now(relay_side& to, const Buffers& buffers, relay_result& r)
+{
+    error_code ec;
+    const auto written = net::write_now(to.stream, buffers, ec);
+    return note_written(ec, written, r);
 }
 
 // Writes the rest of `buffers` after their first `written` bytes, and records that wait behind

@@ -66,8 +66,8 @@ TEST(loader, each_error_names_file_line_column_key_path_and_the_fix)
 {
     const error_case cases[] = {
         {with("colour: red\n"),
-         {"t.yaml:8:1: colour: unknown key; expected one of threads, access_log, listeners, "
-          "admin, timeouts, backends, scale_out"}},
+         {"t.yaml:8:1: colour: unknown key; expected one of threads, io_uring, access_log, "
+          "listeners, admin, timeouts, backends, scale_out"}},
         {with("scale_out: { not_processed_header: \"X Not Processed\" }\n"),
          {"t.yaml:8:36: scale_out.not_processed_header: is not a header name; use letters, "
           "digits and - (e.g. X-Sluice-Not-Processed), or \"\" to turn it off"}},
@@ -75,6 +75,7 @@ TEST(loader, each_error_names_file_line_column_key_path_and_the_fix)
          {"t.yaml:8:10: threads: \"many\" is not a whole number; expected a number of threads, "
           "or auto"}},
         {with("threads: 0\n"), {"t.yaml:8:10: threads: is 0; expected at least 1, or auto"}},
+        {with("io_uring: on\n"), {"t.yaml:8:11: io_uring: is \"on\"; expected auto or off"}},
         {with("timeouts: [1s]\n"), {"t.yaml:8:11: timeouts: a list; expected a map of key: value"}},
         {with("timeouts: { queue: 5 }\n"),
          {"t.yaml:8:20: timeouts.queue: \"5\" is not a duration; expected a number with a unit: "
@@ -324,6 +325,13 @@ TEST(loader, defer_accept_is_on_unless_a_listener_turns_it_off)
     ASSERT_EQ(errors.size(), 1u);
     EXPECT_NE(errors[0].find("t.yaml:2:54: listeners[0].defer_accept: \"soon\""), std::string::npos)
         << errors[0];
+}
+
+TEST(loader, io_uring_is_asked_for_with_auto_and_refused_with_off)
+{
+    EXPECT_FALSE(load_string(minimal, "t.yaml").config.io_uring);
+    EXPECT_TRUE(load_string(with("io_uring: auto\n"), "t.yaml").config.io_uring);
+    EXPECT_FALSE(load_string(with("io_uring: off\n"), "t.yaml").config.io_uring);
 }
 
 // Every feature key is in effect: none earns an "accepted, not in effect" style warning.

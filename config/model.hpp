@@ -310,8 +310,9 @@ struct access_log {
 
 struct root {
     unsigned threads = 0;  // 0 = auto: one per core
-    // Sends batched through io_uring (net/send_ring.hpp) where the kernel allows one ("auto").
-    bool io_uring = false;
+    // Plain sockets' reads and sends batched through io_uring (net/io_ring.hpp) where the
+    // kernel allows one ("auto", the default); "off" makes each its own system call.
+    bool io_uring = true;
     struct access_log access_log;
     std::vector<listener> listeners;
     struct admin admin;

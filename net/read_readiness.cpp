@@ -2,7 +2,10 @@
 
 #include "net/socket_internals.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <cstdint>
 
@@ -81,6 +84,46 @@ std::size_t read_arrived(socket_type& s, asio::mutable_buffer into, boost::syste
     return n;
 }
 
+bool may_have_bytes(socket_type& s)
+{
+    auto* d = state_of(s);
+    return !d || may_have_bytes(*d);
+}
+
+void saw_empty(socket_type& s)
+{
+    if (auto* d = state_of(s)) may_have_bytes(*d) = false;
+}
+
+namespace {
+
+// reactive_descriptor_service::async_wait's steps, but letting the reactor complete the wait at
+// once when its flag says bytes may be there, and otherwise queue it without an epoll_ctl.
+struct initiate_wait {
+    socket_type* s;
+
+    template <class Handler>
+    void operator()(Handler&& handler) const
+    {
+        using op = asio::detail::reactive_wait_op<std::decay_t<Handler>, executor_type>;
+        typename op::ptr p = {asio::detail::addressof(handler), op::ptr::allocate(handler), 0};
+        p.p = new (p.v) op(boost::system::error_code(), handler, s->get_executor());
+        auto& impl = internals::socket_access::implementation(*s);
+        asio::use_service<reactor>(s->get_executor().context())
+            .start_op(reactor::read_op, impl.socket_, impl.reactor_data_, p.p, false, true);
+        p.v = p.p = 0;
+    }
+};
+
+}  // namespace
+
+awaitable<std::tuple<boost::system::error_code>> wait_readable(socket_type& s)
+{
+    auto token = asio::as_tuple(asio::use_awaitable_t<executor_type>{});
+    return asio::async_initiate<decltype(token), void(boost::system::error_code)>(initiate_wait{&s},
+                                                                                  token);
+}
+
 void note_message_end(socket_type& s, bool emptied)
 {
     auto* d = state_of(s);
@@ -117,6 +160,15 @@ std::size_t read_arrived(socket_type&, asio::mutable_buffer, boost::system::erro
     return 0;
 }
 
+bool may_have_bytes(socket_type&) { return true; }
+
+awaitable<std::tuple<boost::system::error_code>> wait_readable(socket_type& s)
+{
+    return s.async_wait(socket_type::wait_read,
+                        asio::as_tuple(asio::use_awaitable_t<executor_type>{}));
+}
+
+void saw_empty(socket_type&) {}
 void note_message_end(socket_type&, bool) {}
 void watch_peer_shutdown(socket_type&) {}
 

@@ -21,6 +21,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <cstddef>
+#include <tuple>
 
 namespace sluice::net {
 
@@ -29,6 +30,18 @@ namespace sluice::net {
 // an event loop on this thread.
 std::size_t read_arrived(socket_type& s, boost::asio::mutable_buffer into,
                          boost::system::error_code& ec);
+
+// Whether a read of `s` may find bytes without waiting for epoll: the reactor has reported the
+// socket since a read last found it empty (true where that is not known).
+bool may_have_bytes(socket_type& s);
+// Waits until epoll reports `s` readable, or at once when may_have_bytes(s); as
+// s.async_wait(wait_read), but without the epoll_ctl that costs on every wait (the reactor's
+// edge-triggered registration of the socket reports readability already).
+awaitable<std::tuple<boost::system::error_code>> wait_readable(socket_type& s);
+
+// A read of `s` made outside the reactor (net/io_ring.hpp) found it empty: the next read waits
+// for epoll.
+void saw_empty(socket_type& s);
 
 // At the end of a message, when nothing has run the event loop since its last read: if that
 // read emptied the socket (`emptied`: it returned less than it asked for), the next read waits

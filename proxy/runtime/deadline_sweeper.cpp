@@ -48,7 +48,11 @@ void deadline_sweeper::cancel_parked()
 {
     wheel_.for_each([](auto_unlink_hook& e) {
         auto& d = static_cast<deadline&>(e);
-        if (d.parked_) d.end_wait();
+        if (!d.parked_) return;
+        // As its deadline would: a wait between two steps (a read through the worker's ring,
+        // proxy/session/ring_read.hpp) has no operation to cancel, and sees this instead.
+        d.expired_ = true;
+        d.end_wait();
     });
 }
 

@@ -74,7 +74,8 @@ public:
     // Closes the socket of every connection on this thread: at exit, so that each one unwinds
     // (and unlinks itself) while the sweeper and the io_context still exist.
     void close_all();
-    // Cancels the pending wait of every parked connection, which then closes.
+    // Cancels the pending wait of every parked connection, which then closes; each reads as
+    // expired().
     void cancel_parked();
 
 private:

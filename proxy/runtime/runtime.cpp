@@ -37,11 +37,12 @@ runtime::impl::impl(config::root cfg, std::string path)
         workers.back()->current = current;
         raw.push_back(workers.back().get());
     }
-    if (const auto& sends = workers.front()->sends; sends.on())
-        log_event(severity::info, "io_uring: sends are batched, one system call per loop turn");
+    if (const auto& ring = workers.front()->ring; ring.on())
+        log_event(severity::info,
+                  "io_uring: reads and sends on plain sockets are batched, one system call a turn");
     else if (current->config.io_uring)
-        log_event(severity::warning,
-                  "io_uring: auto, but " + sends.why_off() + "; each send is its own system call");
+        log_event(severity::warning, "io_uring: auto, but " + ring.why_off() +
+                                         "; each read and send is its own system call");
     const auto& ls = current->config.listeners;
     for (std::size_t i = 0; i < ls.size(); ++i) {
         listeners.push_back(std::make_unique<listener>(workers[i % n]->io, ls[i], raw));

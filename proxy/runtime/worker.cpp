@@ -7,7 +7,7 @@ namespace sluice::proxy {
 worker::worker(unsigned index, access_log* log, health::metrics_shard& metrics,
                idle_set::wake_fn wake_idle, bool io_uring)
     : index(index), sweeper(io, std::chrono::milliseconds(20)), idle(io, wake_idle), log(log),
-      metrics(metrics), id_prefix_(std::random_device{}()), sends(io, io_uring)
+      metrics(metrics), id_prefix_(std::random_device{}()), ring(io, io_uring)
 {
     id_prefix_ = (id_prefix_ << 32) ^ std::random_device{}();
 }
@@ -34,7 +34,7 @@ void worker::shut_down()
     // Sends are submitted before their sockets close: a descriptor number closed with a send
     // still queued on it could be another thread's new socket by the time it is submitted.
     do {
-        sends.flush();
+        ring.flush();
         sweeper.close_all();
     } while (io.poll() > 0);
     current.reset();

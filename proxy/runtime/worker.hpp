@@ -4,7 +4,7 @@
 // nothing here needs a lock; other threads reach a worker only through asio::post.
 
 #include "health/metrics.hpp"
-#include "net/send_ring.hpp"
+#include "net/io_ring.hpp"
 #include "proxy/log/access_log.hpp"
 #include "proxy/runtime/deadline_sweeper.hpp"
 #include "proxy/runtime/idle_set.hpp"
@@ -22,7 +22,7 @@ namespace sluice::proxy {
 class worker {
 public:
     // `wake_idle` serves a client connection whose socket waited in `idle`; `io_uring` asks for
-    // the send ring (config::root::io_uring).
+    // the io_uring ring (config::root::io_uring).
     worker(unsigned index, access_log* log, health::metrics_shard& metrics,
            idle_set::wake_fn wake_idle, bool io_uring);
 
@@ -66,9 +66,9 @@ private:
     std::vector<std::string> spare_texts_;
 
 public:
-    // Last, so first to go: a send it still holds at exit unwinds its session while everything
-    // above still exists.
-    net::send_ring sends;
+    // Last, so first to go: an operation it still holds at exit unwinds its session while
+    // everything above still exists.
+    net::io_ring ring;
 };
 
 }  // namespace sluice::proxy

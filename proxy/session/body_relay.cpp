@@ -141,8 +141,8 @@ awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p, const
     // write_piece's steps, inline: the whole message usually leaves here without a coroutine call,
     // or with the rest of this loop turn's sends when the worker batches them.
     std::size_t written = 0;
-    if (w.sends.on() && !to.stream.tls) {
-        auto [ec, n] = co_await w.sends.send(to.stream.socket.native_handle(), asio::buffer(out));
+    if (w.ring.on() && !to.stream.tls) {
+        auto [ec, n] = co_await w.ring.send(to.stream.socket.native_handle(), asio::buffer(out));
         written = note_written(ec, n, r);
     } else {
         written = write_now(to, asio::buffer(out), r);

@@ -1,6 +1,7 @@
 #include "proxy/session/client_session.hpp"
 
 #include "proxy/session/proxy_header_read.hpp"
+#include "proxy/session/ring_read.hpp"
 #include "proxy/session/tls_front.hpp"
 
 #include "config/timeout_chain.hpp"
@@ -41,6 +42,18 @@ void note_request_line(client_connection& c, exchange& x)
     c.version = static_cast<std::uint8_t>(req.version());  // Beast reads one digit a side: <= 99
 }
 
+// What has arrived from the client, once some has: through the worker's ring when it has one
+// and the socket is plain, else at once when the reactor says bytes may be there.
+awaitable<net::io_result> read_client(client_connection& c, asio::mutable_buffer space)
+{
+    if (c.w.ring.on() && !client_stream(c).tls)
+        co_return co_await read_in_turn(c.w.ring, c.socket, c.deadline, space);
+    error_code ec;
+    auto n = net::read_arrived(client_stream(c), space, ec);
+    if (ec == asio::error::would_block) co_return co_await net::read_some(client_stream(c), space);
+    co_return net::io_result{ec, n};
+}
+
 // Reads a request head by hand rather than with http::async_read_header, to see the raw bytes
 // (check_request_head says why); the decision on them is check_request_head's.
 awaitable<head_result> read_head(client_connection& c, exchange& x)
@@ -75,11 +88,7 @@ awaitable<head_result> read_head(client_connection& c, exchange& x)
         }
         auto space = c.buffer.prepare(
             std::max<std::size_t>(4096, c.buffer.capacity() - c.buffer.size()));
-        error_code ec;
-        auto n = net::read_arrived(client_stream(c), space, ec);
-        if (ec == asio::error::would_block) {
-            std::tie(ec, n) = co_await net::read_some(client_stream(c), space);
-        }
+        auto [ec, n] = co_await read_client(c, space);
         c.emptied = n < space.size();
         c.buffer.commit(n);
         if (ec) {
@@ -223,11 +232,7 @@ awaitable<hot_wait> wait_hot(client_connection& c, clock::duration idle)
     c.deadline.park();
     auto space = c.buffer.prepare(std::max<std::size_t>(4096, c.buffer.capacity()));
     // Just after a response the client has rarely sent more yet: usually no recv until it has.
-    error_code ec;
-    auto n = net::read_arrived(client_stream(c), space, ec);
-    if (ec == asio::error::would_block) {
-        std::tie(ec, n) = co_await net::read_some(client_stream(c), space);
-    }
+    auto [ec, n] = co_await read_client(c, space);
     c.emptied = n < space.size();
     c.deadline.unpark();
     c.deadline.disarm();

@@ -110,7 +110,7 @@ awaitable<bool> move_to_another_server(client_connection& c, exchange& x,
 awaitable<void> take_early_answer(client_connection& c, exchange& x, upstream_connection& u,
                                   std::optional<response_parser>& rp, attempt_state& st)
 {
-    auto answer = co_await receive_head(x, u, rp);
+    auto answer = co_await receive_head(c, x, u, rp);
     if (answer.end != attempt_end::ok) co_return;
     answer.write_failed = true;
     st = answer;
@@ -152,7 +152,7 @@ awaitable<attempt_state> attempt(client_connection& c, exchange& x, std::size_t 
     // with: a body that went out must stop a retry, which could not send it again.
     const bool body_sent = st.body_sent;
     if (st.end == attempt_end::ok)
-        st = co_await receive_head(x, *u, rp);
+        st = co_await receive_head(c, x, *u, rp);
     else if (st.write_failed)
         co_await take_early_answer(c, x, *u, rp, st);
     st.body_sent = body_sent;

@@ -6,6 +6,7 @@
 #include "proxy/http/message_head.hpp"
 #include "proxy/http/response_head_read.hpp"
 #include "proxy/session/body_relay.hpp"
+#include "proxy/session/ring_read.hpp"
 #include "proxy/session/upstream_failure.hpp"
 
 #include "net/proxy_protocol.hpp"
@@ -31,7 +32,8 @@ attempt_end failed_read_end(const upstream_connection& u, const response_parser&
 
 // Reads until `rp` has the whole response head, with the errors Beast's async_read_header gives,
 // but without its two layers of composed operations around each read.
-awaitable<error_code> read_response_head(upstream_connection& u, response_parser& rp)
+awaitable<error_code> read_response_head(net::io_ring& ring, upstream_connection& u,
+                                         response_parser& rp)
 {
     for (bool emptied = false;;) {
         if (u.buffer.size() > 0) {
@@ -45,9 +47,13 @@ awaitable<error_code> read_response_head(upstream_connection& u, response_parser
             std::max<std::size_t>(512, std::min<std::size_t>(spare, 65536)));
         // Just after the request went out: usually no recv until the server has answered.
         error_code ec;
-        auto n = net::read_arrived(u.socket, space, ec);
-        if (ec == asio::error::would_block) {
-            std::tie(ec, n) = co_await u.socket.async_read_some(space, use_tuple);
+        std::size_t n = 0;
+        if (ring.on()) {
+            std::tie(ec, n) = co_await read_in_turn(ring, u.socket, u.deadline, space);
+        } else {
+            n = net::read_arrived(u.socket, space, ec);
+            if (ec == asio::error::would_block)
+                std::tie(ec, n) = co_await u.socket.async_read_some(space, use_tuple);
         }
         emptied = n < space.size();
         u.buffer.commit(n);
@@ -197,7 +203,7 @@ awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
     co_return st;
 }
 
-awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
+awaitable<attempt_state> receive_head(client_connection& c, exchange& x, upstream_connection& u,
                                       std::optional<response_parser>& rp)
 {
     attempt_state st;
@@ -210,7 +216,7 @@ awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
         prepare_response_parser(*rp, x.request().method() == http::verb::head);
         const auto limit = limit_for(x, x.timeouts.server);
         u.deadline.arm_at(limit.at);
-        auto ec = co_await read_response_head(u, *rp);
+        auto ec = co_await read_response_head(c.w.ring, u, *rp);
         u.deadline.disarm();
         if (ec) {
             st.ec = ec;

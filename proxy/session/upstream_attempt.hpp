@@ -60,7 +60,7 @@ awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_ru
                                     std::unique_ptr<upstream_connection>& u);
 awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
                                            upstream_connection& u);
-awaitable<attempt_state> receive_head(exchange& x, upstream_connection& u,
+awaitable<attempt_state> receive_head(client_connection& c, exchange& x, upstream_connection& u,
                                       std::optional<response_parser>& rp);
 
 // Sends "100 Continue" when the client waits for it before sending its body.

@@ -327,9 +327,9 @@ TEST(loader, defer_accept_is_on_unless_a_listener_turns_it_off)
         << errors[0];
 }
 
-TEST(loader, io_uring_is_asked_for_with_auto_and_refused_with_off)
+TEST(loader, io_uring_is_asked_for_unless_it_is_off)
 {
-    EXPECT_FALSE(load_string(minimal, "t.yaml").config.io_uring);
+    EXPECT_TRUE(load_string(minimal, "t.yaml").config.io_uring);
     EXPECT_TRUE(load_string(with("io_uring: auto\n"), "t.yaml").config.io_uring);
     EXPECT_FALSE(load_string(with("io_uring: off\n"), "t.yaml").config.io_uring);
 }

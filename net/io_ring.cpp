@@ -1,4 +1,4 @@
-#include "net/send_ring.hpp"
+#include "net/io_ring.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/async_result.hpp>
@@ -8,6 +8,7 @@
 
 #include <liburing.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -20,7 +21,8 @@ using boost::system::error_code;
 
 namespace {
 
-// A send in flight: its completion handler, type-erased, in the ring's list until it completes.
+// An operation in flight: its completion handler, type-erased, in the ring's list until it
+// completes.
 struct op {
     void (*complete)(op*, error_code, std::size_t);  // frees the op, then invokes the handler
     void (*destroy)(op*);                            // frees the op without invoking it
@@ -48,15 +50,37 @@ struct send_op : op {
     Handler handler;
 };
 
-// Any kernel with io_uring can run the sends, but one that had them wait inside the kernel
-// (before MSG_DONTWAIT was honoured) would leave operations a timeout cannot cancel: ask for
-// the 5.19 features that came with it (IORING_SETUP_SUBMIT_ALL is refused before 5.18).
 constexpr unsigned ring_entries = 256;
+// Refused before Linux 5.18: older rings are not worth their quirks here.
 constexpr unsigned ring_flags = IORING_SETUP_SUBMIT_ALL;
+
+// Whether a recv with MSG_DONTWAIT on an empty socket is answered within its submission, as the
+// ring's callers rely on (nothing of theirs may wait inside the kernel, where no timeout would
+// reach it). Asked of the kernel itself rather than inferred from its version.
+bool answers_at_once(::io_uring& ring)
+{
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) return false;
+    static char unused;  // static: a kernel that did wait would still hold it after we return
+    ::io_uring_sqe* sqe = ::io_uring_get_sqe(&ring);
+    bool answered = false;
+    if (sqe) {
+        ::io_uring_prep_recv(sqe, fds[0], &unused, 1, MSG_DONTWAIT);
+        ::io_uring_sqe_set_data(sqe, nullptr);
+        ::io_uring_cqe* cqe = nullptr;
+        if (::io_uring_submit(&ring) == 1 && ::io_uring_peek_cqe(&ring, &cqe) == 0) {
+            answered = cqe->res == -EAGAIN;
+            ::io_uring_cqe_seen(&ring, cqe);
+        }
+    }
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return answered;
+}
 
 }  // namespace
 
-struct send_ring::ring {
+struct io_ring::ring {
     explicit ring(asio::io_context& io) : io(io), recheck(io) {}
 
     ~ring()
@@ -85,13 +109,14 @@ struct send_ring::ring {
         if (in_flight == o) in_flight = o->next;
     }
 
-    template <class Handler>
-    void start(int fd, asio::const_buffer data, Handler&& h)
+    // `prepare` fills the operation's submission entry.
+    template <class Handler, class Prepare>
+    void start(Handler&& h, Prepare prepare)
     {
         op* o = new send_op<std::decay_t<Handler>>(std::move(h));
         link(o);
         ::io_uring_sqe* sqe = ::io_uring_get_sqe(&uring);
-        if (!sqe) {  // a full submission queue: more sends this turn than it holds
+        if (!sqe) {  // a full submission queue: more operations this turn than it holds
             ::io_uring_submit(&uring);
             sqe = ::io_uring_get_sqe(&uring);
         }
@@ -99,7 +124,7 @@ struct send_ring::ring {
             asio::post(io, [this, o] { finish(o, asio::error::no_buffer_space, 0); });
             return;
         }
-        ::io_uring_prep_send(sqe, fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        prepare(sqe);
         ::io_uring_sqe_set_data(sqe, o);
         if (!flush_posted) {
             flush_posted = true;
@@ -113,8 +138,8 @@ struct send_ring::ring {
         o->complete(o, ec, n);
     }
 
-    // Completes every send the kernel has answered; their coroutines resume here, and what they
-    // send next joins the submission queue.
+    // Completes every operation the kernel has answered; their coroutines resume here, and what
+    // they do next joins the submission queue.
     void reap()
     {
         ::io_uring_cqe* cqe = nullptr;
@@ -133,7 +158,7 @@ struct send_ring::ring {
 
     void flush()
     {
-        flush_posted = true;  // what resumed coroutines send now goes in this flush's next round
+        flush_posted = true;  // what resumed coroutines start now goes in this flush's next round
         // Bounded: a kernel that keeps refusing the submission leaves the rest to the next turn.
         for (int round = 0; round < 64 && ::io_uring_sq_ready(&uring) > 0; ++round) {
             ::io_uring_submit(&uring);
@@ -147,10 +172,10 @@ struct send_ring::ring {
         if (in_flight && !rechecking) recheck_stragglers();
     }
 
-    // A send the kernel answered after its submission returned (none should: each is one
+    // An operation the kernel answered after its submission returned (none should: each is one
     // non-blocking attempt) completes at the next flush or within a millisecond. Not by watching
     // the ring's descriptor in the event loop: every flush makes it readable, and that wakeup
-    // would end each turn early, leaving a turn too few sends to batch.
+    // would end each turn early, leaving a turn too few operations to batch.
     void recheck_stragglers()
     {
         rechecking = true;
@@ -172,7 +197,7 @@ struct send_ring::ring {
     bool rechecking = false;
 };
 
-send_ring::send_ring(asio::io_context& io, bool wanted)
+io_ring::io_ring(asio::io_context& io, bool wanted)
 {
     if (!wanted) {
         why_off_ = "off in the configuration (io_uring: off)";
@@ -185,41 +210,73 @@ send_ring::send_ring(asio::io_context& io, bool wanted)
     }
     r->up = true;
     ::io_uring_probe* probe = ::io_uring_get_probe_ring(&r->uring);
-    const bool can_send = probe && ::io_uring_opcode_supported(probe, IORING_OP_SEND);
+    const bool can_send = probe && ::io_uring_opcode_supported(probe, IORING_OP_SEND) &&
+                          ::io_uring_opcode_supported(probe, IORING_OP_RECV);
     ::io_uring_free_probe(probe);
     if (!can_send) {
-        why_off_ = "the kernel's io_uring has no send operation";
+        why_off_ = "the kernel's io_uring has no send or recv operation";
+        return;
+    }
+    if (!answers_at_once(r->uring)) {
+        why_off_ = "the kernel's io_uring waits inside a non-blocking recv";
         return;
     }
     ring_ = std::move(r);
 }
 
-send_ring::~send_ring() = default;
+io_ring::~io_ring() = default;
 
 namespace {
 
+// One attempt each, never a wait inside the kernel (the header says why).
 struct initiate_send {
-    send_ring::ring* r;
+    io_ring::ring* r;
     int fd;
     asio::const_buffer data;
 
     template <class Handler>
     void operator()(Handler&& h) const
     {
-        r->start(fd, data, std::forward<Handler>(h));
+        r->start(std::forward<Handler>(h), [this](::io_uring_sqe* sqe) {
+            ::io_uring_prep_send(sqe, fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        });
     }
 };
 
+struct initiate_recv {
+    io_ring::ring* r;
+    int fd;
+    asio::mutable_buffer into;
+
+    template <class Handler>
+    void operator()(Handler&& h) const
+    {
+        r->start(std::forward<Handler>(h), [this](::io_uring_sqe* sqe) {
+            ::io_uring_prep_recv(sqe, fd, into.data(), into.size(), MSG_DONTWAIT);
+        });
+    }
+};
+
+constexpr auto as_result = asio::as_tuple(asio::use_awaitable_t<executor_type>{});
+using result_token = std::remove_const_t<decltype(as_result)>;
+
 }  // namespace
 
-awaitable<std::tuple<error_code, std::size_t>> send_ring::send(int fd, asio::const_buffer data)
+awaitable<std::tuple<error_code, std::size_t>> io_ring::send(int fd, asio::const_buffer data)
 {
-    auto token = asio::as_tuple(asio::use_awaitable_t<executor_type>{});
-    return asio::async_initiate<decltype(token), void(error_code, std::size_t)>(
+    auto token = as_result;
+    return asio::async_initiate<result_token, void(error_code, std::size_t)>(
         initiate_send{ring_.get(), fd, data}, token);
 }
 
-void send_ring::flush()
+awaitable<std::tuple<error_code, std::size_t>> io_ring::recv(int fd, asio::mutable_buffer into)
+{
+    auto token = as_result;
+    return asio::async_initiate<result_token, void(error_code, std::size_t)>(
+        initiate_recv{ring_.get(), fd, into}, token);
+}
+
+void io_ring::flush()
 {
     if (ring_) ring_->flush();
 }

@@ -1,4 +1,4 @@
-#include "net/send_ring.hpp"
+#include "net/io_ring.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -47,13 +47,13 @@ struct outcome {
     std::size_t n = 0;
 };
 
-awaitable<void> send_one(send_ring& ring, int fd, std::string_view data, outcome& out)
+awaitable<void> send_one(io_ring& ring, int fd, std::string_view data, outcome& out)
 {
     std::tie(out.ec, out.n) = co_await ring.send(fd, asio::buffer(data));
     out.done = true;
 }
 
-class send_ring_test : public ::testing::Test {
+class io_ring_test : public ::testing::Test {
 protected:
     void SetUp() override
     {
@@ -70,18 +70,18 @@ protected:
         }
     }
     asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
-    send_ring ring{io, true};
+    io_ring ring{io, true};
 };
 
-TEST(send_ring_off, says_why_when_the_configuration_turns_it_off)
+TEST(io_ring_off, says_why_when_the_configuration_turns_it_off)
 {
     asio::io_context io;
-    send_ring ring{io, false};
+    io_ring ring{io, false};
     EXPECT_FALSE(ring.on());
     EXPECT_NE(ring.why_off().find("io_uring: off"), std::string::npos) << ring.why_off();
 }
 
-TEST_F(send_ring_test, sends_made_in_one_turn_each_arrive_whole)
+TEST_F(io_ring_test, sends_made_in_one_turn_each_arrive_whole)
 {
     pair a, b, c;
     outcome oa, ob, oc;
@@ -98,7 +98,7 @@ TEST_F(send_ring_test, sends_made_in_one_turn_each_arrive_whole)
     EXPECT_TRUE(c.drain() == large);
 }
 
-TEST_F(send_ring_test, a_send_waits_for_no_more_than_its_turn)
+TEST_F(io_ring_test, a_send_waits_for_no_more_than_its_turn)
 {
     pair p;
     // Fill the socket until it takes nothing more.
@@ -124,7 +124,7 @@ TEST_F(send_ring_test, a_send_waits_for_no_more_than_its_turn)
     EXPECT_LT(part.n, big.size());
 }
 
-TEST_F(send_ring_test, a_send_to_a_peer_that_left_fails_without_a_signal)
+TEST_F(io_ring_test, a_send_to_a_peer_that_left_fails_without_a_signal)
 {
     pair p;
     ::close(p.peer);
@@ -143,20 +143,20 @@ struct frame_guard {
     ~frame_guard() { *gone = true; }
 };
 
-awaitable<void> send_guarded(send_ring& ring, int fd, bool& resumed, bool& gone)
+awaitable<void> send_guarded(io_ring& ring, int fd, bool& resumed, bool& gone)
 {
     frame_guard g{&gone};
     co_await ring.send(fd, asio::buffer("never", 5));
     resumed = true;
 }
 
-TEST(send_ring_exit, a_send_never_flushed_is_destroyed_with_the_ring_not_resumed)
+TEST(io_ring_exit, a_send_never_flushed_is_destroyed_with_the_ring_not_resumed)
 {
     pair p;
     bool resumed = false, gone = false;
     {
         asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
-        auto ring = std::make_unique<send_ring>(io, true);
+        auto ring = std::make_unique<io_ring>(io, true);
         if (!ring->on()) GTEST_SKIP() << "no io_uring here: " << ring->why_off();
         asio::co_spawn(io.get_executor(), send_guarded(*ring, p.ours, resumed, gone),
                        asio::detached);
@@ -168,7 +168,7 @@ TEST(send_ring_exit, a_send_never_flushed_is_destroyed_with_the_ring_not_resumed
     EXPECT_EQ(p.drain(), "");
 }
 
-TEST_F(send_ring_test, flush_sends_at_once_what_was_queued)
+TEST_F(io_ring_test, flush_sends_at_once_what_was_queued)
 {
     pair p;
     outcome o;

@@ -1,5 +1,7 @@
 #include "proxy/runtime/idle_set.hpp"
 
+#include "tests/unit_io/socket_pair.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -16,21 +18,7 @@ namespace {
 std::vector<void*> woken;
 void note_wake(void* entry) { woken.push_back(entry); }
 
-struct pair {
-    int ours = -1;
-    int peer = -1;
-    pair()
-    {
-        int fds[2];
-        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
-        ours = fds[0];
-        peer = fds[1];
-    }
-    ~pair()
-    {
-        ::close(ours);
-        ::close(peer);
-    }
+struct pair : testing::socket_pair {
     void* entry() { return &ours; }
 };
 

@@ -1,5 +1,7 @@
 #include "net/io_ring.hpp"
 
+#include "tests/unit_io/socket_pair.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
@@ -17,29 +19,7 @@ namespace {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
-struct pair {
-    int ours = -1;
-    int peer = -1;
-    pair()
-    {
-        int fds[2];
-        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
-        ours = fds[0];
-        peer = fds[1];
-    }
-    ~pair()
-    {
-        if (ours >= 0) ::close(ours);
-        if (peer >= 0) ::close(peer);
-    }
-    std::string drain() const
-    {
-        std::string got;
-        char buf[65536];
-        for (ssize_t n; (n = ::read(peer, buf, sizeof buf)) > 0;) got.append(buf, std::size_t(n));
-        return got;
-    }
-};
+using pair = testing::socket_pair;
 
 struct outcome {
     bool done = false;

@@ -373,3 +373,35 @@ TEST(proxying, upgrade_tunnel_carries_bytes_both_ways_after_101)
 
 }  // namespace
 }  // namespace sluice::test
+
+namespace sluice::test {
+namespace {
+
+// io_uring: off is the path every read and send takes where the kernel refuses a ring: it must
+// serve the same, and the log must say which path a process took.
+TEST(proxying, with_io_uring_off_requests_go_as_with_the_ring)
+{
+    scripted_backend app;
+    sluice_process proxy{config_for(app).top_level("io_uring: off")};
+    connection client{proxy.port()};
+    for (int i = 0; i < 20; ++i) {
+        auto r = client.send({.path = "/" + std::to_string(i)});
+        ASSERT_EQ(r.status, 200) << "request " << i << ": " << r.error;
+    }
+    auto post = client.send({.method = "POST", .path = "/form", .body = std::string(40000, 'b')});
+    EXPECT_EQ(post.status, 200) << post.error;
+    ASSERT_EQ(app.requests().size(), 21u);
+    EXPECT_EQ(app.requests().back().body.size(), 40000u);
+    EXPECT_EQ(proxy.stderr_text().find("io_uring:"), std::string::npos) << proxy.stderr_text();
+}
+
+TEST(proxying, the_log_says_whether_reads_and_sends_go_through_io_uring)
+{
+    scripted_backend app;
+    sluice_process proxy{config_for(app)};
+    EXPECT_EQ(http_get(proxy.port(), "/").status, 200);
+    EXPECT_TRUE(proxy.wait_stderr("io_uring: ")) << proxy.stderr_text();
+}
+
+}  // namespace
+}  // namespace sluice::test

@@ -371,12 +371,6 @@ TEST(proxying, upgrade_tunnel_carries_bytes_both_ways_after_101)
     }
 }
 
-}  // namespace
-}  // namespace sluice::test
-
-namespace sluice::test {
-namespace {
-
 // io_uring: off is the path every read and send takes where the kernel refuses a ring: it must
 // serve the same, and the log must say which path a process took.
 TEST(proxying, with_io_uring_off_requests_go_as_with_the_ring)

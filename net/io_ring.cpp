@@ -31,8 +31,8 @@ struct op {
 };
 
 template <class Handler>
-struct send_op : op {
-    explicit send_op(Handler&& h) : handler(std::move(h))
+struct typed_op : op {
+    explicit typed_op(Handler&& h) : handler(std::move(h))
     {
         complete = &do_complete;
         destroy = &do_destroy;
@@ -40,12 +40,12 @@ struct send_op : op {
 
     static void do_complete(op* base, error_code ec, std::size_t n)
     {
-        auto* self = static_cast<send_op*>(base);
+        auto* self = static_cast<typed_op*>(base);
         Handler h = std::move(self->handler);
         delete self;
         std::move(h)(ec, n);
     }
-    static void do_destroy(op* base) { delete static_cast<send_op*>(base); }
+    static void do_destroy(op* base) { delete static_cast<typed_op*>(base); }
 
     Handler handler;
 };
@@ -113,7 +113,7 @@ struct io_ring::ring {
     template <class Handler, class Prepare>
     void start(Handler&& h, Prepare prepare)
     {
-        op* o = new send_op<std::decay_t<Handler>>(std::move(h));
+        op* o = new typed_op<std::decay_t<Handler>>(std::move(h));
         link(o);
         ::io_uring_sqe* sqe = ::io_uring_get_sqe(&uring);
         if (!sqe) {  // a full submission queue: more operations this turn than it holds

@@ -228,52 +228,42 @@ io_ring::~io_ring() = default;
 
 namespace {
 
-// One attempt each, never a wait inside the kernel (the header says why).
-struct initiate_send {
+// Starts the operation `prepare` describes, with the coroutine's handler.
+template <class Prepare>
+struct initiate {
     io_ring::ring* r;
-    int fd;
-    asio::const_buffer data;
+    Prepare prepare;
 
     template <class Handler>
     void operator()(Handler&& h) const
     {
-        r->start(std::forward<Handler>(h), [this](::io_uring_sqe* sqe) {
-            ::io_uring_prep_send(sqe, fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-        });
+        r->start(std::forward<Handler>(h), prepare);
     }
 };
 
-struct initiate_recv {
-    io_ring::ring* r;
-    int fd;
-    asio::mutable_buffer into;
-
-    template <class Handler>
-    void operator()(Handler&& h) const
-    {
-        r->start(std::forward<Handler>(h), [this](::io_uring_sqe* sqe) {
-            ::io_uring_prep_recv(sqe, fd, into.data(), into.size(), MSG_DONTWAIT);
-        });
-    }
-};
-
-constexpr auto as_result = asio::as_tuple(asio::use_awaitable_t<executor_type>{});
-using result_token = std::remove_const_t<decltype(as_result)>;
+template <class Prepare>
+awaitable<std::tuple<error_code, std::size_t>> start_op(io_ring::ring* r, Prepare prepare)
+{
+    auto token = asio::as_tuple(asio::use_awaitable_t<executor_type>{});
+    return asio::async_initiate<decltype(token), void(error_code, std::size_t)>(
+        initiate<Prepare>{r, prepare}, token);
+}
 
 }  // namespace
 
+// One attempt each, never a wait inside the kernel (the header says why).
 awaitable<std::tuple<error_code, std::size_t>> io_ring::send(int fd, asio::const_buffer data)
 {
-    auto token = as_result;
-    return asio::async_initiate<result_token, void(error_code, std::size_t)>(
-        initiate_send{ring_.get(), fd, data}, token);
+    return start_op(ring_.get(), [fd, data](::io_uring_sqe* sqe) {
+        ::io_uring_prep_send(sqe, fd, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    });
 }
 
 awaitable<std::tuple<error_code, std::size_t>> io_ring::recv(int fd, asio::mutable_buffer into)
 {
-    auto token = as_result;
-    return asio::async_initiate<result_token, void(error_code, std::size_t)>(
-        initiate_recv{ring_.get(), fd, into}, token);
+    return start_op(ring_.get(), [fd, into](::io_uring_sqe* sqe) {
+        ::io_uring_prep_recv(sqe, fd, into.data(), into.size(), MSG_DONTWAIT);
+    });
 }
 
 void io_ring::flush()

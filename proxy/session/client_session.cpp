@@ -42,16 +42,12 @@ void note_request_line(client_connection& c, exchange& x)
     c.version = static_cast<std::uint8_t>(req.version());  // Beast reads one digit a side: <= 99
 }
 
-// What has arrived from the client, once some has: through the worker's ring when it has one
-// and the socket is plain, else at once when the reactor says bytes may be there.
+// What has arrived from the client, once some has. Not a coroutine: each path is one already
+// (the TLS channel's read_some takes what has arrived before it waits).
 awaitable<net::io_result> read_client(client_connection& c, asio::mutable_buffer space)
 {
-    if (c.w.ring.on() && !client_stream(c).tls)
-        co_return co_await read_in_turn(c.w.ring, c.socket, c.deadline, space);
-    error_code ec;
-    auto n = net::read_arrived(client_stream(c), space, ec);
-    if (ec == asio::error::would_block) co_return co_await net::read_some(client_stream(c), space);
-    co_return net::io_result{ec, n};
+    if (client_stream(c).tls) return net::read_some(client_stream(c), space);
+    return read_in_turn(c.w.ring, c.socket, c.deadline, space);
 }
 
 // Reads a request head by hand rather than with http::async_read_header, to see the raw bytes

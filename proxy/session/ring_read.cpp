@@ -2,7 +2,9 @@
 
 #include "net/read_readiness.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 namespace sluice::proxy {
 
@@ -13,6 +15,14 @@ awaitable<std::tuple<error_code, std::size_t>> read_in_turn(net::io_ring& ring, 
                                                             const deadline& d,
                                                             asio::mutable_buffer into)
 {
+    if (!ring.on()) {
+        // Without a recv when the reactor knows the socket is empty (net/read_readiness.hpp).
+        error_code ec;
+        const auto n = net::read_arrived(s, into, ec);
+        if (ec != asio::error::would_block) co_return std::tuple{ec, n};
+        co_return co_await s.async_read_some(into, asio::as_tuple(
+                                                       asio::use_awaitable_t<executor_type>{}));
+    }
     for (bool wait = !net::may_have_bytes(s);; wait = true) {
         // A deadline that passed while the recv waited for its flush cancelled nothing: the
         // reactor had no operation of this socket's then.

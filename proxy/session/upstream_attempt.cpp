@@ -46,15 +46,7 @@ awaitable<error_code> read_response_head(net::io_ring& ring, upstream_connection
         auto space = u.buffer.prepare(
             std::max<std::size_t>(512, std::min<std::size_t>(spare, 65536)));
         // Just after the request went out: usually no recv until the server has answered.
-        error_code ec;
-        std::size_t n = 0;
-        if (ring.on()) {
-            std::tie(ec, n) = co_await read_in_turn(ring, u.socket, u.deadline, space);
-        } else {
-            n = net::read_arrived(u.socket, space, ec);
-            if (ec == asio::error::would_block)
-                std::tie(ec, n) = co_await u.socket.async_read_some(space, use_tuple);
-        }
+        auto [ec, n] = co_await read_in_turn(ring, u.socket, u.deadline, space);
         emptied = n < space.size();
         u.buffer.commit(n);
         if (ec == asio::error::eof) {

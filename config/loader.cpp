@@ -313,13 +313,14 @@ void read_threads(reader& r, const node& n, const std::string& path, root& c)
     c.threads = threads;
 }
 
-void read_io_uring(reader& r, const node& n, const std::string& path, root& c)
+// A kernel feature used where the kernel allows it (auto), or never (off).
+void read_auto_off(reader& r, const node& n, const std::string& path, bool& on)
 {
     std::string mode;
     if (!r.text(n, path, mode)) return;
     if (mode != "auto" && mode != "off")
         return r.error(n, path, "is \"" + mode + "\"; expected auto or off");
-    c.io_uring = mode == "auto";
+    on = mode == "auto";
 }
 
 // RFC 9110 5.6.2: a field name is a token.
@@ -347,7 +348,8 @@ const field<scale_out> scale_out_fields[] = {
 
 const field<root> root_fields[] = {
     {"threads", read_threads},
-    {"io_uring", read_io_uring},
+    {"io_uring", [](auto& r, auto& n, auto& p, root& c) { read_auto_off(r, n, p, c.io_uring); }},
+    {"splice", [](auto& r, auto& n, auto& p, root& c) { read_auto_off(r, n, p, c.splice); }},
     {"access_log", read_access_log},
     {"listeners",
      [](auto& r, auto& n, auto& p, auto& c) {

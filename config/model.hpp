@@ -313,6 +313,10 @@ struct root {
     // Plain sockets' reads and sends batched through io_uring (net/io_ring.hpp) where the
     // kernel allows one ("auto", the default); "off" makes each its own system call.
     bool io_uring = true;
+    // Response bodies of 64 KiB and more, between plain sockets and not buffered, moved by
+    // splice(2) through a pipe (net/splice_pipe.hpp) where the kernel allows ("auto", the
+    // default); "off" copies them through the proxy's buffers.
+    bool splice = true;
     struct access_log access_log;
     std::vector<listener> listeners;
     struct admin admin;

@@ -95,6 +95,8 @@ void warn_restart_only(const config::root& old_cfg, const config::root& new_cfg)
         log_event(severity::warning, "reload: `threads` changed; it takes effect after a restart");
     if (old_cfg.io_uring != new_cfg.io_uring)
         log_event(severity::warning, "reload: `io_uring` changed; it takes effect after a restart");
+    if (old_cfg.splice != new_cfg.splice)
+        log_event(severity::warning, "reload: `splice` changed; it takes effect after a restart");
     if (old_cfg.admin.bind.text != new_cfg.admin.bind.text)
         log_event(severity::warning,
                   "reload: `admin.bind` changed; it takes effect after a restart");

@@ -33,7 +33,8 @@ runtime::impl::impl(config::root cfg, std::string path)
     std::vector<worker*> raw;
     for (unsigned i = 0; i < n; ++i) {
         workers.push_back(std::make_unique<worker>(i, log.get(), metrics.add_shard(),
-                                                   &resume_idle_client, current->config.io_uring));
+                                                   &resume_idle_client, current->config.io_uring,
+                                                   current->config.splice));
         workers.back()->current = current;
         raw.push_back(workers.back().get());
     }
@@ -43,6 +44,11 @@ runtime::impl::impl(config::root cfg, std::string path)
     else if (current->config.io_uring)
         log_event(severity::warning, "io_uring: auto, but " + ring.why_off() +
                                          "; each read and send is its own system call");
+    if (const auto& pipes = workers.front()->pipes; pipes.on())
+        log_event(severity::info, "splice: large bodies between plain sockets pass through pipes");
+    else if (current->config.splice)
+        log_event(severity::warning, "splice: auto, but " + pipes.why_off() +
+                                         "; every body passes through the proxy's buffers");
     const auto& ls = current->config.listeners;
     for (std::size_t i = 0; i < ls.size(); ++i) {
         listeners.push_back(std::make_unique<listener>(workers[i % n]->io, ls[i], raw));

@@ -5,9 +5,9 @@
 namespace sluice::proxy {
 
 worker::worker(unsigned index, access_log* log, health::metrics_shard& metrics,
-               idle_set::wake_fn wake_idle, bool io_uring)
+               idle_set::wake_fn wake_idle, bool io_uring, bool splice)
     : index(index), sweeper(io, std::chrono::milliseconds(20)), idle(io, wake_idle), log(log),
-      metrics(metrics), id_prefix_(std::random_device{}()), ring(io, io_uring)
+      metrics(metrics), pipes(splice), id_prefix_(std::random_device{}()), ring(io, io_uring)
 {
     id_prefix_ = (id_prefix_ << 32) ^ std::random_device{}();
 }

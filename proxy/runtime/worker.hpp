@@ -5,6 +5,7 @@
 
 #include "health/metrics.hpp"
 #include "net/io_ring.hpp"
+#include "net/splice_pipe.hpp"
 #include "proxy/log/access_log.hpp"
 #include "proxy/runtime/deadline_sweeper.hpp"
 #include "proxy/runtime/idle_set.hpp"
@@ -22,9 +23,9 @@ namespace sluice::proxy {
 class worker {
 public:
     // `wake_idle` serves a client connection whose socket waited in `idle`; `io_uring` asks for
-    // the io_uring ring (config::root::io_uring).
+    // the io_uring ring (config::root::io_uring), `splice` for pipes (config::root::splice).
     worker(unsigned index, access_log* log, health::metrics_shard& metrics,
-           idle_set::wake_fn wake_idle, bool io_uring);
+           idle_set::wake_fn wake_idle, bool io_uring, bool splice);
 
     // One thread, and each socket used only by it (sockets are handed over by post): Asio may
     // skip its per-socket locks. Posting and timers from other threads stay safe.
@@ -58,6 +59,8 @@ public:
     // Buffers for serialized message heads (and small bodies), reused the same way.
     std::string take_text_buffer();
     void give_back(std::string text);
+    // Pipes that large bodies pass through without entering the proxy (net/splice_pipe.hpp).
+    net::pipe_pool pipes;
 
 private:
     std::uint64_t id_prefix_;

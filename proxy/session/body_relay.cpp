@@ -4,6 +4,7 @@
 #include "proxy/http/message_head.hpp"
 #include "proxy/session/relay_backlog.hpp"
 #include "proxy/session/relay_writes.hpp"
+#include "proxy/session/splice_relay.hpp"
 
 #include <algorithm>
 #include <array>
@@ -204,6 +205,31 @@ awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p,
     }
 }
 
+// A large body of known length between plain sockets: what came with the head goes out with
+// the head, and the rest moves through a pipe, never entering the proxy (splice_relay.hpp).
+// Responses only: the request's parser must see its whole body, which retries and the client's
+// keep-alive ask about; a response's parser is done with once its head is read.
+awaitable<relay_result> relay_spliced(worker& w, response_parser& p, const head_edits& edits,
+                                      relay_side from, relay_side to,
+                                      std::function<void()> on_read_done)
+{
+    text_buffer buffer{w};
+    auto& head = buffer.text;
+    write_head(p.get().base(), edits, head);
+    relay_result r;
+    relay_buffer buf{w};
+    for (bool first = true;; first = false) {
+        const auto n = parse_buffered(p, *from.buffer, buf.get(), buf.size, r);
+        if (r.failed != relay_result::failure::none) co_return r;
+        const std::array<asio::const_buffer, 2> out{
+            asio::buffer(head.data(), first ? head.size() : 0), asio::buffer(buf.data.get(), n)};
+        if (!co_await write_piece(to, out, r)) co_return r;
+        if (n == 0 || from.buffer->size() == 0 || p.is_done()) break;
+    }
+    co_await splice_body(w, from, to, p.content_length_remaining().value_or(0), r, on_read_done);
+    co_return r;
+}
+
 }  // namespace
 
 // Not a coroutine itself: it picks one, and the caller awaits that one's frame only.
@@ -218,6 +244,12 @@ awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p,
                                : p.content_length_remaining().value_or(whole_message_limit + 1);
     if (!chunked && remaining <= whole_message_limit)
         return relay_whole(w, p, edits, from, to, remaining, std::move(on_read_done));
+    if constexpr (!IsRequest) {
+        const auto buffered = from.buffer->size();
+        if (p.content_length_remaining() && remaining > buffered &&
+            can_splice(w, from, to, chunked, remaining - buffered))
+            return relay_spliced(w, p, edits, from, to, std::move(on_read_done));
+    }
     return relay_streamed(w, p, edits, chunked, from, to, std::move(on_read_done));
 }
 

@@ -66,8 +66,8 @@ TEST(loader, each_error_names_file_line_column_key_path_and_the_fix)
 {
     const error_case cases[] = {
         {with("colour: red\n"),
-         {"t.yaml:8:1: colour: unknown key; expected one of threads, io_uring, access_log, "
-          "listeners, admin, timeouts, backends, scale_out"}},
+         {"t.yaml:8:1: colour: unknown key; expected one of threads, io_uring, splice, "
+          "access_log, listeners, admin, timeouts, backends, scale_out"}},
         {with("scale_out: { not_processed_header: \"X Not Processed\" }\n"),
          {"t.yaml:8:36: scale_out.not_processed_header: is not a header name; use letters, "
           "digits and - (e.g. X-Sluice-Not-Processed), or \"\" to turn it off"}},
@@ -76,6 +76,7 @@ TEST(loader, each_error_names_file_line_column_key_path_and_the_fix)
           "or auto"}},
         {with("threads: 0\n"), {"t.yaml:8:10: threads: is 0; expected at least 1, or auto"}},
         {with("io_uring: on\n"), {"t.yaml:8:11: io_uring: is \"on\"; expected auto or off"}},
+        {with("splice: yes\n"), {"t.yaml:8:9: splice: is \"yes\"; expected auto or off"}},
         {with("timeouts: [1s]\n"), {"t.yaml:8:11: timeouts: a list; expected a map of key: value"}},
         {with("timeouts: { queue: 5 }\n"),
          {"t.yaml:8:20: timeouts.queue: \"5\" is not a duration; expected a number with a unit: "
@@ -332,6 +333,13 @@ TEST(loader, io_uring_is_asked_for_unless_it_is_off)
     EXPECT_TRUE(load_string(minimal, "t.yaml").config.io_uring);
     EXPECT_TRUE(load_string(with("io_uring: auto\n"), "t.yaml").config.io_uring);
     EXPECT_FALSE(load_string(with("io_uring: off\n"), "t.yaml").config.io_uring);
+}
+
+TEST(loader, splice_is_asked_for_unless_it_is_off)
+{
+    EXPECT_TRUE(load_string(minimal, "t.yaml").config.splice);
+    EXPECT_TRUE(load_string(with("splice: auto\n"), "t.yaml").config.splice);
+    EXPECT_FALSE(load_string(with("splice: off\n"), "t.yaml").config.splice);
 }
 
 // Every feature key is in effect: none earns an "accepted, not in effect" style warning.

@@ -1,0 +1,162 @@
+// Large response bodies between plain sockets pass through a pipe (splice(2)) and never enter the
+// proxy, unless `splice: off`. Each test runs on both paths: every byte arrives in order, the
+// connections stay usable, and stalls and failures on either side end as they do for any body.
+
+#include "support/http_client.hpp"
+#include "support/proxy_config.hpp"
+#include "support/scripted_backend.hpp"
+#include "support/sluice_process.hpp"
+
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+namespace sluice::test {
+namespace {
+
+class splice : public ::testing::TestWithParam<const char*> {
+protected:
+    proxy_config config(const scripted_backend& app) const
+    {
+        return config_for(app).top_level(std::string("splice: ") + GetParam());
+    }
+    bool spliced() const { return std::string_view(GetParam()) == "auto"; }
+};
+
+INSTANTIATE_TEST_SUITE_P(both_paths, splice, ::testing::Values("auto", "off"));
+
+std::uint64_t logged_bytes_out(const json_line& line)
+{
+    return std::stoull("0" + line["bytes_out"]);
+}
+
+TEST_P(splice, large_responses_arrive_whole_and_both_connections_are_reused)
+{
+    scripted_backend app{{.response_size = 3 * mib + 5}};
+    sluice_process proxy{config(app)};
+    connection client{proxy.port()};
+    for (int i = 0; i < 3; ++i) {
+        auto r = client.send({.path = "/big", .keep_body = false});
+        ASSERT_EQ(r.status, 200) << r.error;
+        EXPECT_EQ(r.body_size, 3 * mib + 5);
+        EXPECT_TRUE(r.body_matches_pattern);
+    }
+    EXPECT_EQ(app.connections_accepted(), 1u);
+    auto log = proxy.wait_access_log(3);
+    ASSERT_EQ(log.size(), 3u);
+    EXPECT_GT(logged_bytes_out(log[2]), 3 * mib) << log[2].text();
+    if (spliced())
+        EXPECT_TRUE(proxy.wait_stderr("splice: large bodies")) << proxy.stderr_text();
+    else
+        EXPECT_EQ(proxy.stderr_text().find("splice:"), std::string::npos) << proxy.stderr_text();
+}
+
+// More than the sockets' buffers hold, to a client that reads nothing for a while: the relay waits
+// for the client, then goes on.
+TEST_P(splice, a_client_that_pauses_gets_every_byte)
+{
+    scripted_backend app{{.response_size = 24 * mib}};
+    sluice_process proxy{config(app)};
+    connection client{proxy.port()};
+    ASSERT_TRUE(client.send_raw("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+    std::this_thread::sleep_for(1500ms);
+    auto r = client.read_response(false, false);
+    ASSERT_EQ(r.status, 200) << r.error;
+    EXPECT_EQ(r.body_size, 24 * mib);
+    EXPECT_TRUE(r.body_matches_pattern);
+}
+
+TEST_P(splice, a_server_that_stops_mid_body_ends_the_clients_response_and_is_logged)
+{
+    scripted_backend app{{.raw_reply = "HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n" +
+                                       pattern_bytes(0, 300 * 1024)}};
+    sluice_process proxy{config(app)};
+    auto r = request(proxy.port(), {.path = "/cut", .keep_body = false});
+    EXPECT_EQ(r.status, 200);
+    EXPECT_NE(r.error, "");
+    EXPECT_LT(r.body_size, 4 * mib);
+    auto log = proxy.wait_access_log(1);
+    ASSERT_EQ(log.size(), 1u) << proxy.stderr_text();
+    EXPECT_EQ(log[0]["reason"], "server_reset") << log[0].text();
+}
+
+// A server that sends its head and part of a large body, then nothing, until the test ends.
+class stalling_server {
+public:
+    stalling_server()
+    {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), len), 0);
+        EXPECT_EQ(::listen(fd_, 4), 0);
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+        port_ = ntohs(a.sin_port);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~stalling_server()
+    {
+        ::shutdown(fd_, SHUT_RDWR);
+        thread_.join();
+        ::close(fd_);
+    }
+    std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+private:
+    void serve()
+    {
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        char buf[4096];
+        for (std::string head; head.find("\r\n\r\n") == std::string::npos;) {
+            const auto n = ::read(c, buf, sizeof buf);
+            if (n <= 0) break;
+            head.append(buf, std::size_t(n));
+        }
+        const auto reply = "HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n" +
+                           pattern_bytes(0, 200 * 1024);
+        EXPECT_EQ(::send(c, reply.data(), reply.size(), MSG_NOSIGNAL), ssize_t(reply.size()));
+        ::read(c, buf, sizeof buf);  // until the proxy gives up, or the test ends
+        ::close(c);
+    }
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+    std::thread thread_;
+};
+
+TEST_P(splice, a_server_that_stalls_mid_body_is_given_up_after_the_server_timeout)
+{
+    stalling_server server;
+    auto cfg = proxy_config{}.backend("app", {server.address()}).default_backend("app");
+    cfg.top_level(std::string("splice: ") + GetParam()).timeout("server", "400ms");
+    sluice_process proxy{cfg};
+    auto r = request(proxy.port(), {.path = "/stall", .keep_body = false});
+    EXPECT_EQ(r.status, 200);
+    EXPECT_NE(r.error, "");
+    EXPECT_EQ(r.body_size, 200 * 1024u);
+    auto log = proxy.wait_access_log(1);
+    ASSERT_EQ(log.size(), 1u) << proxy.stderr_text();
+    EXPECT_EQ(log[0]["reason"], "server_timeout") << log[0].text();
+}
+
+TEST_P(splice, a_client_that_stops_reading_is_given_up_after_client_send)
+{
+    scripted_backend app{{.response_size = 64 * mib}};
+    sluice_process proxy{config(app).timeout("client_send", "500ms")};
+    connection client{proxy.port()};
+    ASSERT_TRUE(client.send_raw("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto log = proxy.wait_access_log(1);
+    ASSERT_EQ(log.size(), 1u) << proxy.stderr_text();
+    EXPECT_EQ(log[0]["status"], "499") << log[0].text();
+    EXPECT_EQ(log[0]["reason"], "client_gone") << log[0].text();
+    EXPECT_LT(logged_bytes_out(log[0]), 64 * mib) << log[0].text();
+}
+
+}  // namespace
+}  // namespace sluice::test

@@ -104,10 +104,10 @@ std::size_t splice_pipe::fill(int from, std::size_t max, boost::system::error_co
     return static_cast<std::size_t>(n);
 }
 
-std::size_t splice_pipe::drain(int to, std::size_t max, bool more, boost::system::error_code& ec)
+std::size_t splice_pipe::drain(int to, std::size_t max, boost::system::error_code& ec)
 {
-    const unsigned flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK | (more ? SPLICE_F_MORE : 0u);
-    const auto n = ::splice(read_end_, nullptr, to, nullptr, max, flags);
+    const auto n = ::splice(read_end_, nullptr, to, nullptr, max,
+                            SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (n < 0) {
         ec = last_error();
         return 0;

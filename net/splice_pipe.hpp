@@ -32,9 +32,10 @@ public:
     // Moves up to `max` bytes that have arrived on socket `from` into the pipe, without waiting:
     // the bytes moved, 0 with ec clear when the peer has shut down its side, or would_block.
     std::size_t fill(int from, std::size_t max, boost::system::error_code& ec);
-    // Moves up to `max` of the bytes held to socket `to`, as much as it takes now; `more`: further
-    // bytes follow (MSG_MORE). An error, or would_block when the socket takes nothing.
-    std::size_t drain(int to, std::size_t max, bool more, boost::system::error_code& ec);
+    // Moves up to `max` of the bytes held to socket `to`, as much as it takes now: an error, or
+    // would_block when the socket takes nothing. Without SPLICE_F_MORE: a server that pauses
+    // mid-body must not leave its last bytes corked in the client's socket.
+    std::size_t drain(int to, std::size_t max, boost::system::error_code& ec);
 
 private:
     void close();

@@ -209,8 +209,8 @@ awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p,
 // the head, and the rest moves through a pipe, never entering the proxy (splice_relay.hpp).
 // Responses only: the request's parser must see its whole body, which retries and the client's
 // keep-alive ask about; a response's parser is done with once its head is read.
-awaitable<relay_result> relay_spliced(worker& w, response_parser& p, const head_edits& edits,
-                                      relay_side from, relay_side to,
+awaitable<relay_result> relay_spliced(worker& w, net::splice_pipe pipe, response_parser& p,
+                                      const head_edits& edits, relay_side from, relay_side to,
                                       std::function<void()> on_read_done)
 {
     text_buffer buffer{w};
@@ -226,7 +226,8 @@ awaitable<relay_result> relay_spliced(worker& w, response_parser& p, const head_
         if (!co_await write_piece(to, out, r)) co_return r;
         if (n == 0 || from.buffer->size() == 0 || p.is_done()) break;
     }
-    co_await splice_body(w, from, to, p.content_length_remaining().value_or(0), r, on_read_done);
+    co_await splice_body(w.pipes, std::move(pipe), from, to,
+                         p.content_length_remaining().value_or(0), r, on_read_done);
     co_return r;
 }
 
@@ -247,8 +248,12 @@ awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p,
     if constexpr (!IsRequest) {
         const auto buffered = from.buffer->size();
         if (p.content_length_remaining() && remaining > buffered &&
-            can_splice(w, from, to, chunked, remaining - buffered))
-            return relay_spliced(w, p, edits, from, to, std::move(on_read_done));
+            can_splice(w.pipes, from, to, chunked, remaining - buffered)) {
+            // Out of descriptors for a pipe: the body goes the copying way.
+            if (auto pipe = w.pipes.take(); pipe.valid())
+                return relay_spliced(w, std::move(pipe), p, edits, from, to,
+                                     std::move(on_read_done));
+        }
     }
     return relay_streamed(w, p, edits, chunked, from, to, std::move(on_read_done));
 }

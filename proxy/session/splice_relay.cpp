@@ -13,7 +13,7 @@ namespace {
 // bytes: a relay that failed half-way).
 struct pipe_lease {
     net::pipe_pool& pool;
-    net::splice_pipe pipe = pool.take();
+    net::splice_pipe pipe;
     ~pipe_lease() { pool.give_back(std::move(pipe)); }
 };
 
@@ -24,15 +24,11 @@ void note_failure(relay_result& r, relay_result::failure f, error_code ec, bool 
     r.timed_out = timed_out;
 }
 
-// Waits until `side`'s socket can be read (or written), within its timeout: a deadline that
-// passed while the relay was moving bytes is honoured here, as no wait was under way to cancel.
+// Waits until `side`'s socket can be read (or written), within its timeout. The deadline is armed
+// only while a wait is under way, so its expiry always has a wait to cancel.
 awaitable<bool> wait_for(relay_side& side, bool write, relay_result& r)
 {
     const auto failure = write ? relay_result::failure::write : relay_result::failure::read;
-    if (side.deadline.expired()) {
-        note_failure(r, failure, asio::error::operation_aborted, true);
-        co_return false;
-    }
     side.deadline.arm(side.timeout);
     error_code ec;
     if (write)
@@ -46,33 +42,39 @@ awaitable<bool> wait_for(relay_side& side, bool write, relay_result& r)
 
 }  // namespace
 
-bool can_splice(const worker& w, const relay_side& from, const relay_side& to, bool chunked,
-                std::uint64_t length)
+bool can_splice(const net::pipe_pool& pipes, const relay_side& from, const relay_side& to,
+                bool chunked, std::uint64_t length)
 {
-    return w.pipes.on() && !chunked && length >= worker::relay_buffer_size && !from.stream.tls &&
+    return pipes.on() && !chunked && length >= worker::relay_buffer_size && !from.stream.tls &&
            !to.stream.tls && !to.backlog;
 }
 
 // Fills the pipe while `from` has bytes and the pipe has room, drains it while `to` takes them;
 // when neither can move, waits for the side that holds things up: the writer when bytes wait in
 // the pipe (so a slow client slows the server down, as a full relay buffer does), else the reader.
-awaitable<void> splice_body(worker& w, relay_side& from, relay_side& to, std::uint64_t length,
-                            relay_result& r, std::function<void()>& on_read_done)
+//
+// A fill that would block proves the socket empty only when the pipe is empty: a pipe holds one
+// segment per page slot, so with small segments (1448 bytes from a network card) it is full long
+// before capacity() bytes, and splice(2) then fails with EAGAIN as for an empty socket. Taking
+// that for an empty socket would wait for a readiness event that never comes for bytes already
+// there. So a fill that would block with bytes in the pipe waits for the drain instead (as
+// HAProxy's raw_sock_to_pipe does).
+awaitable<void> splice_body(net::pipe_pool& pipes, net::splice_pipe pipe, relay_side& from,
+                            relay_side& to, std::uint64_t length, relay_result& r,
+                            std::function<void()>& on_read_done)
 {
-    pipe_lease lease{w.pipes};
-    auto& pipe = lease.pipe;
-    if (!pipe.valid()) {
-        note_failure(r, relay_result::failure::read, asio::error::no_descriptors, false);
-        co_return;
-    }
+    pipe_lease lease{pipes, std::move(pipe)};
+    auto& p = lease.pipe;
     const int in = from.stream.socket.native_handle(), out = to.stream.socket.native_handle();
-    bool can_read = net::may_have_bytes(from.stream.socket), can_write = true;
-    while (length > 0 || pipe.held() > 0) {
+    bool can_read = net::may_have_bytes(from.stream.socket), can_write = true, full = false;
+    while (length > 0 || p.held() > 0) {
         error_code ec;
-        if (can_read && length > 0 && pipe.held() < pipe.capacity()) {
-            const auto room = std::min<std::uint64_t>(length, pipe.capacity() - pipe.held());
-            const auto n = pipe.fill(in, static_cast<std::size_t>(room), ec);
-            if (ec == asio::error::would_block) {
+        if (can_read && !full && length > 0 && p.held() < p.capacity()) {
+            const auto room = std::min<std::uint64_t>(length, p.capacity() - p.held());
+            const auto n = p.fill(in, static_cast<std::size_t>(room), ec);
+            if (ec == asio::error::would_block && p.held() > 0) {
+                full = true;
+            } else if (ec == asio::error::would_block) {
                 net::saw_empty(from.stream.socket);
                 can_read = false;
             } else if (ec || n == 0) {  // reset, or the server closed before its whole body
@@ -84,8 +86,8 @@ awaitable<void> splice_body(worker& w, relay_side& from, relay_side& to, std::ui
             length -= n;
             if (length == 0 && on_read_done) std::exchange(on_read_done, nullptr)();
         }
-        if (can_write && pipe.held() > 0) {
-            const auto n = pipe.drain(out, pipe.held(), length > 0, ec);
+        if (can_write && p.held() > 0) {
+            const auto n = p.drain(out, p.held(), ec);
             if (ec == asio::error::would_block) {
                 can_write = false;
             } else if (ec) {
@@ -93,10 +95,11 @@ awaitable<void> splice_body(worker& w, relay_side& from, relay_side& to, std::ui
                 co_return;
             }
             r.bytes_written += n;
+            full = full && n == 0;
         }
-        const bool reading = can_read && length > 0 && pipe.held() < pipe.capacity();
-        if (reading || (can_write && pipe.held() > 0)) continue;
-        if (pipe.held() > 0) {
+        const bool reading = can_read && !full && length > 0 && p.held() < p.capacity();
+        if (reading || (can_write && p.held() > 0)) continue;
+        if (p.held() > 0) {
             if (!co_await wait_for(to, true, r)) co_return;
             can_write = true;
         } else {

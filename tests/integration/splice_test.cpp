@@ -3,16 +3,17 @@
 // connections stay usable, and stalls and failures on either side end as they do for any body.
 
 #include "support/http_client.hpp"
+#include "support/loopback.hpp"
 #include "support/proxy_config.hpp"
 #include "support/scripted_backend.hpp"
 #include "support/sluice_process.hpp"
 
 #include <gtest/gtest.h>
 
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <functional>
 #include <thread>
 
 namespace sluice::test {
@@ -84,23 +85,16 @@ TEST_P(splice, a_server_that_stops_mid_body_ends_the_clients_response_and_is_log
     EXPECT_EQ(log[0]["reason"], "server_reset") << log[0].text();
 }
 
-// A server that sends its head and part of a large body, then nothing, until the test ends.
-class stalling_server {
+// One connection's server side, scripted: reads the request head, then hands the socket to `reply`,
+// then waits until the proxy closes (or the test ends) before it closes.
+class raw_server {
 public:
-    stalling_server()
+    explicit raw_server(std::function<void(int)> reply)
+        : reply_(std::move(reply)), fd_(listen_loopback(port_))
     {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), len), 0);
-        EXPECT_EQ(::listen(fd_, 4), 0);
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-        port_ = ntohs(a.sin_port);
         thread_ = std::thread([this] { serve(); });
     }
-    ~stalling_server()
+    ~raw_server()
     {
         ::shutdown(fd_, SHUT_RDWR);
         thread_.join();
@@ -119,23 +113,36 @@ private:
             if (n <= 0) break;
             head.append(buf, std::size_t(n));
         }
-        const auto reply = "HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n" +
-                           pattern_bytes(0, 200 * 1024);
-        EXPECT_EQ(::send(c, reply.data(), reply.size(), MSG_NOSIGNAL), ssize_t(reply.size()));
+        reply_(c);
         ::read(c, buf, sizeof buf);  // until the proxy gives up, or the test ends
         ::close(c);
     }
-    int fd_ = -1;
+    std::function<void(int)> reply_;
     std::uint16_t port_ = 0;
+    int fd_ = -1;
     std::thread thread_;
 };
 
+void send_all(int fd, const std::string& bytes)
+{
+    EXPECT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), ssize_t(bytes.size()));
+}
+
+proxy_config config_with(const raw_server& server, const char* splice)
+{
+    proxy_config cfg;
+    cfg.backend("app", {server.address()}).default_backend("app");
+    cfg.top_level(std::string("splice: ") + splice);
+    return cfg;
+}
+
 TEST_P(splice, a_server_that_stalls_mid_body_is_given_up_after_the_server_timeout)
 {
-    stalling_server server;
-    auto cfg = proxy_config{}.backend("app", {server.address()}).default_backend("app");
-    cfg.top_level(std::string("splice: ") + GetParam()).timeout("server", "400ms");
-    sluice_process proxy{cfg};
+    raw_server server{[](int c) {
+        send_all(c, "HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n" +
+                        pattern_bytes(0, 200 * 1024));
+    }};
+    sluice_process proxy{config_with(server, GetParam()).timeout("server", "400ms")};
     auto r = request(proxy.port(), {.path = "/stall", .keep_body = false});
     EXPECT_EQ(r.status, 200);
     EXPECT_NE(r.error, "");

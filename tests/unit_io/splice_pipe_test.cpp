@@ -55,7 +55,7 @@ TEST_F(splice_pipe_test, bytes_pass_from_one_socket_to_another_in_order)
         boost::system::error_code ec;
         EXPECT_EQ(pipe.fill(in.ours, 1 << 20, ec), 20000u) << ec.message();
         EXPECT_EQ(pipe.held(), 20000u);
-        EXPECT_EQ(pipe.drain(out.ours, pipe.held(), true, ec), 20000u) << ec.message();
+        EXPECT_EQ(pipe.drain(out.ours, pipe.held(), ec), 20000u) << ec.message();
         EXPECT_EQ(pipe.held(), 0u);
         got += out.drain();
     }
@@ -85,7 +85,7 @@ TEST_F(splice_pipe_test, a_full_socket_would_block_and_the_pipe_keeps_its_bytes)
     send_all(in.peer, numbered(5000));
     boost::system::error_code ec;
     ASSERT_EQ(pipe.fill(in.ours, 5000, ec), 5000u);
-    EXPECT_EQ(pipe.drain(out.ours, 5000, false, ec), 0u);
+    EXPECT_EQ(pipe.drain(out.ours, 5000, ec), 0u);
     EXPECT_EQ(ec, error::would_block);
     EXPECT_EQ(pipe.held(), 5000u);
 }
@@ -101,7 +101,7 @@ TEST_F(splice_pipe_test, a_gone_peer_fails_the_drain_without_ending_the_process)
     ASSERT_EQ(pipe.fill(in.ours, 5, ec), 5u);
     ::close(out.peer);
     out.peer = -1;
-    EXPECT_EQ(pipe.drain(out.ours, 5, false, ec), 0u);
+    EXPECT_EQ(pipe.drain(out.ours, 5, ec), 0u);
     EXPECT_TRUE(ec == error::broken_pipe || ec == error::connection_reset) << ec.message();
 }
 
@@ -117,7 +117,7 @@ TEST_F(splice_pipe_test, a_pipe_given_back_with_bytes_is_closed_not_lent_again)
     ASSERT_TRUE(next.valid());
     EXPECT_EQ(next.held(), 0u);
     socket_pair out;
-    EXPECT_EQ(next.drain(out.ours, 64, false, ec), 0u);  // nothing in it to drain
+    EXPECT_EQ(next.drain(out.ours, 64, ec), 0u);  // nothing in it to drain
     EXPECT_EQ(ec, error::would_block);
 }
 

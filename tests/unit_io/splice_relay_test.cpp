@@ -1,0 +1,211 @@
+// splice_body on real sockets: a server's bytes reach the client through a pipe, including when the
+// pipe fills by its page slots long before its byte capacity while the client holds things up.
+
+#include "proxy/session/splice_relay.hpp"
+
+#include "support/loopback.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace sluice::proxy {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+constexpr std::size_t page = 4096;
+
+char body_byte(std::size_t i) { return static_cast<char>('a' + (i * 7 + i / 97) % 26); }
+
+class splice_relay_test : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        if (!pipes.on()) GTEST_SKIP() << "no splice here: " << pipes.why_off();
+        int fds[2];
+        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+        client.assign(asio::generic::stream_protocol(AF_UNIX, SOCK_STREAM), fds[0]);
+        client_peer = fds[1];
+    }
+    // The server's side over a unix socket pair, where every write is a segment of its own.
+    void connect_server_unix()
+    {
+        int fds[2];
+        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+        server.assign(asio::generic::stream_protocol(AF_UNIX, SOCK_STREAM), fds[0]);
+        server_peer = fds[1];
+    }
+
+    void TearDown() override
+    {
+        for (int fd : {server_peer, client_peer, file})
+            if (fd >= 0) ::close(fd);
+    }
+
+    // A TCP connection on 127.0.0.1: `server` is the proxy's end, `server_peer` the app's.
+    void connect_server()
+    {
+        std::uint16_t port = 0;
+        const int listener = test::listen_loopback(port);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(port);
+        server_peer = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ASSERT_EQ(::connect(server_peer, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        const int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        ::close(listener);
+        ASSERT_GE(fd, 0);
+        server.assign(asio::generic::stream_protocol(AF_INET, IPPROTO_TCP), fd);
+    }
+
+    // Sends `count` segments of `size` body bytes, each from pages of its own in a file, so that no
+    // two share a page and each takes a slot of its own in a pipe.
+    void send_segments(std::size_t count, std::size_t size)
+    {
+        char name[] = "/tmp/sluice-splice-XXXXXX";
+        file = ::mkstemp(name);
+        ASSERT_GE(file, 0);
+        ::unlink(name);
+        const std::size_t stride = (size + page - 1) / page * page;
+        std::string pages(count * stride, '\0');
+        for (std::size_t i = 0; i < count * size; ++i)
+            pages[i / size * stride + i % size] = body_byte(i);
+        ASSERT_EQ(::write(file, pages.data(), pages.size()), ssize_t(pages.size()));
+        for (std::size_t i = 0; i < count; ++i) {
+            off_t at = off_t(i * stride);
+            ASSERT_EQ(::sendfile(server_peer, file, &at, size), ssize_t(size));
+        }
+    }
+
+    // Fills the client's socket until it takes no more: the relay's writes then wait.
+    std::size_t block_client()
+    {
+        const std::string filler(65536, '-');
+        std::size_t sent = 0;
+        for (ssize_t n;
+             (n = ::send(client.native_handle(), filler.data(), filler.size(), MSG_NOSIGNAL)) > 0;)
+            sent += std::size_t(n);
+        return sent;
+    }
+
+    void start(std::uint64_t length)
+    {
+        asio::co_spawn(
+            io.get_executor(),
+            [this, length]() -> awaitable<void> {
+                relay_side from{server, nullptr, server_deadline, 10s};
+                relay_side to{client, nullptr, client_deadline, 10s};
+                std::function<void()> done_reading;
+                relay_result r;
+                co_await splice_body(pipes, pipes.take(), from, to, length, r, done_reading);
+                result = r;
+            },
+            asio::detached);
+    }
+
+    // Runs the loop and reads what reaches the client, until the relay ends or `limit` passes.
+    std::string run_reading_client(std::chrono::steady_clock::duration limit)
+    {
+        std::string got;
+        char buf[65536];
+        for (auto end = std::chrono::steady_clock::now() + limit;
+             !result && std::chrono::steady_clock::now() < end;) {
+            io.restart();
+            io.poll();
+            for (ssize_t n; (n = ::recv(client_peer, buf, sizeof buf, MSG_DONTWAIT)) > 0;)
+                got.append(buf, std::size_t(n));
+            std::this_thread::sleep_for(1ms);
+        }
+        for (ssize_t n; (n = ::recv(client_peer, buf, sizeof buf, MSG_DONTWAIT)) > 0;)
+            got.append(buf, std::size_t(n));
+        return got;
+    }
+
+    asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+    deadline_sweeper sweeper{io, 5ms};
+    net::pipe_pool pipes{true};
+    socket_type server{io}, client{io};
+    deadline server_deadline{sweeper, server}, client_deadline{sweeper, client};
+    int server_peer = -1, client_peer = -1, file = -1;
+    std::optional<relay_result> result;
+};
+
+TEST_F(splice_relay_test, a_body_reaches_the_client_whole)
+{
+    connect_server();
+    constexpr std::size_t size = 300000;
+    std::thread app([this] { send_segments(size / 10000, 10000); });
+    start(size);
+    const auto got = run_reading_client(5s);
+    app.join();
+    ASSERT_TRUE(result) << "the relay did not end; " << got.size() << " bytes arrived";
+    EXPECT_EQ(result->failed, relay_result::failure::none) << result->ec.message();
+    EXPECT_EQ(result->bytes_read, size);
+    EXPECT_EQ(result->bytes_written, size);
+    ASSERT_EQ(got.size(), size);
+    for (std::size_t i = 0; i < size; ++i) ASSERT_EQ(got[i], body_byte(i)) << "byte " << i;
+}
+
+// Segments of 1400 bytes (as from a network card), each taking a pipe slot of its own: a pipe of
+// 64 slots is full at 90 KB, far below its byte capacity. The client takes nothing at first, so
+// the relay fills the pipe to the last slot, and splice(2) then fails as it would for an empty
+// socket. Every byte of the body is already at the proxy, so no readiness event will come: a relay
+// that took the full pipe for an empty socket never ends.
+TEST_F(splice_relay_test, a_pipe_full_by_its_slots_is_not_taken_for_an_empty_socket)
+{
+    connect_server_unix();
+    constexpr std::size_t segment = 1400;
+    std::string body;
+    for (std::string piece(segment, '\0');; body += piece) {
+        for (std::size_t i = 0; i < segment; ++i) piece[i] = body_byte(body.size() + i);
+        if (::send(server_peer, piece.data(), segment, MSG_NOSIGNAL) != ssize_t(segment)) break;
+    }
+    ASSERT_GT(body.size(), 70 * segment) << "fewer segments queued than a pipe has slots";
+    const auto filler = block_client();
+    {
+        // The reactor takes the server socket's readiness event before the relay starts, as it
+        // has in a proxy by the time a body follows its head.
+        auto busy = asio::make_work_guard(io);
+        io.poll();
+    }
+    start(body.size());
+    const auto got = run_reading_client(3s);
+    ASSERT_TRUE(result) << "the relay did not end; " << got.size() << " bytes arrived";
+    EXPECT_EQ(result->failed, relay_result::failure::none) << result->ec.message();
+    ASSERT_EQ(got.size(), filler + body.size());
+    EXPECT_EQ(got.substr(filler), body);
+}
+
+TEST_F(splice_relay_test, a_server_that_closes_early_fails_the_read)
+{
+    connect_server();
+    send_segments(4, 1000);
+    ::shutdown(server_peer, SHUT_WR);
+    start(10000);
+    const auto got = run_reading_client(3s);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->failed, relay_result::failure::read);
+    EXPECT_EQ(got.size(), 4000u);
+    EXPECT_EQ(result->bytes_read, 4000u);
+}
+
+}  // namespace
+}  // namespace sluice::proxy

@@ -20,6 +20,7 @@
 #include "admin/admin_replies.hpp"
 #include "admin/status_page.hpp"
 #include "net/socket_address.hpp"
+#include "net/thread_signals.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -319,7 +320,10 @@ void admin_server::start()
 {
     if (impl_->thread.joinable() || impl_->stop_requested) return;
     asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
-    impl_->thread = std::thread([this] { impl_->io.run(); });
+    impl_->thread = std::thread([this] {
+        net::leave_stop_signals_to_the_control_thread();
+        impl_->io.run();
+    });
 }
 
 void admin_server::stop()

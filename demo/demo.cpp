@@ -2,6 +2,7 @@
 
 #include "config/loader.hpp"
 #include "demo/demo_app.hpp"
+#include "net/thread_signals.hpp"
 #include "proxy/log/event_log.hpp"
 #include "proxy/runtime/runtime.hpp"
 
@@ -60,7 +61,10 @@ struct demo_apps {
     {
         app1.start();
         app2.start();
-        thread = std::thread([this] { io.run(); });
+        thread = std::thread([this] {
+            net::leave_stop_signals_to_the_control_thread();
+            io.run();
+        });
     }
     ~demo_apps()
     {

@@ -3,6 +3,7 @@
 #include "health/check_failure.hpp"
 #include "health/jitter.hpp"
 #include "net/socket_address.hpp"
+#include "net/thread_signals.hpp"
 #include "net/tls_client_context.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -229,7 +230,10 @@ checker::~checker() { stop(); }
 void checker::start()
 {
     impl_->guard.emplace(asio::make_work_guard(impl_->io));
-    impl_->thread = std::thread([self = impl_] { self->io.run(); });
+    impl_->thread = std::thread([self = impl_] {
+        net::leave_stop_signals_to_the_control_thread();
+        self->io.run();
+    });
 }
 
 void checker::set_targets(std::vector<check_target> targets)

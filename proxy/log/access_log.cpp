@@ -1,5 +1,7 @@
 #include "proxy/log/access_log.hpp"
 
+#include "net/thread_signals.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -24,7 +26,10 @@ std::unique_ptr<access_log> access_log::open(const config::access_log& cfg)
 
 access_log::access_log(std::FILE* out, bool owns) : out_(out), owns_(owns)
 {
-    writer_ = std::thread([this] { run(); });
+    writer_ = std::thread([this] {
+        net::leave_stop_signals_to_the_control_thread();
+        run();
+    });
 }
 
 access_log::~access_log()

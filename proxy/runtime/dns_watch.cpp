@@ -1,5 +1,6 @@
 #include "proxy/runtime/dns_watch.hpp"
 
+#include "net/thread_signals.hpp"
 #include "proxy/backend/membership.hpp"
 
 namespace sluice::proxy {
@@ -7,7 +8,10 @@ namespace sluice::proxy {
 dns_watch::dns_watch(net::dns_query query, std::chrono::milliseconds interval,
                      std::function<void(const net::resolve_answer&)> on_answer)
     : query_(std::move(query)), interval_(interval), on_answer_(std::move(on_answer)),
-      thread_([this] { run(); })
+      thread_([this] {
+          net::leave_stop_signals_to_the_control_thread();
+          run();
+      })
 {
 }
 

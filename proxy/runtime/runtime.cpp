@@ -2,6 +2,7 @@
 
 #include "config/admin_rules.hpp"
 #include "net/proxy_protocol.hpp"
+#include "net/thread_signals.hpp"
 #include "proxy/http/check_request.hpp"
 #include "proxy/log/event_log.hpp"
 #include "proxy/runtime/systemd_notify.hpp"
@@ -115,7 +116,11 @@ void runtime::impl::start_threads()
 {
     for (auto& w : workers) guards.push_back(asio::make_work_guard(w->io));
     for (auto& l : listeners) l->start();
-    for (auto& w : workers) threads.emplace_back([&io = w->io] { io.run(); });
+    for (auto& w : workers)
+        threads.emplace_back([&io = w->io] {
+            net::leave_stop_signals_to_the_control_thread();
+            io.run();
+        });
     monitor->start();
     admin->start();
     checker.start();

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 namespace sluice::test {
@@ -134,6 +136,31 @@ TEST(lifecycle_basics, sigterm_and_sigint_exit_0)
         proxy.send_signal(signal);
         EXPECT_EQ(proxy.wait_exit(10s), 0) << "signal " << signal << "\n" << proxy.stderr_text();
     }
+}
+
+// SIGTERM, SIGINT and SIGHUP reach the control thread, the one that waits for them: every other
+// thread blocks them (net/thread_signals.hpp), so none holds one unseen.
+TEST(lifecycle_basics, only_the_control_thread_takes_stop_and_reload_signals)
+{
+    scripted_backend app;
+    sluice_process proxy{config_for(app).top_level("threads: 2")};
+    ASSERT_EQ(http_get(proxy.port()).status, 200);
+    const auto tasks = "/proc/" + std::to_string(proxy.pid()) + "/task";
+    const std::uint64_t stop = 1ull << (SIGTERM - 1) | 1ull << (SIGINT - 1) | 1ull << (SIGHUP - 1);
+    std::size_t others = 0;
+    for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+        std::ifstream status(task.path() / "status");
+        std::uint64_t blocked = 0;
+        for (std::string line; std::getline(status, line);)
+            if (line.starts_with("SigBlk:")) blocked = std::stoull(line.substr(7), nullptr, 16);
+        if (task.path().filename() == std::to_string(proxy.pid())) {
+            EXPECT_EQ(blocked & stop, 0u) << "the control thread blocks a stop signal";
+        } else {
+            ++others;
+            EXPECT_EQ(blocked & stop, stop) << "thread " << task.path().filename();
+        }
+    }
+    EXPECT_GE(others, 4u) << "two workers, the admin thread, the checker, the log writer";
 }
 
 }  // namespace

@@ -320,10 +320,7 @@ void admin_server::start()
 {
     if (impl_->thread.joinable() || impl_->stop_requested) return;
     asio::co_spawn(impl_->io, impl_->accept_loop(), asio::detached);
-    impl_->thread = std::thread([this] {
-        net::leave_stop_signals_to_the_control_thread();
-        impl_->io.run();
-    });
+    impl_->thread = net::thread_without_stop_signals([this] { impl_->io.run(); });
 }
 
 void admin_server::stop()

@@ -61,10 +61,7 @@ struct demo_apps {
     {
         app1.start();
         app2.start();
-        thread = std::thread([this] {
-            net::leave_stop_signals_to_the_control_thread();
-            io.run();
-        });
+        thread = net::thread_without_stop_signals([this] { io.run(); });
     }
     ~demo_apps()
     {

@@ -230,10 +230,7 @@ checker::~checker() { stop(); }
 void checker::start()
 {
     impl_->guard.emplace(asio::make_work_guard(impl_->io));
-    impl_->thread = std::thread([self = impl_] {
-        net::leave_stop_signals_to_the_control_thread();
-        self->io.run();
-    });
+    impl_->thread = net::thread_without_stop_signals([self = impl_] { self->io.run(); });
 }
 
 void checker::set_targets(std::vector<check_target> targets)

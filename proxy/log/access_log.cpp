@@ -26,10 +26,7 @@ std::unique_ptr<access_log> access_log::open(const config::access_log& cfg)
 
 access_log::access_log(std::FILE* out, bool owns) : out_(out), owns_(owns)
 {
-    writer_ = std::thread([this] {
-        net::leave_stop_signals_to_the_control_thread();
-        run();
-    });
+    writer_ = net::thread_without_stop_signals([this] { run(); });
 }
 
 access_log::~access_log()

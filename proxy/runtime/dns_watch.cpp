@@ -8,10 +8,7 @@ namespace sluice::proxy {
 dns_watch::dns_watch(net::dns_query query, std::chrono::milliseconds interval,
                      std::function<void(const net::resolve_answer&)> on_answer)
     : query_(std::move(query)), interval_(interval), on_answer_(std::move(on_answer)),
-      thread_([this] {
-          net::leave_stop_signals_to_the_control_thread();
-          run();
-      })
+      thread_(net::thread_without_stop_signals([this] { run(); }))
 {
 }
 

@@ -117,10 +117,7 @@ void runtime::impl::start_threads()
     for (auto& w : workers) guards.push_back(asio::make_work_guard(w->io));
     for (auto& l : listeners) l->start();
     for (auto& w : workers)
-        threads.emplace_back([&io = w->io] {
-            net::leave_stop_signals_to_the_control_thread();
-            io.run();
-        });
+        threads.push_back(net::thread_without_stop_signals([&io = w->io] { io.run(); }));
     monitor->start();
     admin->start();
     checker.start();

@@ -1,7 +1,5 @@
 #include "net/splice_pipe.hpp"
 
-#include <boost/asio/error.hpp>
-
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -22,10 +20,17 @@ constexpr int wanted_capacity = 256 * 1024;
 // Enough for the relays of one busy worker; a burst beyond it makes and closes pipes.
 constexpr std::size_t spare_limit = 16;
 
-boost::system::error_code last_error()
+// One non-blocking splice(2) from `in` to `out`: the bytes moved, or 0 with `ec` set (EAGAIN
+// compares equal to asio::error::would_block).
+std::size_t splice_once(int in, int out, std::size_t max, boost::system::error_code& ec)
 {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return boost::asio::error::would_block;
-    return {errno, boost::system::system_category()};
+    const auto n = ::splice(in, nullptr, out, nullptr, max, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n < 0) {
+        ec.assign(errno, boost::system::system_category());
+        return 0;
+    }
+    ec = {};
+    return static_cast<std::size_t>(n);
 }
 
 splice_pipe make_pipe()
@@ -93,28 +98,16 @@ void splice_pipe::close()
 
 std::size_t splice_pipe::fill(int from, std::size_t max, boost::system::error_code& ec)
 {
-    const auto n = ::splice(from, nullptr, write_end_, nullptr, max,
-                            SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-    if (n < 0) {
-        ec = last_error();
-        return 0;
-    }
-    ec = {};
-    held_ += static_cast<std::size_t>(n);
-    return static_cast<std::size_t>(n);
+    const auto n = splice_once(from, write_end_, max, ec);
+    held_ += n;
+    return n;
 }
 
 std::size_t splice_pipe::drain(int to, std::size_t max, boost::system::error_code& ec)
 {
-    const auto n = ::splice(read_end_, nullptr, to, nullptr, max,
-                            SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-    if (n < 0) {
-        ec = last_error();
-        return 0;
-    }
-    ec = {};
-    held_ -= static_cast<std::size_t>(n);
-    return static_cast<std::size_t>(n);
+    const auto n = splice_once(read_end_, to, max, ec);
+    held_ -= n;
+    return n;
 }
 
 pipe_pool::pipe_pool(bool wanted)

@@ -21,10 +21,12 @@ namespace {
 
 class splice : public ::testing::TestWithParam<const char*> {
 protected:
-    proxy_config config(const scripted_backend& app) const
+    // `cfg` with this run's splice setting.
+    proxy_config config(proxy_config cfg) const
     {
-        return config_for(app).top_level(std::string("splice: ") + GetParam());
+        return cfg.top_level(std::string("splice: ") + GetParam());
     }
+    proxy_config config(const scripted_backend& app) const { return config(config_for(app)); }
     bool spliced() const { return std::string_view(GetParam()) == "auto"; }
 };
 
@@ -128,21 +130,15 @@ void send_all(int fd, const std::string& bytes)
     EXPECT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), ssize_t(bytes.size()));
 }
 
-proxy_config config_with(const raw_server& server, const char* splice)
-{
-    proxy_config cfg;
-    cfg.backend("app", {server.address()}).default_backend("app");
-    cfg.top_level(std::string("splice: ") + splice);
-    return cfg;
-}
-
 TEST_P(splice, a_server_that_stalls_mid_body_is_given_up_after_the_server_timeout)
 {
     raw_server server{[](int c) {
         send_all(c, "HTTP/1.1 200 OK\r\nContent-Length: 4194304\r\n\r\n" +
                         pattern_bytes(0, 200 * 1024));
     }};
-    sluice_process proxy{config_with(server, GetParam()).timeout("server", "400ms")};
+    proxy_config cfg;
+    cfg.backend("app", {server.address()}).default_backend("app").timeout("server", "400ms");
+    sluice_process proxy{config(cfg)};
     auto r = request(proxy.port(), {.path = "/stall", .keep_body = false});
     EXPECT_EQ(r.status, 200);
     EXPECT_NE(r.error, "");

@@ -1,7 +1,8 @@
 #pragma once
-// A client connection's stream as the session's reads and writes see it: its socket, plain or
-// carrying TLS (net/tls_channel.hpp). Which one is settled once per connection; each call
-// checks a pointer, with no virtual call and no second code path for the plain socket's bytes.
+// A connection's stream as the session's reads and writes see it, a client's or a server's: its
+// socket, plain or carrying TLS (net/tls_channel.hpp). Which one is settled once per connection;
+// each call checks a pointer, with no virtual call and no second code path for the plain
+// socket's bytes.
 // Heavy (Asio's awaitable operations): for the session's .cpp files.
 
 #include "net/read_readiness.hpp"

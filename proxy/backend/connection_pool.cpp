@@ -1,5 +1,7 @@
 #include "proxy/backend/connection_pool.hpp"
 
+#include "net/tls_channel.hpp"
+
 namespace sluice::proxy {
 
 namespace {
@@ -28,9 +30,10 @@ void connection_pool::put(std::unique_ptr<upstream_connection> c, std::size_t ma
     if (idle_.size() >= max_idle) return;
     c->idle_since = coarse_now();
     // An idle connection keeps no relay-sized buffer; a head-sized one is kept, so the next
-    // response on it needs no allocation.
+    // response on it needs no allocation. Over TLS OpenSSL's record buffers go too.
     if (c->buffer.size() == 0 && c->buffer.capacity() > kept_buffer_capacity)
         c->buffer.shrink_to_fit();
+    if (c->tls) c->tls->release_idle();
     idle_.push_back(std::move(c));
 }
 

@@ -1,15 +1,17 @@
 #include "proxy/backend/upstream_connection.hpp"
 
 #include "net/read_readiness.hpp"
+#include "net/tls_channel.hpp"
 #include "net/tls_client_context.hpp"
-#include "proxy/runtime/tls_pipe.hpp"
+#include "net/tls_transport.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+
+#include <openssl/ssl.h>
 
 #include <sys/socket.h>
 
@@ -17,22 +19,14 @@ namespace sluice::proxy {
 
 namespace asio = boost::asio;
 
-namespace {
-
-// Holds the context as long as the pipe: a TLS 1.3 ticket arrives after the handshake, and
-// OpenSSL hands it to the context's session callback, whose ex_data points into it.
-awaitable<void> keep_relaying(std::unique_ptr<tls_pipe> pipe,
-                              std::shared_ptr<const net::tls_client_context>,
-                              clock::duration write_timeout)
+upstream_connection::upstream_connection(asio::io_context& io, deadline_sweeper& sweeper)
+    : socket(io), deadline(sweeper, socket), sweeper_(sweeper)
 {
-    co_await relay(*pipe, write_timeout);
 }
 
-}  // namespace
-
-upstream_connection::upstream_connection(asio::io_context& io, deadline_sweeper& sweeper)
-    : socket(io), deadline(sweeper, socket), io_(io), sweeper_(sweeper)
+upstream_connection::~upstream_connection()
 {
+    if (tls) tls->close(socket);
 }
 
 awaitable<boost::system::error_code> upstream_connection::connect(
@@ -53,39 +47,50 @@ awaitable<boost::system::error_code> upstream_connection::connect(
         boost::system::error_code ignored;
         socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     }
-    if (!ec && how.tls) ec = co_await start_tls(std::move(how.tls), until, how.write_timeout);
+    if (!ec && how.tls) {
+        tls_context = std::move(how.tls);
+        ec = co_await start_tls(until);
+    }
     if (!ec) socket.non_blocking(true, ec);  // the relay's write_now must never block the thread
     if (!ec) net::watch_peer_shutdown(socket);
     co_return ec;
 }
 
-// The handshake, within what is left of the connect timeout; then `socket` becomes the pair's
-// end and the pipe relays for it, as long as either end stays open.
-awaitable<boost::system::error_code> upstream_connection::start_tls(
-    std::shared_ptr<const net::tls_client_context> tls, clock::time_point until,
-    clock::duration write_timeout)
+// The handshake, within what is left of the connect timeout, through Asio's TLS stream (which
+// holds the socket meanwhile); then the socket comes back and its SSL goes on in `tls`, as the
+// TLS front hands a client's over to its session.
+awaitable<boost::system::error_code> upstream_connection::start_tls(clock::time_point until)
 {
-    SSL* ssl = tls->new_session();
+    SSL* ssl = tls_context->new_session();
     if (!ssl) co_return asio::error::no_memory;
-    auto pipe = std::make_unique<tls_pipe>(io_, sweeper_, std::move(socket), ssl);
-    pipe->deadline.arm_at(until);
-    auto [ec] = co_await pipe->tls.async_handshake(
+    auto stream = std::make_unique<asio::ssl::stream<net::tls_transport>>(
+        net::tls_transport(std::move(socket)), ssl);
+    auto& tcp = stream->next_layer().socket();
+    struct deadline handshake_deadline(sweeper_, tcp);
+    // First, so that the handshake's short reads spare the first response read a failed recv.
+    net::watch_peer_shutdown(tcp);
+    handshake_deadline.arm_at(until);
+    auto [ec] = co_await stream->async_handshake(
         asio::ssl::stream_base::client, asio::as_tuple(asio::use_awaitable_t<executor_type>{}));
-    pipe->deadline.disarm();
+    handshake_deadline.disarm();
+    socket = std::move(tcp);
     if (ec) {
-        if (pipe->deadline.expired()) co_return asio::error::timed_out;
-        tls_failure = net::server_tls_failure(pipe->tls.native_handle(), tls_detail);
+        if (handshake_deadline.expired()) co_return asio::error::timed_out;
+        tls_failure = net::server_tls_failure(ssl, tls_detail);
         co_return ec;
     }
-    socket = pipe->open_pair(ec);
-    if (ec) co_return ec;
-    asio::co_spawn(io_, keep_relaying(std::move(pipe), std::move(tls), write_timeout),
-                   asio::detached);
+    SSL_up_ref(ssl);  // the stream frees its reference as it goes
+    tls = std::make_unique<net::tls_channel>(ssl);
+    if (!tls->attach()) {
+        tls.reset();
+        co_return asio::error::no_memory;
+    }
     co_return ec;
 }
 
 bool upstream_connection::is_stale() const
 {
+    if (tls && tls->holds_input()) return true;
     char byte;
     auto self = const_cast<socket_type&>(socket).native_handle();
     ssize_t n = ::recv(self, &byte, 1, MSG_PEEK | MSG_DONTWAIT);

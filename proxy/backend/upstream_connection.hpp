@@ -13,31 +13,35 @@
 #include <boost/beast/core/flat_buffer.hpp>
 
 namespace sluice::net {
+class tls_channel;
 class tls_client_context;
-}
+}  // namespace sluice::net
 
 namespace sluice::proxy {
 
 class upstream_connection {
 public:
     upstream_connection(boost::asio::io_context& io, deadline_sweeper& sweeper);
+    // Sends the close_notify first on a TLS connection, as the socket takes it now.
+    ~upstream_connection();
+    upstream_connection(const upstream_connection&) = delete;
+    upstream_connection& operator=(const upstream_connection&) = delete;
 
     // How a connection starts besides the TCP connect, in this order.
     struct opening {
         std::string proxy_header;                            // sent first, in the clear ("" = none)
         std::shared_ptr<const net::tls_client_context> tls;  // then the handshake (null = none)
-        clock::duration write_timeout{};  // of the TLS relay's writes to the server
     };
 
     // Connects, and sends and handshakes what `how` says, all within `timeout`. On failure the
     // error says which: timed_out for the deadline; a failed handshake sets tls_failure. With
-    // TLS the connection is then carried through a tls_pipe.
+    // TLS the session then reads and writes `socket` through `tls`, as it does a TLS client's.
     awaitable<boost::system::error_code> connect(
         const boost::asio::generic::stream_protocol::endpoint& to, clock::duration timeout,
         opening how);
 
-    // Without blocking: true when the server has closed or sent unsolicited bytes, so the
-    // connection must not carry a request.
+    // Without blocking: true when the server has closed or sent unsolicited bytes (over TLS,
+    // records nobody has read yet too), so the connection must not carry a request.
     bool is_stale() const;
 
     socket_type socket;
@@ -54,13 +58,14 @@ public:
     // After a failed TLS handshake: the access log's reason and OpenSSL's words for it.
     std::string_view tls_failure;
     std::string tls_detail;
+    // Before the channel, so destroyed after it: a TLS 1.3 ticket that arrives with a response
+    // goes to the context's session callback, whose ex_data points into it.
+    std::shared_ptr<const net::tls_client_context> tls_context;
+    std::unique_ptr<net::tls_channel> tls;  // null on a plain connection
 
 private:
-    awaitable<boost::system::error_code> start_tls(
-        std::shared_ptr<const net::tls_client_context> tls, clock::time_point until,
-        clock::duration write_timeout);
+    awaitable<boost::system::error_code> start_tls(clock::time_point until);
 
-    boost::asio::io_context& io_;
     deadline_sweeper& sweeper_;
 };
 

@@ -3,6 +3,7 @@
 // request it is serving. Heavy (Beast); include it from no other header.
 
 #include "net/stream_ref.hpp"
+#include "proxy/backend/upstream_connection.hpp"
 #include "proxy/http/body_store.hpp"
 #include "proxy/http/head_edits.hpp"
 #include "proxy/http/message_parsers.hpp"
@@ -60,6 +61,9 @@ inline net::stream_ref client_stream(client_connection& c)
 {
     return {c.socket, c.origin ? c.origin->tls.get() : nullptr};
 }
+
+// The server's stream: its socket, through TLS when the server has `tls`.
+inline net::stream_ref upstream_stream(upstream_connection& u) { return {u.socket, u.tls.get()}; }
 
 // One request, from its head to the last byte of its response.
 struct exchange {

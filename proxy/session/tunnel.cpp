@@ -62,8 +62,8 @@ awaitable<void> tunnel(client_connection& c, upstream_connection& u, exchange& x
     using namespace asio::experimental::awaitable_operators;
     tunnel_state t{c.deadline, u.deadline, idle};
     t.activity();
-    co_await (pump(client_stream(c), c.buffer, u.socket, t, c.w) &&
-              pump(u.socket, u.buffer, client_stream(c), t, c.w));
+    co_await (pump(client_stream(c), c.buffer, upstream_stream(u), t, c.w) &&
+              pump(upstream_stream(u), u.buffer, client_stream(c), t, c.w));
     const bool idle_out = c.deadline.expired() || u.deadline.expired();
     c.deadline.disarm();
     u.deadline.disarm();

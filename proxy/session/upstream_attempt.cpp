@@ -38,7 +38,8 @@ awaitable<error_code> read_response_head(net::io_ring& ring, upstream_connection
     for (bool emptied = false;;) {
         if (u.buffer.size() > 0) {
             const auto ec = put_response_head(rp, u.buffer);
-            if (!ec && holds_the_rest(rp, u.buffer.size()))
+            // Behind TLS the channel notes it for the records it reads.
+            if (!ec && !u.tls && holds_the_rest(rp, u.buffer.size()))
                 net::note_message_end(u.socket, emptied);
             if (ec != http::error::need_more) co_return ec;
         }
@@ -46,7 +47,8 @@ awaitable<error_code> read_response_head(net::io_ring& ring, upstream_connection
         auto space = u.buffer.prepare(
             std::max<std::size_t>(512, std::min<std::size_t>(spare, 65536)));
         // Just after the request went out: usually no recv until the server has answered.
-        auto [ec, n] = co_await read_in_turn(ring, u.socket, u.deadline, space);
+        auto [ec, n] = u.tls ? co_await net::read_some(upstream_stream(u), space)
+                             : co_await read_in_turn(ring, u.socket, u.deadline, space);
         emptied = n < space.size();
         u.buffer.commit(n);
         if (ec == asio::error::eof) {
@@ -66,7 +68,7 @@ awaitable<attempt_state> send_stored_request(client_connection& c, exchange& x,
     std::string head = c.w.take_text_buffer();
     write_head(x.request().base(), x.upstream_edits, head);
     auto sent = co_await write_stored(c.w, head, *x.body,
-                                      {u.socket, nullptr, u.deadline, x.timeouts.server});
+                                      {upstream_stream(u), nullptr, u.deadline, x.timeouts.server});
     c.w.give_back(std::move(head));
     attempt_state st;
     st.ec = sent.ec;
@@ -145,7 +147,7 @@ awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_ru
     attempt_state st;
     u = std::make_unique<upstream_connection>(c.w.io, c.w.sweeper);
     u->tls_generation = s.tls_generation.load(std::memory_order_acquire);  // before `tls`
-    upstream_connection::opening how{{}, s.tls.load(), x.timeouts.server};
+    upstream_connection::opening how{{}, s.tls.load()};
     if (const auto v = s.send_proxy.load(std::memory_order_relaxed);
         v != config::proxy_protocol::off) {
         how.proxy_header = net::write_proxy_header(carried_client(c),
@@ -178,7 +180,7 @@ awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,
     auto sent = co_await relay_message<true>(
         c.w, *x.parser, x.upstream_edits, x.parser->chunked(),
         {client_stream(c), &c.buffer, c.deadline, x.timeouts.client_body},
-        {u.socket, nullptr, u.deadline, x.timeouts.server}, nullptr);
+        {upstream_stream(u), nullptr, u.deadline, x.timeouts.server}, nullptr);
     x.rec.bytes_in += sent.bytes_read;
     st.body_sent = sent.bytes_read > 0;
     pause_deadline_for_body(x, began, sent);

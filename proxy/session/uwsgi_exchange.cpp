@@ -89,7 +89,8 @@ awaitable<attempt_state> send_uwsgi_request(client_connection& c, exchange& x,
     // The packet, with the body when the proxy holds it; a streamed body follows.
     static const body_store no_body{{}};
     auto packet_sent = co_await write_stored(c.w, packet.packet, x.body ? *x.body : no_body,
-                                             {u.socket, nullptr, u.deadline, x.timeouts.server});
+                                             {upstream_stream(u), nullptr, u.deadline,
+                                              x.timeouts.server});
     st.ec = packet_sent.ec;
     if (packet_sent.failed != relay_result::failure::none) {
         st.end = packet_sent.timed_out ? attempt_end::server_timeout : attempt_end::empty_response;
@@ -102,7 +103,7 @@ awaitable<attempt_state> send_uwsgi_request(client_connection& c, exchange& x,
     const auto began = coarse_now();
     auto sent = co_await relay_body_bytes(
         c.w, *x.parser, {client_stream(c), &c.buffer, c.deadline, x.timeouts.client_body},
-        {u.socket, nullptr, u.deadline, x.timeouts.server});
+        {upstream_stream(u), nullptr, u.deadline, x.timeouts.server});
     x.rec.bytes_in += sent.bytes_read;
     pause_deadline_for_body(x, began, sent);
     st.body_sent = sent.bytes_read > 0;

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <csignal>
 #include <set>
 #include <string>
@@ -29,12 +30,13 @@ protected:
         site = write_signed(dir.path(), "site", ca, {.names = {"app.internal"}});
     }
 
-    // The server: a TLS listener in front of the app.
-    sluice_process start_server()
+    // The server: a TLS listener in front of `to` (the fixture's app by default).
+    sluice_process start_server(scripted_backend& to)
     {
-        return sluice_process{config_for(app).listener_option(
+        return sluice_process{config_for(to).listener_option(
             "tls: { certificates: [ { cert: " + site.cert + ", key: " + site.key + " } ] }")};
     }
+    sluice_process start_server() { return start_server(app); }
 
     // The front: plain HTTP, its one server `to` with the server options given.
     sluice_process start_front(std::uint16_t to, const std::string& server_options)
@@ -62,6 +64,84 @@ TEST_F(tls_upstream, verified_tls_to_the_server_with_connections_kept_establishe
     EXPECT_EQ(log[0]["tls_version"], "TLSv1.3");
     EXPECT_EQ(log[0]["sni"], "app.internal");
     // One handshake for the three requests: the pooled connection stayed established.
+    EXPECT_EQ(
+        server.metric(
+            R"(sluice_tls_handshakes_total{listener="web",version="TLSv1.3",resumed="false"})"),
+        1);
+}
+
+// Bodies of many TLS records each way, on one pooled connection: the session reads and writes
+// the server's records itself, as it does a TLS client's.
+TEST_F(tls_upstream, large_bodies_cross_tls_to_the_server_whole_both_ways)
+{
+    constexpr std::uint64_t mib = 1024 * 1024;
+    scripted_backend big{{.response_size = 3 * mib}};
+    auto server = start_server(big);
+    auto front = start_front(server.port(), "tls: { ca: " + ca.cert + ", sni: app.internal }");
+    connection c{front.port()};
+    for (int i = 0; i < 2; ++i) {
+        const auto res = c.send({.method = "POST",
+                                 .path = "/upload",
+                                 .generated_body_size = 2 * mib,
+                                 .keep_body = false});
+        EXPECT_EQ(res.status, 200);
+        EXPECT_EQ(res.body_size, 3 * mib);
+        EXPECT_TRUE(res.body_matches_pattern);
+    }
+    ASSERT_EQ(big.request_count(), 2u);
+    for (const auto& r : big.requests()) {
+        EXPECT_EQ(r.body_size, 2 * mib);
+        EXPECT_TRUE(r.body_matches_pattern);
+    }
+    EXPECT_EQ(
+        server.metric(
+            R"(sluice_tls_handshakes_total{listener="web",version="TLSv1.3",resumed="false"})"),
+        1);
+}
+
+// An upgraded connection over TLS to the server: bytes go both ways through the server's channel.
+TEST_F(tls_upstream, a_websocket_tunnels_over_tls_to_the_server)
+{
+    scripted_backend echo{{.handler = [](const recorded_request&) {
+        return reply{.status = 101,
+                     .headers = {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}},
+                     .echo = true};
+    }}};
+    auto server = start_server(echo);
+    auto front = start_front(server.port(), "tls: { ca: " + ca.cert + ", sni: app.internal }");
+    connection c{front.port()};
+    const auto r = c.send({.path = "/ws",
+                           .headers = {{"Upgrade", "websocket"},
+                                       {"Connection", "Upgrade"},
+                                       {"Sec-WebSocket-Version", "13"}}});
+    ASSERT_EQ(r.status, 101) << r.error;
+    for (const std::string& message : {std::string("ping"), std::string(100'000, 'x')}) {
+        ASSERT_TRUE(c.send_raw(message));
+        std::string echoed;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (echoed.size() < message.size() && std::chrono::steady_clock::now() < deadline)
+            echoed += c.read_some(std::chrono::milliseconds(50));
+        EXPECT_EQ(echoed, message);
+    }
+}
+
+// Without pooling every request opens a connection; each after the first resumes the session
+// of one before (the server's TLS 1.3 ticket arrives ahead of its response, and the response's
+// reads take it in).
+TEST_F(tls_upstream, new_connections_to_the_server_resume_its_tls_session)
+{
+    auto server = start_server();
+    proxy_config cfg;
+    cfg.backend("app", {"127.0.0.1:" + std::to_string(server.port())},
+                {"server_defaults: { tls: { ca: " + ca.cert + ", sni: app.internal } }",
+                 "keepalive: { max_idle: 0 }"})
+        .top_level("threads: 1");
+    sluice_process front{cfg};
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(http_get(front.port(), "/").status, 200) << i;
+    EXPECT_EQ(server.wait_metric(
+                  R"(sluice_tls_handshakes_total{listener="web",version="TLSv1.3",resumed="true"})",
+                  2),
+              2);
     EXPECT_EQ(
         server.metric(
             R"(sluice_tls_handshakes_total{listener="web",version="TLSv1.3",resumed="false"})"),

@@ -79,28 +79,36 @@ awaitable<std::tuple<error_code, std::size_t>> tls_channel::read_some(socket_typ
     }
 }
 
-bool tls_channel::peer_gone(socket_type& s)
+tls_channel::arrival tls_channel::peek_arrival(socket_type& s)
 {
     while (!peer_left_) {
         char byte = 0;
         std::size_t n = 0;
         const int got = SSL_peek_ex(ssl_, &byte, 1, &n);
-        if (got == 1) return false;  // a request's bytes
+        if (!buffers_.output().empty()) {  // the answer to a key update
+            error_code ignored;
+            send_now(s, ignored);
+        }
+        if (got == 1) return arrival::data;
         if (!SSL_want_read(ssl_)) {
             ERR_clear_error();
             peer_left_ = true;
             break;
         }
         const auto space = buffers_.input_space();
-        if (space.size() == 0) return false;
+        if (space.size() == 0) return arrival::data;
         error_code ec;
         n = s.read_some(space, ec);  // the socket is non-blocking
-        if (ec == asio::error::would_block) return false;
-        if (ec) return true;  // its FIN, without a close_notify, or a reset
+        if (ec == asio::error::would_block) return arrival::nothing;
+        if (ec) return arrival::gone;  // its FIN, without a close_notify, or a reset
         buffers_.commit_input(n);
     }
-    return true;
+    return arrival::gone;
 }
+
+bool tls_channel::peer_gone(socket_type& s) { return peek_arrival(s) == arrival::gone; }
+
+bool tls_channel::sent_unasked(socket_type& s) { return peek_arrival(s) != arrival::nothing; }
 
 bool tls_channel::holds_input() const { return buffers_.holds_input() || SSL_pending(ssl_) > 0; }
 
@@ -154,6 +162,15 @@ void tls_channel::queue_close()
     SSL_set_shutdown(ssl_, SSL_RECEIVED_SHUTDOWN);
     SSL_shutdown(ssl_);
     ERR_clear_error();
+}
+
+void tls_channel::close_send(socket_type& s)
+{
+    if (peer_left_ || sending_) return;
+    SSL_shutdown(ssl_);  // without the peer's close_notify: writes ours, and reads go on
+    ERR_clear_error();
+    error_code ignored;
+    send_now(s, ignored);
 }
 
 void tls_channel::close(socket_type& s)

@@ -48,6 +48,11 @@ public:
     // without a wait and without taking a byte from the session: what arrived is kept for the
     // next read. False also when nothing has come.
     bool peer_gone(socket_type& s);
+    // Whether the peer has sent anything nobody asked for: application bytes, its close_notify
+    // or FIN, or a record OpenSSL refused. Records of the handshake layer that come late (a
+    // session ticket, a key update) are taken in on the way and count as nothing. For a pooled
+    // server connection, which must carry no stale answer into the next request.
+    bool sent_unasked(socket_type& s);
 
     // Bytes received and not yet read as plaintext: a pipelined request behind the last one,
     // which no socket event will announce again.
@@ -96,11 +101,17 @@ public:
 
     // The close_notify, sent if the socket takes it now; the peer's is not waited for.
     void close(socket_type& s);
+    // A half-close: the close_notify, sent if the socket takes it now, while reads go on until
+    // the peer's (a tunnel whose one side has finished).
+    void close_send(socket_type& s);
     // The close_notify queued for the next settle(), unless the peer has left.
     void queue_close();
 
 private:
     static boost::system::error_code protocol_failure();
+    enum class arrival { nothing, data, gone };
+    // What has arrived, by SSL_peek: handshake records are taken in, application bytes kept.
+    arrival peek_arrival(socket_type& s);
 
     ssl_st* ssl_;
     tls_buffers buffers_;

@@ -47,12 +47,14 @@ awaitable<boost::system::error_code> upstream_connection::connect(
         boost::system::error_code ignored;
         socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     }
+    // The relay's write_now must never block the thread; and a short read proves a socket empty
+    // (net/read_readiness.hpp) only on a non-blocking one, the handshake's reads included.
+    if (!ec) socket.non_blocking(true, ec);
+    if (!ec) net::watch_peer_shutdown(socket);
     if (!ec && how.tls) {
         tls_context = std::move(how.tls);
         ec = co_await start_tls(until);
     }
-    if (!ec) socket.non_blocking(true, ec);  // the relay's write_now must never block the thread
-    if (!ec) net::watch_peer_shutdown(socket);
     co_return ec;
 }
 
@@ -67,8 +69,6 @@ awaitable<boost::system::error_code> upstream_connection::start_tls(clock::time_
         net::tls_transport(std::move(socket)), ssl);
     auto& tcp = stream->next_layer().socket();
     struct deadline handshake_deadline(sweeper_, tcp);
-    // First, so that the handshake's short reads spare the first response read a failed recv.
-    net::watch_peer_shutdown(tcp);
     handshake_deadline.arm_at(until);
     auto [ec] = co_await stream->async_handshake(
         asio::ssl::stream_base::client, asio::as_tuple(asio::use_awaitable_t<executor_type>{}));
@@ -88,12 +88,11 @@ awaitable<boost::system::error_code> upstream_connection::start_tls(clock::time_
     co_return ec;
 }
 
-bool upstream_connection::is_stale() const
+bool upstream_connection::is_stale()
 {
-    if (tls && tls->holds_input()) return true;
+    if (tls) return tls->sent_unasked(socket);
     char byte;
-    auto self = const_cast<socket_type&>(socket).native_handle();
-    ssize_t n = ::recv(self, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK;
     return true;  // 0: closed by the server; > 0: bytes nobody asked for
 }

@@ -40,9 +40,10 @@ public:
         const boost::asio::generic::stream_protocol::endpoint& to, clock::duration timeout,
         opening how);
 
-    // Without blocking: true when the server has closed or sent unsolicited bytes (over TLS,
-    // records nobody has read yet too), so the connection must not carry a request.
-    bool is_stale() const;
+    // Without blocking: true when the server has closed or sent unsolicited bytes, so the
+    // connection must not carry a request. Over TLS a late session ticket or key update is
+    // taken in on the way and does not count.
+    bool is_stale();
 
     socket_type socket;
     boost::beast::flat_buffer buffer;

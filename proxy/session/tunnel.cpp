@@ -36,7 +36,7 @@ awaitable<void> pump(net::stream_ref from, beast::flat_buffer& leftover, net::st
         if (rec) {
             error_code ignored;
             if (rec == asio::error::eof) {  // pass the half-close on
-                if (to.tls) to.tls->close(to.socket);
+                if (to.tls) to.tls->close_send(to.socket);
                 to.socket.shutdown(socket_type::shutdown_send, ignored);
             } else {
                 from.socket.close(ignored), to.socket.close(ignored);

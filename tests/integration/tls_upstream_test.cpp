@@ -15,8 +15,11 @@
 
 #include <chrono>
 #include <csignal>
+#include <memory>
 #include <set>
 #include <string>
+
+#include <sys/socket.h>
 
 namespace sluice::test {
 namespace {
@@ -99,30 +102,59 @@ TEST_F(tls_upstream, large_bodies_cross_tls_to_the_server_whole_both_ways)
         1);
 }
 
-// An upgraded connection over TLS to the server: bytes go both ways through the server's channel.
-TEST_F(tls_upstream, a_websocket_tunnels_over_tls_to_the_server)
-{
+// Upgraded connections to an app behind the server that takes every upgrade and echoes what
+// follows its 101; the front reaches the server over TLS.
+class tls_upstream_tunnel : public tls_upstream {
+protected:
+    // A client of the front whose connection is upgraded through both hops.
+    std::unique_ptr<connection> upgraded()
+    {
+        auto c = std::make_unique<connection>(front.port());
+        const auto r = c->send(
+            {.path = "/ws", .headers = {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}}});
+        EXPECT_EQ(r.status, 101) << r.error;
+        return r.status == 101 ? std::move(c) : nullptr;
+    }
+
+    static std::string read_echo(connection& c, std::size_t size)
+    {
+        std::string echoed;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (echoed.size() < size && std::chrono::steady_clock::now() < deadline)
+            echoed += c.read_some(std::chrono::milliseconds(50));
+        return echoed;
+    }
+
     scripted_backend echo{{.handler = [](const recorded_request&) {
         return reply{.status = 101,
                      .headers = {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}},
                      .echo = true};
     }}};
-    auto server = start_server(echo);
-    auto front = start_front(server.port(), "tls: { ca: " + ca.cert + ", sni: app.internal }");
-    connection c{front.port()};
-    const auto r = c.send({.path = "/ws",
-                           .headers = {{"Upgrade", "websocket"},
-                                       {"Connection", "Upgrade"},
-                                       {"Sec-WebSocket-Version", "13"}}});
-    ASSERT_EQ(r.status, 101) << r.error;
+    sluice_process server = start_server(echo);
+    sluice_process front = start_front(server.port(),
+                                       "tls: { ca: " + ca.cert + ", sni: app.internal }");
+};
+
+// Bytes go both ways through the server's channel, a message of many records included.
+TEST_F(tls_upstream_tunnel, a_websocket_tunnels_over_tls_to_the_server)
+{
+    auto c = upgraded();
+    ASSERT_TRUE(c);
     for (const std::string& message : {std::string("ping"), std::string(100'000, 'x')}) {
-        ASSERT_TRUE(c.send_raw(message));
-        std::string echoed;
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-        while (echoed.size() < message.size() && std::chrono::steady_clock::now() < deadline)
-            echoed += c.read_some(std::chrono::milliseconds(50));
-        EXPECT_EQ(echoed, message);
+        ASSERT_TRUE(c->send_raw(message));
+        EXPECT_EQ(read_echo(*c, message.size()), message);
     }
+}
+
+// The client finishes its side first; what the app sends after that still reaches it through
+// both TLS hops (each passes the half-close on as a close_notify and goes on reading).
+TEST_F(tls_upstream_tunnel, a_tunnel_half_closed_by_the_client_still_carries_the_answer)
+{
+    auto c = upgraded();
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(c->send_raw("last words"));
+    ::shutdown(c->stream()->fd(), SHUT_WR);
+    EXPECT_EQ(read_echo(*c, 10), "last words");
 }
 
 // Without pooling every request opens a connection; each after the first resumes the session

@@ -1,13 +1,9 @@
 #pragma once
-// The stop and reload signals (SIGTERM, SIGINT, SIGHUP) are the control thread's alone: every
-// other thread the proxy starts is born with them blocked, so the kernel hands them to the one
-// thread that waits for them (runtime::run's asio::signal_set).
-//
-// Why not any thread, as Asio allows: under ThreadSanitizer a signal that lands on a thread inside
-// a system call it does not intercept (io_uring_enter, splice) is handled only when that thread
-// next enters one it does, and an idle worker then sleeps for seconds with a SIGTERM in hand
-// (a drain test that failed now and then under `make tsan`). A signal taken where it is waited
-// for also costs no other thread an interruption.
+// The stop and reload signals (SIGTERM, SIGINT, SIGHUP) are read by the control thread from a
+// signalfd (net/signal_reader.hpp), so they must stay blocked in every thread: every other
+// thread the proxy starts is born with them blocked, so there is no moment at which one could
+// take a signal meant for the control thread's loop (with no handler installed, it would end
+// the process there and then).
 
 #include <signal.h>
 

@@ -272,14 +272,7 @@ runtime::~runtime() = default;
 
 int runtime::run()
 {
-    std::function<void()> wait_signal = [this, &wait_signal] {
-        impl_->signals.async_wait([this, &wait_signal](boost::system::error_code ec, int sig) {
-            if (ec) return;
-            impl_->on_signal(sig);
-            wait_signal();
-        });
-    };
-    wait_signal();
+    impl_->signals.start([this](int sig) { impl_->on_signal(sig); });
     impl_->start_threads();
     notify_systemd("READY=1");
     impl_->control.run();

@@ -10,6 +10,7 @@
 #include "admin/admin_server.hpp"
 #include "health/checker.hpp"
 #include "health/metrics.hpp"
+#include "net/signal_reader.hpp"
 #include "proxy/runtime/discovery.hpp"
 #include "proxy/runtime/listener.hpp"
 #include "proxy/runtime/peer_watch.hpp"
@@ -20,9 +21,9 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <csignal>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -94,7 +95,7 @@ struct runtime::impl {
     health::metrics_shard& check_metrics = metrics.add_shard();
     std::vector<std::thread> threads;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
-    asio::signal_set signals{control, SIGTERM, SIGINT, SIGHUP};
+    net::signal_reader signals{control, {SIGTERM, SIGINT, SIGHUP}};
     asio::steady_timer drain_timer{control};
     asio::steady_timer prune_timer{control};
     asio::steady_timer health_timer{control};

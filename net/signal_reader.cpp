@@ -1,0 +1,55 @@
+#include "net/signal_reader.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+namespace sluice::net {
+
+namespace {
+
+int open_signalfd(std::initializer_list<int> signals)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : signals) sigaddset(&set, s);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    const int fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0)
+        throw std::runtime_error(std::string("cannot read signals (signalfd): ") +
+                                 std::strerror(errno));
+    return fd;
+}
+
+}  // namespace
+
+signal_reader::signal_reader(boost::asio::io_context& io, std::initializer_list<int> signals)
+    : fd_(io, open_signalfd(signals))
+{
+}
+
+void signal_reader::start(std::function<void(int)> on_signal)
+{
+    on_signal_ = std::move(on_signal);
+    read_next();
+}
+
+void signal_reader::read_next()
+{
+    fd_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                   [this](boost::system::error_code ec) {
+                       if (ec) return;  // the loop is ending
+                       signalfd_siginfo info;
+                       while (::read(fd_.native_handle(), &info, sizeof info) ==
+                              static_cast<ssize_t>(sizeof info))
+                           on_signal_(static_cast<int>(info.ssi_signo));
+                       read_next();
+                   });
+}
+
+}  // namespace sluice::net

@@ -13,12 +13,12 @@ namespace sluice::net {
 
 namespace {
 
-int open_signalfd(std::initializer_list<int> signals)
+int open_signalfd(std::initializer_list<int> signals, sigset_t& saved_mask)
 {
     sigset_t set;
     sigemptyset(&set);
     for (int s : signals) sigaddset(&set, s);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    pthread_sigmask(SIG_BLOCK, &set, &saved_mask);
     const int fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (fd < 0)
         throw std::runtime_error(std::string("cannot read signals (signalfd): ") +
@@ -29,8 +29,18 @@ int open_signalfd(std::initializer_list<int> signals)
 }  // namespace
 
 signal_reader::signal_reader(boost::asio::io_context& io, std::initializer_list<int> signals)
-    : fd_(io, open_signalfd(signals))
+    : fd_(io, open_signalfd(signals, saved_mask_))
 {
+}
+
+signal_reader::~signal_reader()
+{
+    signalfd_siginfo info;
+    while (::read(fd_.native_handle(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    }
+    boost::system::error_code ignored;
+    fd_.close(ignored);
+    pthread_sigmask(SIG_SETMASK, &saved_mask_, nullptr);
 }
 
 void signal_reader::start(std::function<void(int)> on_signal)

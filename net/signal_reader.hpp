@@ -16,6 +16,8 @@
 #include <functional>
 #include <initializer_list>
 
+#include <signal.h>
+
 namespace sluice::net {
 
 class signal_reader {
@@ -23,14 +25,22 @@ public:
     // Blocks `signals` in the calling thread. Throws std::runtime_error when the kernel refuses
     // a signalfd.
     signal_reader(boost::asio::io_context& io, std::initializer_list<int> signals);
+    // Drops what is still pending and gives the calling thread its mask back, so that a signal
+    // during the rest of the exit has its default effect (SIGTERM ends a hung exit), as after
+    // Asio's signal_set. Destroy it on the thread that built it.
+    ~signal_reader();
+    signal_reader(const signal_reader&) = delete;
+    signal_reader& operator=(const signal_reader&) = delete;
 
     // Calls `on_signal` with each signal's number as it is read, on `io`'s thread, for as long
-    // as `io` runs. Once.
+    // as `io` runs. Once. A signal sent again before the loop has read it is read once, as the
+    // kernel keeps one of each standard signal pending.
     void start(std::function<void(int)> on_signal);
 
 private:
     void read_next();
 
+    sigset_t saved_mask_;
     boost::asio::posix::stream_descriptor fd_;
     std::function<void(int)> on_signal_;
 };

@@ -14,9 +14,13 @@ namespace {
 // A connection starts with room for a request or two: it stays allocated while the connection
 // waits, idle or not. A read that fills it says more is coming (an upload), and the input grows
 // to what Asio's BIO pair may hold (17 KiB) and a bit more, so that each recv takes a whole
-// record. OpenSSL takes in any part of a record it is given: no record needs to fit.
+// record. One that fills that too is a body in full flow, and the input grows to four records,
+// so that one recv and one relay round move four of them rather than one (the memory goes back
+// when the connection waits: release_idle). OpenSSL takes in any part of a record it is given:
+// no record needs to fit.
 constexpr std::size_t small_input = 4 * 1024;
 constexpr std::size_t large_input = 18 * 1024;
+constexpr std::size_t bulk_input = 4 * large_input;
 
 }  // namespace
 
@@ -122,7 +126,8 @@ void tls_buffers::release_idle()
 void tls_buffers::commit_input(std::size_t n)
 {
     end_ += n;
-    if (end_ == in_.size() && in_.size() < large_input) in_.resize(large_input);
+    if (end_ == in_.size() && in_.size() < bulk_input)
+        in_.resize(in_.size() < large_input ? large_input : bulk_input);
 }
 
 bool encrypt(SSL* ssl, const void* data, std::size_t n)

@@ -41,7 +41,7 @@ std::size_t tls_channel::read_arrived(socket_type& s, asio::mutable_buffer into,
         }
         if (got == 1) {
             ec = {};
-            return n;
+            return n + read_buffered(into + n, s);
         }
         if (!SSL_want_read(ssl_)) {  // the peer's close_notify, or a record OpenSSL refused
             const bool closed = SSL_get_error(ssl_, got) == SSL_ERROR_ZERO_RETURN;
@@ -62,6 +62,22 @@ std::size_t tls_channel::read_arrived(socket_type& s, asio::mutable_buffer into,
         // A record cut in two is the same case as a short read: the rest comes with an event.
         note_message_end(s, n < space.size());
     }
+}
+
+std::size_t tls_channel::read_buffered(asio::mutable_buffer into, socket_type& s)
+{
+    std::size_t total = 0;
+    while (into.size() > 0 && holds_input()) {
+        std::size_t n = 0;
+        if (SSL_read_ex(ssl_, into.data(), into.size(), &n) != 1) break;
+        total += n;
+        into += n;
+    }
+    if (!buffers_.output().empty()) {
+        error_code ignored;
+        send_now(s, ignored);
+    }
+    return total;
 }
 
 awaitable<std::tuple<error_code, std::size_t>> tls_channel::read_some(socket_type& s,

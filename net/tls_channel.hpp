@@ -109,6 +109,10 @@ public:
 
 private:
     static boost::system::error_code protocol_failure();
+    // After a read that got plaintext: more from records already received (a body's records
+    // come several to a recv), without a socket read. A failure or a close found on the way is
+    // left for the next read to report.
+    std::size_t read_buffered(boost::asio::mutable_buffer into, socket_type& s);
     enum class arrival { nothing, data, gone };
     // What has arrived, by SSL_peek: handshake records are taken in, application bytes kept.
     arrival peek_arrival(socket_type& s);

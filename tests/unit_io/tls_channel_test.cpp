@@ -15,6 +15,7 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <string>
 
 namespace sluice::net {
@@ -110,6 +111,18 @@ TEST_F(tls_channel_test, application_bytes_or_a_close_are_an_unasked_answer)
     EXPECT_FALSE(channel->sent_unasked(ours));
     SSL_shutdown(server);
     EXPECT_TRUE(channel->sent_unasked(ours));
+}
+
+// A body's records come several to a recv: one read hands over all that are whole, not one.
+TEST_F(tls_channel_test, one_read_takes_every_record_already_received)
+{
+    EXPECT_FALSE(channel->sent_unasked(ours));  // the tickets, out of the way
+    const std::string record(4096, 'r');
+    for (int i = 0; i < 4; ++i) ASSERT_EQ(SSL_write(server, record.data(), 4096), 4096);
+    std::string into(65536, '\0');
+    boost::system::error_code ec;
+    EXPECT_EQ(channel->read_arrived(ours, asio::buffer(into), ec), 4u * 4096) << ec.message();
+    EXPECT_EQ(std::count(into.begin(), into.end(), 'r'), 4 * 4096);
 }
 
 TEST_F(tls_channel_test, a_half_close_still_reads_what_the_peer_sends_after_it)

@@ -1,9 +1,9 @@
 #pragma once
 // TLS termination for one client connection of a TLS listener: the PROXY header if the listener
 // expects one, a plain-text 400 for plain HTTP, the handshake within timeouts.client_header,
-// then the ordinary client session, served through one end of a socket pair while this side
-// relays between the pair's other end and the TLS stream. Every session path (buffering, slow
-// clients, queueing, tunnels) stays the plain socket's; TLS costs its own relay and nothing else.
+// then the ordinary client session, which reads and writes the socket through the handshake's
+// SSL in a net::tls_channel. Every session path (buffering, slow clients, queueing, tunnels) is
+// the plain socket's, with a pointer checked per read and write (net/stream_ref.hpp).
 
 #include "config/model.hpp"
 #include "proxy/session/client_session.hpp"

@@ -21,7 +21,7 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 // Two connected ends: `ours`, served by `io` as the proxy serves its sockets, and the peer's
-// raw descriptor. TCP on 127.0.0.1 or a unix socket pair (the TLS relay's kind).
+// raw descriptor. TCP on 127.0.0.1 or a unix socket pair.
 struct connected_pair {
     asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     socket_type ours{io};

@@ -1,7 +1,8 @@
 #pragma once
 // One connection to a backend server: the socket, its read buffer (a response may leave bytes
-// behind only if the server misbehaves, but the buffer must live as long as the socket) and
-// its deadline. Lives on one event-loop thread; idles in that thread's connection_pool.
+// behind only if the server misbehaves, but the buffer must live as long as the socket), its
+// deadline, and over TLS the channel its bytes go through. Lives on one event-loop thread; idles
+// in that thread's connection_pool.
 
 #include "proxy/runtime/deadline_sweeper.hpp"
 

@@ -25,19 +25,26 @@ TEST(signal_reader, signals_wait_blocked_until_the_loop_reads_them)
 {
     boost::asio::io_context io;
     std::vector<int> seen;
+    std::size_t awaited = 2;
     {
         signal_reader reader(io, {SIGUSR1, SIGUSR2});
         EXPECT_TRUE(blocked(SIGUSR1));
-        reader.start([&](int s) { seen.push_back(s); });
+        reader.start([&](int s) {
+            seen.push_back(s);
+            if (seen.size() == awaited) io.stop();
+        });
         pthread_kill(pthread_self(), SIGUSR1);
         pthread_kill(pthread_self(), SIGUSR2);
-        io.run_for(std::chrono::milliseconds(200));
+        io.run_for(std::chrono::seconds(10));
         EXPECT_EQ(seen, (std::vector<int>{SIGUSR1, SIGUSR2}));
         // Sent twice before the loop reads: the kernel keeps one pending.
+        awaited = 3;
         pthread_kill(pthread_self(), SIGUSR1);
         pthread_kill(pthread_self(), SIGUSR1);
         io.restart();
-        io.run_for(std::chrono::milliseconds(200));
+        io.run_for(std::chrono::seconds(10));
+        io.restart();
+        io.poll();  // a second one would be readable by now
         EXPECT_EQ(seen, (std::vector<int>{SIGUSR1, SIGUSR2, SIGUSR1}));
     }
     EXPECT_FALSE(blocked(SIGUSR1));

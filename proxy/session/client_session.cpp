@@ -42,12 +42,11 @@ void note_request_line(client_connection& c, exchange& x)
     c.version = static_cast<std::uint8_t>(req.version());  // Beast reads one digit a side: <= 99
 }
 
-// What has arrived from the client, once some has. Not a coroutine: each path is one already
-// (the TLS channel's read_some takes what has arrived before it waits).
+// What has arrived from the client, once some has (the TLS channel's read_some takes what has
+// arrived before it waits).
 awaitable<net::io_result> read_client(client_connection& c, asio::mutable_buffer space)
 {
-    if (client_stream(c).tls) return net::read_some(client_stream(c), space);
-    return read_in_turn(c.w.ring, c.socket, c.deadline, space);
+    return read_stream(c.w.ring, client_stream(c), c.deadline, space);
 }
 
 // Reads a request head by hand rather than with http::async_read_header, to see the raw bytes

@@ -7,6 +7,7 @@
 
 #include "net/io_ring.hpp"
 #include "net/io_types.hpp"
+#include "net/stream_ref.hpp"
 #include "proxy/runtime/deadline_sweeper.hpp"
 
 #include <boost/asio/buffer.hpp>
@@ -20,5 +21,14 @@ namespace sluice::proxy {
 // down its side), or operation_aborted when `d` expires first; through `ring` when it is on().
 awaitable<std::tuple<boost::system::error_code, std::size_t>> read_in_turn(
     net::io_ring& ring, socket_type& s, const deadline& d, boost::asio::mutable_buffer into);
+
+// A connection's read, a client's or a server's: through its TLS channel, which reads the socket
+// itself, or else as read_in_turn. Not a coroutine: the caller awaits the one it picks.
+inline awaitable<net::io_result> read_stream(net::io_ring& ring, net::stream_ref s,
+                                             const deadline& d, boost::asio::mutable_buffer into)
+{
+    if (s.tls) return net::read_some(s, into);
+    return read_in_turn(ring, s.socket, d, into);
+}
 
 }  // namespace sluice::proxy

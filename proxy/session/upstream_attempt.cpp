@@ -47,8 +47,7 @@ awaitable<error_code> read_response_head(net::io_ring& ring, upstream_connection
         auto space = u.buffer.prepare(
             std::max<std::size_t>(512, std::min<std::size_t>(spare, 65536)));
         // Just after the request went out: usually no recv until the server has answered.
-        auto [ec, n] = u.tls ? co_await net::read_some(upstream_stream(u), space)
-                             : co_await read_in_turn(ring, u.socket, u.deadline, space);
+        auto [ec, n] = co_await read_stream(ring, upstream_stream(u), u.deadline, space);
         emptied = n < space.size();
         u.buffer.commit(n);
         if (ec == asio::error::eof) {

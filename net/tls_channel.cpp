@@ -27,6 +27,14 @@ constexpr std::size_t keep_at_most = 64 * 1024;
 
 tls_channel::~tls_channel() { SSL_free(ssl_); }
 
+std::unique_ptr<tls_channel> tls_channel::after_handshake(ssl_st* ssl)
+{
+    SSL_up_ref(ssl);  // the stream frees its reference as it goes
+    auto channel = std::make_unique<tls_channel>(ssl);
+    if (!channel->attach()) return nullptr;
+    return channel;
+}
+
 error_code tls_channel::protocol_failure() { return {EPROTO, boost::system::system_category()}; }
 
 std::size_t tls_channel::read_arrived(socket_type& s, asio::mutable_buffer into, error_code& ec)
@@ -34,11 +42,7 @@ std::size_t tls_channel::read_arrived(socket_type& s, asio::mutable_buffer into,
     for (;;) {
         std::size_t n = 0;
         const int got = SSL_read_ex(ssl_, into.data(), into.size(), &n);
-        // A TLS 1.3 key update is answered during the read.
-        if (!buffers_.output().empty()) {
-            error_code ignored;
-            send_now(s, ignored);
-        }
+        send_answer(s);
         if (got == 1) {
             ec = {};
             return n + read_buffered(into + n, s);
@@ -64,6 +68,13 @@ std::size_t tls_channel::read_arrived(socket_type& s, asio::mutable_buffer into,
     }
 }
 
+void tls_channel::send_answer(socket_type& s)
+{
+    if (buffers_.output().empty()) return;
+    error_code ignored;
+    send_now(s, ignored);
+}
+
 std::size_t tls_channel::read_buffered(asio::mutable_buffer into, socket_type& s)
 {
     std::size_t total = 0;
@@ -73,10 +84,7 @@ std::size_t tls_channel::read_buffered(asio::mutable_buffer into, socket_type& s
         total += n;
         into += n;
     }
-    if (!buffers_.output().empty()) {
-        error_code ignored;
-        send_now(s, ignored);
-    }
+    send_answer(s);
     return total;
 }
 
@@ -101,10 +109,7 @@ tls_channel::arrival tls_channel::peek_arrival(socket_type& s)
         char byte = 0;
         std::size_t n = 0;
         const int got = SSL_peek_ex(ssl_, &byte, 1, &n);
-        if (!buffers_.output().empty()) {  // the answer to a key update
-            error_code ignored;
-            send_now(s, ignored);
-        }
+        send_answer(s);
         if (got == 1) return arrival::data;
         if (!SSL_want_read(ssl_)) {
             ERR_clear_error();

@@ -20,6 +20,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <tuple>
 
@@ -36,6 +37,10 @@ public:
     tls_channel(const tls_channel&) = delete;
     tls_channel& operator=(const tls_channel&) = delete;
     bool attach() { return buffers_.attach(ssl_); }
+    // The channel for a connection whose handshake Asio's TLS stream has just made: a reference
+    // of its own to the stream's SSL, attached (the bytes the stream's BIO still holds come
+    // along). Null when OpenSSL cannot make its BIO.
+    static std::unique_ptr<tls_channel> after_handshake(ssl_st* ssl);
 
     // Plaintext that has arrived, without waiting; `ec` is would_block when there is none yet
     // (read_some then waits), eof at the peer's close_notify or FIN.
@@ -109,6 +114,9 @@ public:
 
 private:
     static boost::system::error_code protocol_failure();
+    // Sends what a read made OpenSSL write (the answer to a TLS 1.3 key update), if the socket
+    // takes it now.
+    void send_answer(socket_type& s);
     // After a read that got plaintext: more from records already received (a body's records
     // come several to a recv), without a socket read. A failure or a close found on the way is
     // left for the next read to report.

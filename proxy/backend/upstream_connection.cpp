@@ -79,12 +79,8 @@ awaitable<boost::system::error_code> upstream_connection::start_tls(clock::time_
         tls_failure = net::server_tls_failure(ssl, tls_detail);
         co_return ec;
     }
-    SSL_up_ref(ssl);  // the stream frees its reference as it goes
-    tls = std::make_unique<net::tls_channel>(ssl);
-    if (!tls->attach()) {
-        tls.reset();
-        co_return asio::error::no_memory;
-    }
+    tls = net::tls_channel::after_handshake(ssl);
+    if (!tls) co_return asio::error::no_memory;
     co_return ec;
 }
 

@@ -167,10 +167,8 @@ awaitable<bool> handshake(tls_link& l)
 // (and the buffers it keeps for the handshake) goes; the SSL stays, on buffers of the session's.
 void start_session(tls_link& l)
 {
-    SSL* ssl = l.tls.native_handle();
-    SSL_up_ref(ssl);  // the stream frees its reference as it goes
-    l.origin->tls = std::make_unique<net::tls_channel>(ssl);
-    if (!l.origin->tls->attach()) return;
+    l.origin->tls = net::tls_channel::after_handshake(l.tls.native_handle());
+    if (!l.origin->tls) return;
     start_client_session(l.w, std::move(l.tcp_socket()), std::move(l.guard.owner),
                          std::move(l.origin));
 }

@@ -1,5 +1,7 @@
 #include "net/signal_reader.hpp"
 
+#include "net/thread_signals.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -13,11 +15,9 @@ namespace sluice::net {
 
 namespace {
 
-int open_signalfd(std::initializer_list<int> signals, sigset_t& saved_mask)
+int open_signalfd(std::span<const int> signals, sigset_t& saved_mask)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    for (int s : signals) sigaddset(&set, s);
+    const auto set = signal_set_of(signals);
     pthread_sigmask(SIG_BLOCK, &set, &saved_mask);
     const int fd = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (fd < 0)
@@ -28,16 +28,22 @@ int open_signalfd(std::initializer_list<int> signals, sigset_t& saved_mask)
 
 }  // namespace
 
-signal_reader::signal_reader(boost::asio::io_context& io, std::initializer_list<int> signals)
+signal_reader::signal_reader(boost::asio::io_context& io, std::span<const int> signals)
     : fd_(io, open_signalfd(signals, saved_mask_))
 {
 }
 
-signal_reader::~signal_reader()
+template <class F>
+void signal_reader::read_waiting(F&& each)
 {
     signalfd_siginfo info;
-    while (::read(fd_.native_handle(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-    }
+    while (::read(fd_.native_handle(), &info, sizeof info) == static_cast<ssize_t>(sizeof info))
+        each(static_cast<int>(info.ssi_signo));
+}
+
+signal_reader::~signal_reader()
+{
+    read_waiting([](int) {});
     boost::system::error_code ignored;
     fd_.close(ignored);
     pthread_sigmask(SIG_SETMASK, &saved_mask_, nullptr);
@@ -54,10 +60,7 @@ void signal_reader::read_next()
     fd_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
                    [this](boost::system::error_code ec) {
                        if (ec) return;  // the loop is ending
-                       signalfd_siginfo info;
-                       while (::read(fd_.native_handle(), &info, sizeof info) ==
-                              static_cast<ssize_t>(sizeof info))
-                           on_signal_(static_cast<int>(info.ssi_signo));
+                       read_waiting(on_signal_);
                        read_next();
                    });
 }

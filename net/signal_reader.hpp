@@ -14,7 +14,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 
 #include <functional>
-#include <initializer_list>
+#include <span>
 
 #include <signal.h>
 
@@ -24,7 +24,7 @@ class signal_reader {
 public:
     // Blocks `signals` in the calling thread. Throws std::runtime_error when the kernel refuses
     // a signalfd.
-    signal_reader(boost::asio::io_context& io, std::initializer_list<int> signals);
+    signal_reader(boost::asio::io_context& io, std::span<const int> signals);
     // Drops what is still pending and gives the calling thread its mask back, so that a signal
     // during the rest of the exit has its default effect (SIGTERM ends a hung exit), as after
     // Asio's signal_set. Destroy it on the thread that built it.
@@ -39,6 +39,9 @@ public:
 
 private:
     void read_next();
+    // Reads every signal that waits, giving each to `each`.
+    template <class F>
+    void read_waiting(F&& each);
 
     sigset_t saved_mask_;
     boost::asio::posix::stream_descriptor fd_;

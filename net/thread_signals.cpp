@@ -4,13 +4,17 @@
 
 namespace sluice::net {
 
+sigset_t signal_set_of(std::span<const int> signals)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : signals) sigaddset(&set, s);
+    return set;
+}
+
 stop_signals_blocked::stop_signals_blocked()
 {
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGHUP);
+    const auto stop = signal_set_of(stop_signals);
     pthread_sigmask(SIG_BLOCK, &stop, &saved_);
 }
 

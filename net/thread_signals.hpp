@@ -7,10 +7,19 @@
 
 #include <signal.h>
 
+#include <array>
+#include <span>
 #include <thread>
 #include <utility>
 
 namespace sluice::net {
+
+// The stop and reload signals, named once: the control loop reads them, every other thread
+// blocks them.
+inline constexpr std::array<int, 3> stop_signals{SIGTERM, SIGINT, SIGHUP};
+
+// The set of `signals`, for pthread_sigmask and signalfd.
+sigset_t signal_set_of(std::span<const int> signals);
 
 // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread for its lifetime, then restores its mask.
 class stop_signals_blocked {

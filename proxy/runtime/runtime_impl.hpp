@@ -11,6 +11,7 @@
 #include "health/checker.hpp"
 #include "health/metrics.hpp"
 #include "net/signal_reader.hpp"
+#include "net/thread_signals.hpp"
 #include "proxy/runtime/discovery.hpp"
 #include "proxy/runtime/listener.hpp"
 #include "proxy/runtime/peer_watch.hpp"
@@ -23,7 +24,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <csignal>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -95,7 +95,7 @@ struct runtime::impl {
     health::metrics_shard& check_metrics = metrics.add_shard();
     std::vector<std::thread> threads;
     std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
-    net::signal_reader signals{control, {SIGTERM, SIGINT, SIGHUP}};
+    net::signal_reader signals{control, net::stop_signals};
     asio::steady_timer drain_timer{control};
     asio::steady_timer prune_timer{control};
     asio::steady_timer health_timer{control};

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <array>
 #include <vector>
 
 namespace sluice::net {
@@ -27,7 +28,7 @@ TEST(signal_reader, signals_wait_blocked_until_the_loop_reads_them)
     std::vector<int> seen;
     std::size_t awaited = 2;
     {
-        signal_reader reader(io, {SIGUSR1, SIGUSR2});
+        signal_reader reader(io, std::array{SIGUSR1, SIGUSR2});
         EXPECT_TRUE(blocked(SIGUSR1));
         reader.start([&](int s) {
             seen.push_back(s);
@@ -56,7 +57,7 @@ TEST(signal_reader, a_signal_still_pending_at_the_end_is_dropped)
 {
     boost::asio::io_context io;
     {
-        signal_reader reader(io, {SIGUSR1});
+        signal_reader reader(io, std::array{SIGUSR1});
         reader.start([](int) { ADD_FAILURE() << "the loop never ran"; });
         pthread_kill(pthread_self(), SIGUSR1);
     }

@@ -141,7 +141,6 @@ TEST(lifecycle_basics, sigterm_and_sigint_exit_0)
     }
 }
 
-// Each thread of process `pid` and the signals it blocks (SigBlk in /proc).
 // Each thread's mask of `field` ("SigBlk") and the process's ("SigCgt", signals with a handler).
 std::map<std::string, std::uint64_t> signal_masks(pid_t pid, const std::string& field)
 {

@@ -118,15 +118,6 @@ protected:
         return r.status == 101 ? std::move(c) : nullptr;
     }
 
-    static std::string read_echo(connection& c, std::size_t size)
-    {
-        std::string echoed;
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-        while (echoed.size() < size && std::chrono::steady_clock::now() < deadline)
-            echoed += c.read_some(std::chrono::milliseconds(50));
-        return echoed;
-    }
-
     scripted_backend echo{{.handler = [](const recorded_request&) {
         return reply{.status = 101,
                      .headers = {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}},
@@ -144,7 +135,7 @@ TEST_F(tls_upstream_tunnel, a_websocket_tunnels_over_tls_to_the_server)
     ASSERT_TRUE(c);
     for (const std::string& message : {std::string("ping"), std::string(100'000, 'x')}) {
         ASSERT_TRUE(c->send_raw(message));
-        EXPECT_EQ(read_echo(*c, message.size()), message);
+        EXPECT_EQ(c->read_at_least(message.size()), message);
     }
 }
 
@@ -156,7 +147,7 @@ TEST_F(tls_upstream_tunnel, a_tunnel_half_closed_by_the_client_still_carries_the
     ASSERT_TRUE(c);
     ASSERT_TRUE(c->send_raw("last words"));
     ::shutdown(c->stream()->fd(), SHUT_WR);
-    EXPECT_EQ(read_echo(*c, 10), "last words");
+    EXPECT_EQ(c->read_at_least(10), "last words");
 }
 
 // Without pooling every request opens a connection; each after the first resumes the session

@@ -162,6 +162,14 @@ std::string connection::read_some(millis timeout)
     return stream_ ? stream_->read_some(timeout) : "";
 }
 
+std::string connection::read_at_least(std::size_t n, millis timeout)
+{
+    std::string got;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (got.size() < n && std::chrono::steady_clock::now() < deadline) got += read_some(50ms);
+    return got;
+}
+
 bool connection::wait_closed(millis timeout) { return !stream_ || stream_->wait_closed(timeout); }
 
 bool connection::peer_closed() { return !stream_ || stream_->peer_closed(); }

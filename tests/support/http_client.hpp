@@ -59,6 +59,9 @@ public:
     bool send_raw(std::string_view bytes);
     // Bytes that arrive until the peer closes, at most `timeout`.
     std::string read_some(millis timeout);
+    // Bytes that arrive until there are at least `n` of them (an echo of what was sent), the
+    // peer closes or `timeout` passes.
+    std::string read_at_least(std::size_t n, millis timeout = 5s);
     // True when the peer closes within `timeout`.
     bool wait_closed(millis timeout);
     bool peer_closed();

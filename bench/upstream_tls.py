@@ -26,9 +26,10 @@ import tempfile
 import time
 import urllib.request
 
+from cpu_per_request import TICK_MS, ticks, tree  # the same /proc reading
+
 ORIGIN, ADMIN = 28301, 28314
 PORTS = {"haproxy": 28311, "nginx": 28312, "sluice": 28313}
-TICK_MS = 1000.0 / os.sysconf("SC_CLK_TCK")
 SCENARIOS = {"keepalive": ("/", 50), "large": ("/1m", 10)}
 
 
@@ -96,12 +97,8 @@ def answers(port):
 
 
 def cpu_ms(pid):
-    """User + system CPU of a process and its children (NGINX's worker), in ms."""
-    total = 0
-    for p in [pid] + [int(c) for c in open("/proc/%d/task/%d/children" % (pid, pid)).read().split()]:
-        fields = open("/proc/%d/stat" % p).read().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])
-    return total * TICK_MS
+    """User + system CPU of a process and its descendants (NGINX's worker), in ms."""
+    return ticks(tree(pid)) * TICK_MS
 
 
 def run_wrk(port, path, conns, seconds):

@@ -110,6 +110,18 @@ std::size_t splice_pipe::drain(int to, std::size_t max, boost::system::error_cod
     return n;
 }
 
+std::size_t splice_pipe::copy_out(char* into, std::size_t max, boost::system::error_code& ec)
+{
+    const auto n = ::read(read_end_, into, max);
+    if (n < 0) {
+        ec.assign(errno, boost::system::system_category());
+        return 0;
+    }
+    ec = {};
+    held_ -= static_cast<std::size_t>(n);
+    return static_cast<std::size_t>(n);
+}
+
 pipe_pool::pipe_pool(bool wanted)
 {
     if (!wanted) {

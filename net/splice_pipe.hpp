@@ -36,6 +36,9 @@ public:
     // would_block when the socket takes nothing. Without SPLICE_F_MORE: a server that pauses
     // mid-body must not leave its last bytes corked in the client's socket.
     std::size_t drain(int to, std::size_t max, boost::system::error_code& ec);
+    // Copies up to `max` of the bytes held into `into` and out of the pipe: for a relay that stops
+    // splicing half-way (a slow client under response buffering) and keeps the rest in memory.
+    std::size_t copy_out(char* into, std::size_t max, boost::system::error_code& ec);
 
 private:
     void close();

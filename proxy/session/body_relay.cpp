@@ -190,13 +190,7 @@ awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p,
             asio::buffer(buf.data.get(), n), asio::buffer("\r\n", size_len > 0 ? 2 : 0),
             asio::buffer("0\r\n\r\n", last && chunked ? 5 : 0)};
         if (asio::buffer_size(out) > 0) {
-            // Two statements, not `co_await (a ? b : c)`, which GCC miscompiles.
-            bool ok = false;
-            if (to.backlog)
-                ok = co_await deliver(to, out, waiting, r);
-            else
-                ok = co_await write_piece(to, out, r);
-            if (!ok) co_return r;
+            if (!co_await send_out(to, out, waiting, r)) co_return r;
         }
         if (last) {
             if (waiting) co_await waiting->drain(to, r);
@@ -218,16 +212,18 @@ awaitable<relay_result> relay_spliced(worker& w, net::splice_pipe pipe, response
     write_head(p.get().base(), edits, head);
     relay_result r;
     relay_buffer buf{w};
+    std::optional<backlog> waiting;
     for (bool first = true;; first = false) {
         const auto n = parse_buffered(p, *from.buffer, buf.get(), buf.size, r);
         if (r.failed != relay_result::failure::none) co_return r;
         const std::array<asio::const_buffer, 2> out{
             asio::buffer(head.data(), first ? head.size() : 0), asio::buffer(buf.data.get(), n)};
-        if (!co_await write_piece(to, out, r)) co_return r;
+        if (!co_await send_out(to, out, waiting, r)) co_return r;
         if (n == 0 || from.buffer->size() == 0 || p.is_done()) break;
     }
     co_await splice_body(w.pipes, std::move(pipe), from, to,
-                         p.content_length_remaining().value_or(0), r, on_read_done);
+                         p.content_length_remaining().value_or(0), {buf.get(), buf.size}, waiting,
+                         r, on_read_done);
     co_return r;
 }
 

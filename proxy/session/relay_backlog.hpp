@@ -111,4 +111,14 @@ awaitable<bool> deliver(relay_side& to, const Buffers& out, std::optional<backlo
     co_return r.failed == relay_result::failure::none;
 }
 
+// Writes `out` to `to`: through the backlog when `to` has one, else waiting for the socket. False
+// after a failure noted in r. Two statements, not `co_await (a ? b : c)`, which GCC miscompiles.
+template <class Buffers>
+awaitable<bool> send_out(relay_side& to, const Buffers& out, std::optional<backlog>& waiting,
+                         relay_result& r)
+{
+    if (to.backlog) co_return co_await deliver(to, out, waiting, r);
+    co_return co_await write_piece(to, out, r);
+}
+
 }  // namespace sluice::proxy

@@ -40,13 +40,49 @@ awaitable<bool> wait_for(relay_side& side, bool write, relay_result& r)
     co_return !ec;
 }
 
+// Response buffering's way out when the client stops taking bytes: what the pipe holds goes to
+// the backlog, then the rest of the body is read into `scratch` and delivered (relay_backlog.hpp),
+// so the server sends at its own pace and its slot is free at its last byte. Copying costs what
+// an unspliced body costs, and only slow clients pay it.
+awaitable<void> spill(net::splice_pipe& p, relay_side& from, relay_side& to, std::uint64_t length,
+                      std::span<char> scratch, std::optional<backlog>& waiting, relay_result& r,
+                      std::function<void()>& on_read_done)
+{
+    while (p.held() > 0) {
+        error_code ec;
+        const auto n = p.copy_out(scratch.data(), std::min(scratch.size(), p.held()), ec);
+        if (ec) {
+            note_failure(r, relay_result::failure::read, ec, false);
+            co_return;
+        }
+        if (!co_await deliver(to, asio::buffer(scratch.data(), n), waiting, r)) co_return;
+    }
+    while (length > 0) {
+        const auto room = std::min<std::uint64_t>(length, scratch.size());
+        from.deadline.arm(from.timeout);
+        auto [ec, n] = co_await net::read_some(from.stream, asio::buffer(scratch.data(), room));
+        from.deadline.disarm();
+        if (ec) {
+            note_failure(r, relay_result::failure::read,
+                         ec == asio::error::eof ? error_code(http::error::partial_message) : ec,
+                         from.deadline.expired());
+            co_return;
+        }
+        r.bytes_read += n;
+        length -= n;
+        if (length == 0 && on_read_done) std::exchange(on_read_done, nullptr)();
+        if (!co_await deliver(to, asio::buffer(scratch.data(), n), waiting, r)) co_return;
+    }
+    if (waiting) co_await waiting->drain(to, r);
+}
+
 }  // namespace
 
 bool can_splice(const net::pipe_pool& pipes, const relay_side& from, const relay_side& to,
                 bool chunked, std::uint64_t length)
 {
     return pipes.on() && !chunked && length >= worker::relay_buffer_size && !from.stream.tls &&
-           !to.stream.tls && !to.backlog;
+           !to.stream.tls;
 }
 
 // Fills the pipe while `from` has bytes and the pipe has room, drains it while `to` takes them;
@@ -58,13 +94,18 @@ bool can_splice(const net::pipe_pool& pipes, const relay_side& from, const relay
 // before capacity() bytes, and splice(2) then fails with EAGAIN as for an empty socket. Taking
 // that for an empty socket would wait for a readiness event that never comes for bytes already
 // there. So a fill that would block with bytes in the pipe waits for the drain instead (as
-// HAProxy's raw_sock_to_pipe does).
+// HAProxy's raw_sock_to_pipe does), or spills when the relay has a backlog.
 awaitable<void> splice_body(net::pipe_pool& pipes, net::splice_pipe pipe, relay_side& from,
-                            relay_side& to, std::uint64_t length, relay_result& r,
+                            relay_side& to, std::uint64_t length, std::span<char> scratch,
+                            std::optional<backlog>& waiting, relay_result& r,
                             std::function<void()>& on_read_done)
 {
     pipe_lease lease{pipes, std::move(pipe)};
     auto& p = lease.pipe;
+    if (waiting && !waiting->empty()) {
+        co_await spill(p, from, to, length, scratch, waiting, r, on_read_done);
+        co_return;
+    }
     const int in = from.stream.socket.native_handle(), out = to.stream.socket.native_handle();
     bool can_read = net::may_have_bytes(from.stream.socket), can_write = true, full = false;
     while (length > 0 || p.held() > 0) {
@@ -99,6 +140,10 @@ awaitable<void> splice_body(net::pipe_pool& pipes, net::splice_pipe pipe, relay_
         }
         const bool reading = can_read && !full && length > 0 && p.held() < p.capacity();
         if (reading || (can_write && p.held() > 0)) continue;
+        if (to.backlog && p.held() > 0 && length > 0) {
+            co_await spill(p, from, to, length, scratch, waiting, r, on_read_done);
+            co_return;
+        }
         if (p.held() > 0) {
             if (!co_await wait_for(to, true, r)) co_return;
             can_write = true;

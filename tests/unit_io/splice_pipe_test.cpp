@@ -90,6 +90,24 @@ TEST_F(splice_pipe_test, a_full_socket_would_block_and_the_pipe_keeps_its_bytes)
     EXPECT_EQ(pipe.held(), 5000u);
 }
 
+TEST_F(splice_pipe_test, held_bytes_can_be_copied_out_in_order_and_the_pipe_is_empty_after)
+{
+    socket_pair in;
+    auto pipe = pool.take();
+    const auto data = numbered(30000);
+    send_all(in.peer, data);
+    boost::system::error_code ec;
+    ASSERT_EQ(pipe.fill(in.ours, data.size(), ec), data.size()) << ec.message();
+    std::string got(data.size(), '\0');
+    EXPECT_EQ(pipe.copy_out(got.data(), 10000, ec), 10000u) << ec.message();
+    EXPECT_EQ(pipe.held(), 20000u);
+    EXPECT_EQ(pipe.copy_out(got.data() + 10000, 50000, ec), 20000u) << ec.message();
+    EXPECT_EQ(pipe.held(), 0u);
+    EXPECT_EQ(got, data);
+    EXPECT_EQ(pipe.copy_out(got.data(), 1, ec), 0u);
+    EXPECT_EQ(ec, error::would_block);
+}
+
 // splice(2) into a socket whose peer has gone raises SIGPIPE, which would end this process: the
 // pool ignores the signal, and the call fails like a send.
 TEST_F(splice_pipe_test, a_gone_peer_fails_the_drain_without_ending_the_process)

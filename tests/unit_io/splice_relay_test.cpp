@@ -1,5 +1,6 @@
 // splice_body on real sockets: a server's bytes reach the client through a pipe, including when the
-// pipe fills by its page slots long before its byte capacity while the client holds things up.
+// pipe fills by its page slots long before its byte capacity while the client holds things up, and
+// with response buffering a client that holds things up does not hold the server.
 
 #include "proxy/session/splice_relay.hpp"
 
@@ -17,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -64,12 +66,8 @@ protected:
     {
         std::uint16_t port = 0;
         const int listener = test::listen_loopback(port);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons(port);
-        server_peer = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        ASSERT_EQ(::connect(server_peer, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        server_peer = test::connect_loopback(port);
+        ASSERT_GE(server_peer, 0);
         const int fd = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         ::close(listener);
         ASSERT_GE(fd, 0);
@@ -106,16 +104,20 @@ protected:
         return sent;
     }
 
-    void start(std::uint64_t length)
+    // Starts the relay of `length` bytes; with `backlog` set, as under response buffering.
+    void start(std::uint64_t length, const body_store::limits* backlog = nullptr)
     {
         asio::co_spawn(
             io.get_executor(),
-            [this, length]() -> awaitable<void> {
+            [this, length, backlog]() -> awaitable<void> {
                 relay_side from{server, nullptr, server_deadline, 10s};
-                relay_side to{client, nullptr, client_deadline, 10s};
-                std::function<void()> done_reading;
+                relay_side to{client, nullptr, client_deadline, 10s, backlog};
+                std::function<void()> done_reading = [this] { read_all = true; };
+                std::optional<class backlog> waiting;
+                std::vector<char> scratch(64 * 1024);
                 relay_result r;
-                co_await splice_body(pipes, pipes.take(), from, to, length, r, done_reading);
+                co_await splice_body(pipes, pipes.take(), from, to, length, scratch, waiting, r,
+                                     done_reading);
                 result = r;
             },
             asio::detached);
@@ -146,6 +148,7 @@ protected:
     deadline server_deadline{sweeper, server}, client_deadline{sweeper, client};
     int server_peer = -1, client_peer = -1, file = -1;
     std::optional<relay_result> result;
+    bool read_all = false;  // the relay has taken the body's last byte from the server
 };
 
 TEST_F(splice_relay_test, a_body_reaches_the_client_whole)
@@ -192,6 +195,37 @@ TEST_F(splice_relay_test, a_pipe_full_by_its_slots_is_not_taken_for_an_empty_soc
     EXPECT_EQ(result->failed, relay_result::failure::none) << result->ec.message();
     ASSERT_EQ(got.size(), filler + body.size());
     EXPECT_EQ(got.substr(filler), body);
+}
+
+// Under response buffering a client that takes nothing must not hold the server: the relay reads
+// the whole body (its slot is then free) while the client reads nothing, and the client still
+// gets every byte, in order, after what was already waiting in its socket.
+TEST_F(splice_relay_test, with_a_backlog_a_stalled_client_does_not_hold_the_server)
+{
+    connect_server();
+    constexpr std::size_t size = 2'000'000;
+    const auto filler = block_client();
+    // A relay that waits for the client leaves the app blocked in its send: give up instead.
+    const timeval limit{.tv_sec = 6, .tv_usec = 0};
+    ASSERT_EQ(::setsockopt(server_peer, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit), 0);
+    std::thread app([this] { send_segments(size / 20000, 20000); });
+    client.non_blocking(true);  // as the proxy's sockets are: the backlog writes without waiting
+    const body_store::limits memory_only{.memory = 4 * size, .max_size = 4 * size};
+    start(size, &memory_only);
+    for (auto end = std::chrono::steady_clock::now() + 5s;
+         !read_all && std::chrono::steady_clock::now() < end;) {
+        io.restart();
+        io.run_for(5ms);
+    }
+    app.join();
+    EXPECT_TRUE(read_all) << "the relay waited for the client before reading the whole body";
+    const auto got = run_reading_client(5s);
+    ASSERT_TRUE(result) << "the relay did not end; " << got.size() << " bytes arrived";
+    EXPECT_EQ(result->failed, relay_result::failure::none) << result->ec.message();
+    EXPECT_EQ(result->bytes_read, size);
+    EXPECT_EQ(result->bytes_written, size);
+    ASSERT_EQ(got.size(), filler + size);
+    for (std::size_t i = 0; i < size; ++i) ASSERT_EQ(got[filler + i], body_byte(i)) << "byte " << i;
 }
 
 TEST_F(splice_relay_test, a_server_that_closes_early_fails_the_read)

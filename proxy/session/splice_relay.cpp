@@ -41,22 +41,25 @@ awaitable<bool> wait_for(relay_side& side, bool write, relay_result& r)
 }
 
 // Response buffering's way out when the client stops taking bytes: what the pipe holds goes to
-// the backlog, then the rest of the body is read into `scratch` and delivered (relay_backlog.hpp),
-// so the server sends at its own pace and its slot is free at its last byte. Copying costs what
-// an unspliced body costs, and only slow clients pay it.
-awaitable<void> spill(net::splice_pipe& p, relay_side& from, relay_side& to, std::uint64_t length,
+// the backlog and the pipe goes back to the pool (a slow client holds no pipe, whose pages count
+// against the user's pipe quota even when empty); then the rest of the body is read into
+// `scratch` and delivered (relay_backlog.hpp), so the server sends at its own pace and its slot
+// is free at its last byte. Copying costs what an unspliced body costs; only clients that fall
+// behind pay it.
+awaitable<void> spill(pipe_lease& lease, relay_side& from, relay_side& to, std::uint64_t length,
                       std::span<char> scratch, std::optional<backlog>& waiting, relay_result& r,
                       std::function<void()>& on_read_done)
 {
-    while (p.held() > 0) {
+    for (auto& p = lease.pipe; p.held() > 0;) {
         error_code ec;
         const auto n = p.copy_out(scratch.data(), std::min(scratch.size(), p.held()), ec);
         if (ec) {
-            note_failure(r, relay_result::failure::read, ec, false);
+            note_failure(r, relay_result::failure::store, ec, false);
             co_return;
         }
         if (!co_await deliver(to, asio::buffer(scratch.data(), n), waiting, r)) co_return;
     }
+    lease.pool.give_back(std::move(lease.pipe));
     while (length > 0) {
         const auto room = std::min<std::uint64_t>(length, scratch.size());
         from.deadline.arm(from.timeout);
@@ -103,7 +106,7 @@ awaitable<void> splice_body(net::pipe_pool& pipes, net::splice_pipe pipe, relay_
     pipe_lease lease{pipes, std::move(pipe)};
     auto& p = lease.pipe;
     if (waiting && !waiting->empty()) {
-        co_await spill(p, from, to, length, scratch, waiting, r, on_read_done);
+        co_await spill(lease, from, to, length, scratch, waiting, r, on_read_done);
         co_return;
     }
     const int in = from.stream.socket.native_handle(), out = to.stream.socket.native_handle();
@@ -140,8 +143,8 @@ awaitable<void> splice_body(net::pipe_pool& pipes, net::splice_pipe pipe, relay_
         }
         const bool reading = can_read && !full && length > 0 && p.held() < p.capacity();
         if (reading || (can_write && p.held() > 0)) continue;
-        if (to.backlog && p.held() > 0 && length > 0) {
-            co_await spill(p, from, to, length, scratch, waiting, r, on_read_done);
+        if (to.backlog && p.held() > 0) {
+            co_await spill(lease, from, to, length, scratch, waiting, r, on_read_done);
             co_return;
         }
         if (p.held() > 0) {

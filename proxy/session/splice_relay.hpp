@@ -22,10 +22,10 @@ bool can_splice(const net::pipe_pool& pipes, const relay_side& from, const relay
 // where it goes back after), each wait bounded by its side's timeout; calls on_read_done (when
 // set) once the last byte has left `from`. Failures go into `r`.
 //
-// With a backlog on `to` (response buffering), a client that stops taking bytes while the server
-// has more to send does not hold the server: the pipe's bytes and the rest of the body then go
-// through `scratch` into `waiting`, read at the server's pace, as an unspliced body would. So do
-// they from the start when `waiting` already holds bytes (the head's piece), which go first.
+// With a backlog on `to` (response buffering), a client that stops taking bytes holds neither the
+// server nor the pipe: the pipe's bytes and the rest of the body then go through `scratch` into
+// `waiting`, read at the server's pace, as an unspliced body's would. So do they from the start
+// when `waiting` already holds bytes (the head's piece), which go first.
 awaitable<void> splice_body(net::pipe_pool& pipes, net::splice_pipe pipe, relay_side& from,
                             relay_side& to, std::uint64_t length, std::span<char> scratch,
                             std::optional<backlog>& waiting, relay_result& r,

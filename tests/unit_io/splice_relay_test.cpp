@@ -104,18 +104,24 @@ protected:
         return sent;
     }
 
-    // Starts the relay of `length` bytes; with `backlog` set, as under response buffering.
-    void start(std::uint64_t length, const body_store::limits* backlog = nullptr)
+    // Starts the relay of `length` bytes; with `backlog` set, as under response buffering, and
+    // `waiting` bytes already in the backlog when it starts (what went with the head).
+    void start(std::uint64_t length, const body_store::limits* backlog = nullptr,
+               std::string waiting_bytes = "")
     {
         asio::co_spawn(
             io.get_executor(),
-            [this, length, backlog]() -> awaitable<void> {
+            [this, length, backlog, waiting_bytes]() -> awaitable<void> {
                 relay_side from{server, nullptr, server_deadline, 10s};
                 relay_side to{client, nullptr, client_deadline, 10s, backlog};
-                std::function<void()> done_reading = [this] { read_all = true; };
+                std::function<void()> done_reading = [this] { ++reads_done; };
                 std::optional<class backlog> waiting;
                 std::vector<char> scratch(64 * 1024);
                 relay_result r;
+                if (!waiting_bytes.empty()) {
+                    waiting.emplace(*backlog);
+                    EXPECT_TRUE(waiting->add(asio::buffer(waiting_bytes), 0, r));
+                }
                 co_await splice_body(pipes, pipes.take(), from, to, length, scratch, waiting, r,
                                      done_reading);
                 result = r;
@@ -148,7 +154,7 @@ protected:
     deadline server_deadline{sweeper, server}, client_deadline{sweeper, client};
     int server_peer = -1, client_peer = -1, file = -1;
     std::optional<relay_result> result;
-    bool read_all = false;  // the relay has taken the body's last byte from the server
+    int reads_done = 0;  // calls of on_read_done: the relay has taken the body's last byte
 };
 
 TEST_F(splice_relay_test, a_body_reaches_the_client_whole)
@@ -199,33 +205,64 @@ TEST_F(splice_relay_test, a_pipe_full_by_its_slots_is_not_taken_for_an_empty_soc
 
 // Under response buffering a client that takes nothing must not hold the server: the relay reads
 // the whole body (its slot is then free) while the client reads nothing, and the client still
-// gets every byte, in order, after what was already waiting in its socket.
-TEST_F(splice_relay_test, with_a_backlog_a_stalled_client_does_not_hold_the_server)
-{
-    connect_server();
-    constexpr std::size_t size = 2'000'000;
-    const auto filler = block_client();
-    // A relay that waits for the client leaves the app blocked in its send: give up instead.
-    const timeval limit{.tv_sec = 6, .tv_usec = 0};
-    ASSERT_EQ(::setsockopt(server_peer, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit), 0);
-    std::thread app([this] { send_segments(size / 20000, 20000); });
-    client.non_blocking(true);  // as the proxy's sockets are: the backlog writes without waiting
-    const body_store::limits memory_only{.memory = 4 * size, .max_size = 4 * size};
-    start(size, &memory_only);
-    for (auto end = std::chrono::steady_clock::now() + 5s;
-         !read_all && std::chrono::steady_clock::now() < end;) {
-        io.restart();
-        io.run_for(5ms);
+// gets every byte, in order, after what was already waiting in its socket and in the backlog.
+class splice_relay_backlog_test : public splice_relay_test {
+protected:
+    static constexpr std::size_t size = 2'000'000;
+
+    // Relays `size` bytes from the app to a client that reads nothing until the relay has read
+    // them all (or 5 s pass); then reads what reaches the client.
+    // With `blocked`, the client's socket is full before the relay starts.
+    std::string relay_to_a_stalled_client(const std::string& waiting_bytes, bool blocked)
+    {
+        connect_server();
+        if (blocked) filler = block_client();
+        client.non_blocking(
+            true);  // as the proxy's sockets are: the backlog writes without waiting
+        // A relay that waits for the client leaves the app blocked in its send: give up instead.
+        const timeval limit{.tv_sec = 6, .tv_usec = 0};
+        EXPECT_EQ(::setsockopt(server_peer, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit), 0);
+        std::thread app([this] { send_segments(size / 20000, 20000); });
+        start(size, &memory_only, waiting_bytes);
+        for (auto end = std::chrono::steady_clock::now() + 5s;
+             reads_done == 0 && std::chrono::steady_clock::now() < end;) {
+            io.restart();
+            io.run_for(5ms);
+        }
+        app.join();
+        EXPECT_EQ(reads_done, 1) << "the relay waited for the client before reading the whole body";
+        return run_reading_client(5s);
     }
-    app.join();
-    EXPECT_TRUE(read_all) << "the relay waited for the client before reading the whole body";
-    const auto got = run_reading_client(5s);
+
+    const body_store::limits memory_only{.memory = 4 * size, .max_size = 4 * size};
+    std::size_t filler = 0;
+};
+
+TEST_F(splice_relay_backlog_test, a_stalled_client_does_not_hold_the_server)
+{
+    const auto got = relay_to_a_stalled_client("", true);
     ASSERT_TRUE(result) << "the relay did not end; " << got.size() << " bytes arrived";
     EXPECT_EQ(result->failed, relay_result::failure::none) << result->ec.message();
     EXPECT_EQ(result->bytes_read, size);
     EXPECT_EQ(result->bytes_written, size);
+    EXPECT_EQ(reads_done, 1);
     ASSERT_EQ(got.size(), filler + size);
     for (std::size_t i = 0; i < size; ++i) ASSERT_EQ(got[filler + i], body_byte(i)) << "byte " << i;
+}
+
+// Bytes already in the backlog (the head and what came with it) go before any of the pipe's,
+// even to a client whose socket would take the pipe's bytes at once.
+TEST_F(splice_relay_backlog_test, what_waits_in_the_backlog_goes_first)
+{
+    const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n";
+    const auto got = relay_to_a_stalled_client(head, false);
+    ASSERT_TRUE(result) << "the relay did not end; " << got.size() << " bytes arrived";
+    EXPECT_EQ(result->failed, relay_result::failure::none) << result->ec.message();
+    EXPECT_EQ(result->bytes_read, size);
+    ASSERT_EQ(got.size(), filler + head.size() + size);
+    EXPECT_EQ(got.substr(filler, head.size()), head);
+    for (std::size_t i = 0; i < size; ++i)
+        ASSERT_EQ(got[filler + head.size() + i], body_byte(i)) << "byte " << i;
 }
 
 TEST_F(splice_relay_test, a_server_that_closes_early_fails_the_read)

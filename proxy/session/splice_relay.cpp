@@ -1,6 +1,7 @@
 #include "proxy/session/splice_relay.hpp"
 
 #include "net/read_readiness.hpp"
+#include "net/receive_mark.hpp"
 #include "net/splice_pipe.hpp"
 
 #include <algorithm>
@@ -38,6 +39,37 @@ awaitable<bool> wait_for(relay_side& side, bool write, relay_result& r)
     side.deadline.disarm();
     if (ec) note_failure(r, failure, ec, side.deadline.expired());
     co_return !ec;
+}
+
+// How long a relay waits for a pipe-full from the server before it looks at what has come: in
+// practice one or two of the deadline sweeper's ticks (20 ms).
+constexpr clock::duration mark_patience = std::chrono::milliseconds(20);
+
+// Waits until the server has sent `want` bytes (a pipe-full, or the rest of the body) or has
+// ended, with the mark on its socket raised to `want`, for one patience. If part of that has come
+// by then, the server is slower than the mark: the mark goes for good (`patient` false) and its
+// bytes are relayed as they come. If nothing has, the server is only pausing: this wait goes on
+// for its first byte, and the next one raises the mark again. True when the caller should read;
+// false after a failure noted in r.
+awaitable<bool> wait_for_server(relay_side& from, net::receive_mark& mark, bool& patient,
+                                std::size_t want, relay_result& r)
+{
+    if (!patient) co_return co_await wait_for(from, false, r);
+    mark.set(static_cast<int>(want));
+    from.deadline.arm(mark_patience);
+    auto [ec] = co_await net::wait_readable(from.stream.socket);
+    from.deadline.disarm();
+    if (!ec) co_return true;
+    if (!from.deadline.expired()) {
+        note_failure(r, relay_result::failure::read, ec, false);
+        co_return false;
+    }
+    mark.set(1);
+    if (net::bytes_waiting(from.stream.socket.native_handle()) > 0) {
+        patient = false;
+        co_return true;
+    }
+    co_return co_await wait_for(from, false, r);
 }
 
 // Response buffering's way out when the client stops taking bytes: what the pipe holds goes to
@@ -111,6 +143,9 @@ awaitable<void> splice_body(net::pipe_pool& pipes, net::splice_pipe pipe, relay_
     }
     const int in = from.stream.socket.native_handle(), out = to.stream.socket.native_handle();
     bool can_read = net::may_have_bytes(from.stream.socket), can_write = true, full = false;
+    net::receive_mark mark(in);
+    // A server timeout shorter than the patience is the operator's to keep: no mark then.
+    bool patient = from.timeout > 2 * mark_patience;
     while (length > 0 || p.held() > 0) {
         error_code ec;
         if (can_read && !full && length > 0 && p.held() < p.capacity()) {
@@ -142,8 +177,10 @@ awaitable<void> splice_body(net::pipe_pool& pipes, net::splice_pipe pipe, relay_
             full = full && n == 0;
         }
         const bool reading = can_read && !full && length > 0 && p.held() < p.capacity();
-        if (reading || (can_write && p.held() > 0)) continue;
+        const bool done = length == 0 && p.held() == 0;
+        if (done || reading || (can_write && p.held() > 0)) continue;
         if (to.backlog && p.held() > 0) {
+            mark.set(1);
             co_await spill(lease, from, to, length, scratch, waiting, r, on_read_done);
             co_return;
         }
@@ -151,7 +188,8 @@ awaitable<void> splice_body(net::pipe_pool& pipes, net::splice_pipe pipe, relay_
             if (!co_await wait_for(to, true, r)) co_return;
             can_write = true;
         } else {
-            if (!co_await wait_for(from, false, r)) co_return;
+            const auto want = std::min<std::uint64_t>(length, p.capacity());
+            if (!co_await wait_for_server(from, mark, patient, want, r)) co_return;
             can_read = true;
         }
     }

@@ -36,6 +36,15 @@ constexpr std::size_t page = 4096;
 
 char body_byte(std::size_t i) { return static_cast<char>('a' + (i * 7 + i / 97) % 26); }
 
+// The socket's SO_RCVLOWAT: 1 unless a relay raised it (net/receive_mark.hpp).
+int receive_mark(int fd)
+{
+    int mark = 0;
+    socklen_t len = sizeof mark;
+    EXPECT_EQ(::getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &mark, &len), 0);
+    return mark;
+}
+
 class splice_relay_test : public ::testing::Test {
 protected:
     void SetUp() override
@@ -276,6 +285,57 @@ TEST_F(splice_relay_test, a_server_that_closes_early_fails_the_read)
     EXPECT_EQ(result->failed, relay_result::failure::read);
     EXPECT_EQ(got.size(), 4000u);
     EXPECT_EQ(result->bytes_read, 4000u);
+}
+
+// The relay waits for a pipe-full at a time (a mark on the server's socket), but a server slower
+// than that still has its bytes relayed within moments, not at the server timeout (10 s here);
+// and the mark is gone once the body is, so the connection's next response head wakes its reader.
+TEST_F(splice_relay_test, a_slow_server_is_relayed_as_it_sends_and_the_mark_is_lowered_after)
+{
+    connect_server();
+    constexpr std::size_t first = 100'000, size = 300'000;
+    std::string body(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) body[i] = body_byte(i);
+    start(size);
+    io.run_for(50ms);  // the relay now waits for the server, with the mark raised
+    ASSERT_EQ(::send(server_peer, body.data(), first, MSG_NOSIGNAL), ssize_t(first));
+    std::string got;
+    char buf[65536];
+    const auto began = std::chrono::steady_clock::now();
+    while (got.size() < first && std::chrono::steady_clock::now() - began < 3s) {
+        io.restart();
+        io.run_for(5ms);
+        for (ssize_t n; (n = ::recv(client_peer, buf, sizeof buf, MSG_DONTWAIT)) > 0;)
+            got.append(buf, std::size_t(n));
+    }
+    ASSERT_EQ(got.size(), first) << "the first bytes waited for the rest of the body";
+    ASSERT_EQ(::send(server_peer, body.data() + first, size - first, MSG_NOSIGNAL),
+              ssize_t(size - first));
+    got += run_reading_client(5s);
+    ASSERT_TRUE(result) << "the relay did not end; " << got.size() << " bytes arrived";
+    EXPECT_EQ(result->failed, relay_result::failure::none) << result->ec.message();
+    EXPECT_EQ(got, body);
+    EXPECT_EQ(receive_mark(server.native_handle()), 1);
+}
+
+// A body whose rest arrives whole while the relay waits for it meets the mark; the socket is back
+// to reporting every byte once the relay ends.
+TEST_F(splice_relay_test, a_body_that_meets_the_mark_leaves_none_behind)
+{
+    connect_server();
+    constexpr std::size_t first = 50'000, size = 100'000;
+    std::string body(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) body[i] = body_byte(i);
+    ASSERT_EQ(::send(server_peer, body.data(), first, MSG_NOSIGNAL), ssize_t(first));
+    start(size);
+    io.poll();  // up to the relay's first wait for the server, well within its patience
+    EXPECT_GT(receive_mark(server.native_handle()), 1) << "the relay waits for every byte";
+    ASSERT_EQ(::send(server_peer, body.data() + first, size - first, MSG_NOSIGNAL),
+              ssize_t(size - first));
+    const auto got = run_reading_client(5s);
+    ASSERT_TRUE(result) << "the relay did not end; " << got.size() << " bytes arrived";
+    EXPECT_EQ(got, body);
+    EXPECT_EQ(receive_mark(server.native_handle()), 1);
 }
 
 }  // namespace

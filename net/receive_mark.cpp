@@ -1,0 +1,24 @@
+#include "net/receive_mark.hpp"
+
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
+namespace sluice::net {
+
+void receive_mark::set(int bytes)
+{
+    bytes = std::max(bytes, 1);
+    if (bytes == current_) return;
+    // A socket that refuses it keeps reporting every byte, as before: nothing to handle.
+    if (::setsockopt(fd_, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) == 0) current_ = bytes;
+}
+
+int bytes_waiting(int fd)
+{
+    int n = 0;
+    return ::ioctl(fd, FIONREAD, &n) == 0 ? n : 0;
+}
+
+}  // namespace sluice::net

@@ -1,0 +1,31 @@
+#pragma once
+// A low-water mark on a TCP socket's receive side (SO_RCVLOWAT): epoll reports the socket
+// readable only once that many bytes, or its end, have arrived. A relay that takes a fast
+// server's body a pipe-full per wake-up, instead of the one or two segments each send brings,
+// wakes less and preempts the sender less when the two share a core (bench/RESULTS.md, session
+// 14). Raised only for a relay's own waits, and back to 1 before anything else reads the socket:
+// a pooled connection's next response head must wake its reader at its first byte.
+
+namespace sluice::net {
+
+class receive_mark {
+public:
+    explicit receive_mark(int fd) : fd_(fd) {}
+    receive_mark(const receive_mark&) = delete;
+    receive_mark& operator=(const receive_mark&) = delete;
+    ~receive_mark() { set(1); }
+
+    // Sets the mark to `bytes` (at least 1); a system call only when it changes. The kernel caps
+    // it at half the socket's largest receive buffer and grows the buffer to hold it.
+    void set(int bytes);
+    int value() const { return current_; }
+
+private:
+    int fd_;
+    int current_ = 1;
+};
+
+// Bytes received on socket `fd` and not yet read (FIONREAD); 0 when it cannot say.
+int bytes_waiting(int fd);
+
+}  // namespace sluice::net

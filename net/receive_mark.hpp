@@ -6,11 +6,15 @@
 // 14). Raised only for a relay's own waits, and back to 1 before anything else reads the socket:
 // a pooled connection's next response head must wake its reader at its first byte.
 
+#include "net/io_types.hpp"
+
 namespace sluice::net {
 
 class receive_mark {
 public:
-    explicit receive_mark(int fd) : fd_(fd) {}
+    // The socket, not its descriptor: one closed while its relay was suspended (a stop closes
+    // every connection) is left alone, rather than a number that may name another socket now.
+    explicit receive_mark(socket_type& socket) : socket_(socket) {}
     receive_mark(const receive_mark&) = delete;
     receive_mark& operator=(const receive_mark&) = delete;
     ~receive_mark() { set(1); }
@@ -21,7 +25,7 @@ public:
     int value() const { return current_; }
 
 private:
-    int fd_;
+    socket_type& socket_;
     int current_ = 1;
 };
 

@@ -143,7 +143,7 @@ awaitable<void> splice_body(net::pipe_pool& pipes, net::splice_pipe pipe, relay_
     }
     const int in = from.stream.socket.native_handle(), out = to.stream.socket.native_handle();
     bool can_read = net::may_have_bytes(from.stream.socket), can_write = true, full = false;
-    net::receive_mark mark(in);
+    net::receive_mark mark(from.stream.socket);
     // A server timeout shorter than the patience is the operator's to keep: no mark then.
     bool patient = from.timeout > 2 * mark_patience;
     while (length > 0 || p.held() > 0) {

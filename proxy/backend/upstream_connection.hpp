@@ -51,6 +51,8 @@ public:
     struct deadline deadline;
     clock::time_point idle_since{};
     unsigned requests = 0;  // served on this connection; > 0 means it is a reused one
+    // A spliced body from it came slower than the relay waits for (relay_side::slow_sender).
+    bool slow_sender = false;
     // The client its PROXY header named ("" when the server takes none): only that client's
     // requests may reuse it.
     std::string proxied_for;

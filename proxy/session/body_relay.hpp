@@ -19,6 +19,10 @@ struct relay_side {
     // (memory, then a spool file) while reading goes on at the reader's pace, so a slow client
     // does not slow the server down. Past the limits' max_size the relay waits for the writer.
     const body_store::limits* backlog = nullptr;
+    // Reading side only: where a spliced relay notes that this server sends large bodies slower
+    // than a pipe-full per wait (splice_relay.cpp), so that later bodies on the same connection
+    // are relayed as they come from the start. Null: nothing to note.
+    bool* slow_sender = nullptr;
 };
 
 struct relay_result {

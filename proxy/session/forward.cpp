@@ -242,7 +242,8 @@ awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_conne
     const auto& buffering = x.backend_config->buffering;
     const body_store::limits backlog{buffering.memory, buffering.max_spool, buffering.spool_dir};
     auto r = co_await relay_message<false>(
-        c.w, rp, edits, chunked_out, {upstream_stream(u), &u.buffer, u.deadline, x.timeouts.server},
+        c.w, rp, edits, chunked_out,
+        {upstream_stream(u), &u.buffer, u.deadline, x.timeouts.server, nullptr, &u.slow_sender},
         {client_stream(c), nullptr, c.deadline, x.timeouts.client_send,
          buffering.response && !upgraded ? &backlog : nullptr},
         [&slot] { slot.release(); });

@@ -47,10 +47,10 @@ constexpr clock::duration mark_patience = std::chrono::milliseconds(20);
 
 // Waits until the server has sent `want` bytes (a pipe-full, or the rest of the body) or has
 // ended, with the mark on its socket raised to `want`, for one patience. If part of that has come
-// by then, the server is slower than the mark: the mark goes for good (`patient` false) and its
-// bytes are relayed as they come. If nothing has, the server is only pausing: this wait goes on
-// for its first byte, and the next one raises the mark again. True when the caller should read;
-// false after a failure noted in r.
+// by then, the server is slower than the mark: the mark goes for good (`patient` false, and the
+// connection remembers it) and its bytes are relayed as they come. If nothing has, the server is
+// only pausing: this wait goes on for its first byte, and the next one raises the mark again. True
+// when the caller should read; false after a failure noted in r.
 awaitable<bool> wait_for_server(relay_side& from, net::receive_mark& mark, bool& patient,
                                 std::size_t want, relay_result& r)
 {
@@ -67,6 +67,7 @@ awaitable<bool> wait_for_server(relay_side& from, net::receive_mark& mark, bool&
     mark.set(1);
     if (net::bytes_waiting(from.stream.socket.native_handle()) > 0) {
         patient = false;
+        if (from.slow_sender) *from.slow_sender = true;
         co_return true;
     }
     co_return co_await wait_for(from, false, r);
@@ -144,8 +145,9 @@ awaitable<void> splice_body(net::pipe_pool& pipes, net::splice_pipe pipe, relay_
     const int in = from.stream.socket.native_handle(), out = to.stream.socket.native_handle();
     bool can_read = net::may_have_bytes(from.stream.socket), can_write = true, full = false;
     net::receive_mark mark(from.stream.socket);
-    // A server timeout shorter than the patience is the operator's to keep: no mark then.
-    bool patient = from.timeout > 2 * mark_patience;
+    // A server timeout shorter than the patience is the operator's to keep: no mark then; nor for
+    // a server already found slower than it on this connection.
+    bool patient = from.timeout > 2 * mark_patience && !(from.slow_sender && *from.slow_sender);
     while (length > 0 || p.held() > 0) {
         error_code ec;
         if (can_read && !full && length > 0 && p.held() < p.capacity()) {

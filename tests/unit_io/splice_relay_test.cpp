@@ -121,7 +121,7 @@ protected:
         asio::co_spawn(
             io.get_executor(),
             [this, length, backlog, waiting_bytes]() -> awaitable<void> {
-                relay_side from{server, nullptr, server_deadline, 10s};
+                relay_side from{server, nullptr, server_deadline, 10s, nullptr, &server_slow};
                 relay_side to{client, nullptr, client_deadline, 10s, backlog};
                 std::function<void()> done_reading = [this] { ++reads_done; };
                 std::optional<class backlog> waiting;
@@ -163,7 +163,8 @@ protected:
     deadline server_deadline{sweeper, server}, client_deadline{sweeper, client};
     int server_peer = -1, client_peer = -1, file = -1;
     std::optional<relay_result> result;
-    int reads_done = 0;  // calls of on_read_done: the relay has taken the body's last byte
+    int reads_done = 0;        // calls of on_read_done: the relay has taken the body's last byte
+    bool server_slow = false;  // upstream_connection::slow_sender
 };
 
 TEST_F(splice_relay_test, a_body_reaches_the_client_whole)
@@ -319,6 +320,16 @@ TEST_F(splice_relay_test, a_slow_server_is_relayed_as_it_sends_and_the_mark_is_l
     EXPECT_EQ(result->failed, relay_result::failure::none) << result->ec.message();
     EXPECT_EQ(got, body);
     EXPECT_EQ(receive_mark(server.native_handle()), 1);
+    // The connection remembers: its next body is relayed as it comes, without a mark.
+    EXPECT_TRUE(server_slow);
+    result.reset();
+    start(size);
+    io.poll();
+    EXPECT_EQ(receive_mark(server.native_handle()), 1) << "the next body waits for a pipe-full";
+    ASSERT_EQ(::send(server_peer, body.data(), size, MSG_NOSIGNAL), ssize_t(size));
+    EXPECT_EQ(run_reading_client(5s), body);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->failed, relay_result::failure::none) << result->ec.message();
 }
 
 // A body whose rest arrives whole while the relay waits for it meets the mark; the socket is back

@@ -22,7 +22,6 @@ public:
     // Sets the mark to `bytes` (at least 1); a system call only when it changes. The kernel caps
     // it at half the socket's largest receive buffer and grows the buffer to hold it.
     void set(int bytes);
-    int value() const { return current_; }
 
 private:
     socket_type& socket_;

@@ -1,6 +1,5 @@
 #include "net/receive_mark.hpp"
 
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -14,12 +13,6 @@ void receive_mark::set(int bytes)
     // A socket that refuses it keeps reporting every byte, as before: nothing to handle.
     if (::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) == 0)
         current_ = bytes;
-}
-
-int bytes_waiting(int fd)
-{
-    int n = 0;
-    return ::ioctl(fd, FIONREAD, &n) == 0 ? n : 0;
 }
 
 }  // namespace sluice::net

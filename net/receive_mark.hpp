@@ -28,7 +28,4 @@ private:
     int current_ = 1;
 };
 
-// Bytes received on socket `fd` and not yet read (FIONREAD); 0 when it cannot say.
-int bytes_waiting(int fd);
-
 }  // namespace sluice::net

@@ -65,7 +65,8 @@ awaitable<bool> wait_for_server(relay_side& from, net::receive_mark& mark, bool&
         co_return false;
     }
     mark.set(1);
-    if (net::bytes_waiting(from.stream.socket.native_handle()) > 0) {
+    error_code unknown;  // counts as nothing waiting
+    if (from.stream.socket.available(unknown) > 0) {
         patient = false;
         if (from.slow_sender) *from.slow_sender = true;
         co_return true;

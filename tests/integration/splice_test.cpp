@@ -7,10 +7,10 @@
 #include "support/proxy_config.hpp"
 #include "support/scripted_backend.hpp"
 #include "support/sluice_process.hpp"
+#include "support/wire.hpp"
 
 #include <gtest/gtest.h>
 
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -79,22 +79,6 @@ void send_all(int fd, const std::string& bytes)
     EXPECT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL), ssize_t(bytes.size()));
 }
 
-// What arrives on `fd` until the peer closes, or `limit` passes.
-std::string read_until_closed(int fd, std::chrono::milliseconds limit)
-{
-    std::string got;
-    char buf[65536];
-    for (auto end = std::chrono::steady_clock::now() + limit;
-         std::chrono::steady_clock::now() < end;) {
-        pollfd p{fd, POLLIN, 0};
-        if (::poll(&p, 1, 100) <= 0) continue;
-        const auto n = ::recv(fd, buf, sizeof buf, 0);
-        if (n <= 0) break;
-        got.append(buf, std::size_t(n));
-    }
-    return got;
-}
-
 // Response buffering with a one-worker app: a client that keeps up gets large bodies whole, and
 // one that reads nothing holds no worker, as without splice (buffering_test.cpp). With splice
 // on, the first moves through a pipe and the second leaves it half-way.
@@ -103,9 +87,9 @@ TEST_P(splice, under_response_buffering_a_stalled_reader_frees_the_worker_and_ot
     scripted_backend app{{.workers = 1, .response_size = 8 * mib}};
     sluice_process proxy{config(proxy_config{}.backend(
         "app", {app.address()}, {"server_defaults: { max_connections: 1 }"}))};
-    const int reader = connect_loopback(proxy.port(), 4096);
-    ASSERT_GE(reader, 0);
-    send_all(reader, "GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    byte_stream reader{connect_loopback(proxy.port(), 4096)};
+    ASSERT_GE(reader.fd(), 0);
+    ASSERT_TRUE(reader.write_all("GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
     connection other{proxy.port()};
     for (int i = 0; i < 2; ++i) {
         auto r = other.send({.path = "/other", .keep_body = false});
@@ -116,14 +100,14 @@ TEST_P(splice, under_response_buffering_a_stalled_reader_frees_the_worker_and_ot
     auto log = proxy.wait_access_log(2);
     ASSERT_EQ(log.size(), 2u) << proxy.stderr_text();
     EXPECT_EQ(log[0]["path"], "/other");
-    const auto got = read_until_closed(reader, 10s);
-    ::close(reader);
-    const auto body_at = got.find("\r\n\r\n");
-    ASSERT_NE(body_at, std::string::npos);
-    EXPECT_EQ(got.substr(0, got.find("\r\n")), "HTTP/1.1 200 OK");
-    const auto body = got.substr(body_at + 4);
+    std::string head;
+    ASSERT_EQ(reader.read_head(head, 10s), byte_stream::status::ok);
+    EXPECT_EQ(head.substr(0, head.find("\r\n")), "HTTP/1.1 200 OK");
+    pattern_checker body;
+    EXPECT_EQ(reader.read_until_close([&](std::string_view piece) { body.feed(piece); }, 10s),
+              byte_stream::status::ok);
     ASSERT_EQ(body.size(), 8 * mib);
-    EXPECT_TRUE(body == pattern_bytes(0, 8 * mib)) << "the stalled reader's body is not the app's";
+    EXPECT_TRUE(body.ok()) << "the stalled reader's body is not the app's";
 }
 
 TEST_P(splice, a_server_that_stops_mid_body_ends_the_clients_response_and_is_logged)

@@ -138,13 +138,15 @@ protected:
             asio::detached);
     }
 
-    // Runs the loop and reads what reaches the client, until the relay ends or `limit` passes.
-    std::string run_reading_client(std::chrono::steady_clock::duration limit)
+    // Runs the loop and reads what reaches the client, until the relay ends, `enough` bytes have
+    // arrived or `limit` passes.
+    std::string run_reading_client(std::chrono::steady_clock::duration limit,
+                                   std::size_t enough = std::string::npos)
     {
         std::string got;
         char buf[65536];
         for (auto end = std::chrono::steady_clock::now() + limit;
-             !result && std::chrono::steady_clock::now() < end;) {
+             !result && got.size() < enough && std::chrono::steady_clock::now() < end;) {
             io.restart();
             io.poll();
             for (ssize_t n; (n = ::recv(client_peer, buf, sizeof buf, MSG_DONTWAIT)) > 0;)
@@ -302,15 +304,7 @@ TEST_F(splice_relay_test, a_slow_server_is_relayed_as_it_sends_and_the_mark_is_l
     io.poll();  // up to the relay's first wait; its patience runs only while the loop does
     ASSERT_GT(receive_mark(server.native_handle()), int(first)) << "the first bytes meet the mark";
     ASSERT_EQ(::send(server_peer, body.data(), first, MSG_NOSIGNAL), ssize_t(first));
-    std::string got;
-    char buf[65536];
-    const auto began = std::chrono::steady_clock::now();
-    while (got.size() < first && std::chrono::steady_clock::now() - began < 3s) {
-        io.restart();
-        io.run_for(5ms);
-        for (ssize_t n; (n = ::recv(client_peer, buf, sizeof buf, MSG_DONTWAIT)) > 0;)
-            got.append(buf, std::size_t(n));
-    }
+    auto got = run_reading_client(3s, first);
     ASSERT_EQ(got.size(), first) << "the first bytes waited for the rest of the body";
     EXPECT_EQ(receive_mark(server.native_handle()), 1) << "the mark outlived a slow server";
     ASSERT_EQ(::send(server_peer, body.data() + first, size - first, MSG_NOSIGNAL),

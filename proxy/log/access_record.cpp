@@ -6,6 +6,12 @@
 
 namespace sluice::proxy {
 
+void note_cut_by_exit(access_record& r)
+{
+    r.reason = "proxy_exit";
+    if (r.bytes_out == 0) r.status = 503;
+}
+
 void append_json_string(std::string& out, std::string_view s)
 {
     static constexpr char hex[] = "0123456789abcdef";

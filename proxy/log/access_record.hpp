@@ -28,6 +28,12 @@ struct access_record {
     std::string_view tls_version, sni;  // on TLS listeners only
 };
 
+// A request whose sockets the proxy's exit closed (timeouts.drain ran out, or a second stop
+// signal): whatever failure the session then saw was the proxy's doing, not the server's or the
+// client's. Reason `proxy_exit`; status 503 when the client had received nothing, else the
+// status it had.
+void note_cut_by_exit(access_record& r);
+
 // "2026-11-25T18:37:10.123Z": the time format of both logs.
 std::string utc_timestamp(std::int64_t unix_ms);
 

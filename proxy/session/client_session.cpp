@@ -192,6 +192,9 @@ awaitable<void> serve_one(client_connection& c, bool& keep_going)
         c.keep_alive = x.parser->keep_alive() && !c.w.draining;  // the parser's flag: no lookup
         co_await forward(c, x);
     }
+    // An exchange still open when the worker shut down ended there, whatever it saw as it went:
+    // one that had ended normally has a status and no reason.
+    if (c.w.stopping && (x.rec.status == 0 || !x.rec.reason.empty())) note_cut_by_exit(x.rec);
     if (x.rec.status == 0)
         x.rec.status = 499;  // the client left before any status: nginx's "client closed request"
     record(c, x);

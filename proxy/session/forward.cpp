@@ -205,8 +205,7 @@ retry_decision consider_retry(client_connection& c, exchange& x, const attempt_s
     const bool connect = st.end == attempt_end::connect_failed ||
                          st.end == attempt_end::connect_timeout ||
                          st.end == attempt_end::tls_failed;
-    // A connection closed by the proxy's own exit looks like an empty answer: not a retry.
-    if (c.w.stopping || (!connect && st.end != attempt_end::empty_response)) return {};
+    if (!connect && st.end != attempt_end::empty_response) return {};
     const attempt_failure failure{
         connect ? attempt_failure::kind::connect_failure : attempt_failure::kind::empty_response,
         st.reused, st.body_sent, is_idempotent(x.request().method_string()), st.waited};
@@ -264,7 +263,8 @@ awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_conne
     }
     if (r.failed == relay_result::failure::write || r.failed == relay_result::failure::store) {
         // The server's status never reached the client whole: it is not what the client got.
-        x.rec.status = 499;
+        // Unless the exit closed the socket: the log then keeps the status the client was sent.
+        if (!c.w.stopping) x.rec.status = 499;
         x.rec.reason = r.failed == relay_result::failure::store ? "spool_failed" : "client_gone";
         c.keep_alive = false;
         co_return false;
@@ -315,6 +315,9 @@ awaitable<void> forward(client_connection& c, exchange& x)
     bool server_reusable = true;
     for (;;) {
         auto st = co_await attempt(c, x, *server, !budget.free_used, u, rp);
+        // The exit closed the sockets: no verdict on the server, no retry, no answer to send
+        // (record() logs it as the exit's).
+        if (c.w.stopping && st.end != attempt_end::ok) co_return;
         if (st.end == attempt_end::ok && not_processed(x, rp->get())) {
             // Not the server's failure, nor its success: it refused before any app saw it.
             if (retry_not_processed(st.body_sent, x.backend->active_servers().size(), budget)) {

@@ -1,10 +1,12 @@
 // SIGTERM/SIGINT drain as a load balancer, a client and systemd see it (issue 7): /healthz says
 // draining at once while requests are still served for admin.drain_notice; then no new
 // connections, Connection: close on every response, idle connections closed, in-flight requests
-// finished, queued ones answered 503 at timeouts.drain, exit 0; a second signal exits at once.
+// finished; at timeouts.drain queued ones answered 503, the rest cut and logged as the exit's;
+// exit 0; a second signal exits at once.
 
 #include "integration/polling.hpp"
 #include "support/http_client.hpp"
+#include "support/loopback.hpp"
 #include "support/proxy_config.hpp"
 #include "support/scripted_backend.hpp"
 #include "support/sluice_process.hpp"
@@ -147,6 +149,40 @@ TEST(drain, requests_still_queued_at_the_drain_limit_get_503_draining)
         }
     EXPECT_EQ(refused, 2u);
     EXPECT_EQ(app.request_count(), 1u);
+}
+
+// Two servers that take connections (the kernel accepts them) and never answer: a plain one, and
+// one whose TLS handshake never ends. The requests in flight at timeouts.drain are cut by the exit,
+// which is the proxy's doing: logged as such, not as a server reset or a failed handshake.
+TEST(drain, requests_cut_at_the_drain_limit_are_logged_as_the_proxys_exit)
+{
+    std::uint16_t plain_port = 0, tls_port = 0;
+    const int plain = listen_loopback(plain_port), tls = listen_loopback(tls_port);
+    auto cfg = proxy_config{}
+                   .backend("app", {"127.0.0.1:" + std::to_string(plain_port)})
+                   .backend("secure", {"127.0.0.1:" + std::to_string(tls_port)},
+                            {"server_defaults: { tls: { verify: false } }"})
+                   .route("{ path_prefix: /secure }", "secure")
+                   .timeout("drain", "500ms");
+    sluice_process proxy{cfg};
+    auto to_plain = started(proxy.port(), "/plain");
+    auto to_tls = started(proxy.port(), "/secure");
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_server_in_flight{backend="app",server="app1"})", 1), 1);
+    EXPECT_EQ(proxy.wait_metric(R"(sluice_server_in_flight{backend="secure",server="secure1"})", 1),
+              1);
+
+    proxy.send_signal(SIGTERM);
+    EXPECT_EQ(proxy.wait_exit(10s), 0) << proxy.stderr_text();
+    EXPECT_TRUE(to_plain->wait_closed(1s));
+    EXPECT_TRUE(to_tls->wait_closed(1s));
+    const auto log = proxy.access_log();
+    ASSERT_EQ(log.size(), 2u);
+    for (const auto& line : log) {
+        EXPECT_EQ(line.number("status"), 503) << line.text();
+        EXPECT_EQ(line["reason"], "proxy_exit") << line.text();
+    }
+    ::close(plain);
+    ::close(tls);
 }
 
 TEST(drain, a_second_stop_signal_exits_at_once)

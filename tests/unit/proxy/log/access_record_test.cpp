@@ -54,6 +54,24 @@ TEST(access_record, every_field_of_a_line_is_escaped_and_in_the_spec_order)
               "\n");
 }
 
+TEST(access_record, a_request_the_exit_cut_is_the_proxys_503_unless_the_client_had_a_status)
+{
+    access_record unanswered;
+    unanswered.status = 502;
+    unanswered.reason = "tls_handshake_failed";
+    note_cut_by_exit(unanswered);
+    EXPECT_EQ(unanswered.status, 503u);
+    EXPECT_EQ(unanswered.reason, "proxy_exit");
+
+    access_record half_sent;
+    half_sent.status = 200;
+    half_sent.bytes_out = 1061;
+    half_sent.reason = "server_reset";
+    note_cut_by_exit(half_sent);
+    EXPECT_EQ(half_sent.status, 200u);
+    EXPECT_EQ(half_sent.reason, "proxy_exit");
+}
+
 TEST(access_record, timestamps_are_utc_with_milliseconds)
 {
     EXPECT_EQ(utc_timestamp(0), "1970-01-01T00:00:00.000Z");

@@ -14,17 +14,25 @@ class receive_mark {
 public:
     // The socket, not its descriptor: one closed while its relay was suspended (a stop closes
     // every connection) is left alone, rather than a number that may name another socket now.
-    explicit receive_mark(socket_type& socket) : socket_(socket) {}
+    explicit receive_mark(socket_type& socket) : socket_(&socket) {}
     receive_mark(const receive_mark&) = delete;
     receive_mark& operator=(const receive_mark&) = delete;
-    ~receive_mark() { set(1); }
+    ~receive_mark() { release(); }
 
     // Sets the mark to `bytes` (at least 1); a system call only when it changes. The kernel caps
     // it at half the socket's largest receive buffer and grows the buffer to hold it.
     void set(int bytes);
 
+    // Sets the mark back to 1 and lets go of the socket, which may then be pooled (or closed)
+    // while the relay goes on writing: nothing here touches it again.
+    void release()
+    {
+        set(1);
+        socket_ = nullptr;
+    }
+
 private:
-    socket_type& socket_;
+    socket_type* socket_;
     int current_ = 1;
 };
 

@@ -217,9 +217,10 @@ retry_decision consider_retry(client_connection& c, exchange& x, const attempt_s
     return d;
 }
 
-// The response from its head on; returns whether the server connection can be reused.
-awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_connection& u,
-                               response_parser& rp, slot_hold& slot)
+// The response from its head on. `server_done` runs at the server's last byte, before the
+// client has taken the response, and is told whether the server connection can be reused.
+awaitable<void> relay_response(client_connection& c, exchange& x, upstream_connection& u,
+                               response_parser& rp, const std::function<void(bool)>& server_done)
 {
     auto& res = rp.get();
     x.rec.status = res.result_int();
@@ -245,7 +246,7 @@ awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_conne
         {upstream_stream(u), &u.buffer, u.deadline, x.timeouts.server, nullptr, &u.slow_sender},
         {client_stream(c), nullptr, c.deadline, x.timeouts.client_send,
          buffering.response && !upgraded ? &backlog : nullptr},
-        [&slot] { slot.release(); });
+        [&] { server_done(server_keep_alive && !upgraded); });
     x.rec.bytes_out += r.bytes_written;
     if (r.failed == relay_result::failure::read) {
         c.keep_alive = false;
@@ -256,10 +257,10 @@ awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_conne
                 c, x, r.timed_out ? http::status::gateway_timeout : http::status::bad_gateway,
                 r.timed_out ? "server_timeout" : "server_reset",
                 "the server stopped in the middle of its response");
-            co_return false;
+            co_return;
         }
         x.rec.reason = r.timed_out ? "server_timeout" : "server_reset";
-        co_return false;
+        co_return;
     }
     if (r.failed == relay_result::failure::write || r.failed == relay_result::failure::store) {
         // The server's status never reached the client whole: it is not what the client got.
@@ -267,10 +268,9 @@ awaitable<bool> relay_response(client_connection& c, exchange& x, upstream_conne
         if (!c.w.stopping) x.rec.status = 499;
         x.rec.reason = r.failed == relay_result::failure::store ? "spool_failed" : "client_gone";
         c.keep_alive = false;
-        co_return false;
+        co_return;
     }
     if (upgraded) co_await tunnel(c, u, x, x.timeouts.tunnel);
-    co_return server_keep_alive && !upgraded;
 }
 
 // Whether the client closed its connection while the server worked on its request: a peek that
@@ -350,12 +350,16 @@ awaitable<void> forward(client_connection& c, exchange& x)
         co_return;
     }
     ++u->requests;
-    auto& pool = x.backend->server(*server).pools[c.w.index];
-    const auto max_idle = x.backend_config->keepalive.max_idle;
-    // Not `co_await ... && ...`: GCC 12 mishandles co_await inside a short-circuit operator.
-    const bool reusable = co_await relay_response(c, x, *u, *rp, *hold);
-    if (reusable && server_reusable && max_idle > 0 && !x.backend->retired())
-        pool.put(std::move(u), max_idle);
+    // At the server's last byte its slot and its connection go back, before a slow client has
+    // taken the response from the backlog: a keep-alive app server's worker stays with its
+    // connection while that is open, so the next request must find it in the pool.
+    const std::function<void(bool)> server_done = [&](bool reusable) {
+        hold->release();
+        const auto max_idle = x.backend_config->keepalive.max_idle;
+        if (reusable && server_reusable && max_idle > 0 && !x.backend->retired())
+            x.backend->server(*server).pools[c.w.index].put(std::move(u), max_idle);
+    };
+    co_await relay_response(c, x, *u, *rp, server_done);
 }
 
 }  // namespace sluice::proxy

@@ -166,7 +166,10 @@ awaitable<void> splice_body(net::pipe_pool& pipes, net::splice_pipe pipe, relay_
             }
             r.bytes_read += n;
             length -= n;
-            if (length == 0 && on_read_done) std::exchange(on_read_done, nullptr)();
+            if (length == 0) {
+                mark.release();  // on_read_done may pool the server connection
+                if (on_read_done) std::exchange(on_read_done, nullptr)();
+            }
         }
         if (can_write && p.held() > 0) {
             const auto n = p.drain(out, p.held(), ec);
@@ -183,7 +186,7 @@ awaitable<void> splice_body(net::pipe_pool& pipes, net::splice_pipe pipe, relay_
         const bool done = length == 0 && p.held() == 0;
         if (done || reading || (can_write && p.held() > 0)) continue;
         if (to.backlog && p.held() > 0) {
-            mark.set(1);
+            mark.release();
             co_await spill(lease, from, to, length, scratch, waiting, r, on_read_done);
             co_return;
         }

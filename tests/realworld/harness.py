@@ -174,18 +174,24 @@ class RealworldTest(unittest.TestCase):
         self.wait_serving(server, http=True)
         return server
 
-    def uwsgi(self, http_socket=False, processes=2, harakiri=None, name="uwsgi"):
+    def uwsgi(self, http_socket=False, processes=2, harakiri=None, keepalive=None, name="uwsgi"):
+        """`keepalive` (seconds): HTTP/1.1 keep-alive on the http socket, a worker staying with
+        its connection between requests for up to that long (uWSGI's --socket-timeout)."""
         port = free_port()
         log = os.path.join(self.dir, name + ".applog")
+        socket_kind = "--http11-socket" if keepalive else "--http-socket" if http_socket \
+            else "--socket"
         argv = ["uwsgi", "--plugin", "python3", "--master", "--die-on-term",
                 "--processes", str(processes), "--chdir", HERE, "--wsgi-file", "app.py",
                 "--callable", "application", "--disable-logging", "--need-app",
-                "--http-socket" if http_socket else "--socket", "127.0.0.1:%d" % port]
+                socket_kind, "127.0.0.1:%d" % port]
+        if keepalive:
+            argv += ["--socket-timeout", str(keepalive)]
         if harakiri:
             argv += ["--harakiri", str(harakiri)]
         p = self.spawn(name, argv, env=self.app_env(log), cwd=HERE)
         server = AppServer(self, "uwsgi", port, p, log)
-        self.wait_serving(server, http=http_socket)
+        self.wait_serving(server, http=http_socket or bool(keepalive))
         return server
 
     def wait_serving(self, server, http):

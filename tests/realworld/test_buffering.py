@@ -19,6 +19,16 @@ def two_slots():
     return "    server_defaults: { max_connections: 2, worker_timeout: 30s }\n"
 
 
+def ask_for_big(port, timeout):
+    """A connection with a small receive buffer that has asked for BIG bytes, not read yet."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(timeout)
+    s.connect(("127.0.0.1", port))
+    s.sendall(b"GET /big?n=%d HTTP/1.1\r\nHost: realworld\r\n\r\n" % BIG)
+    return s
+
+
 class BufferingTest(RealworldTest):
 
     def test_slow_uploads_do_not_hold_workers(self):
@@ -50,11 +60,7 @@ class BufferingTest(RealworldTest):
         closed_at = []
 
         def crawl():
-            s = socket.socket()
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.settimeout(10)
-            s.connect(("127.0.0.1", proxy.port))
-            s.sendall(b"GET /big?n=%d HTTP/1.1\r\nHost: realworld\r\n\r\n" % BIG)
+            s = ask_for_big(proxy.port, timeout=10)
             got, until = 0, time.monotonic() + 6.0
             while time.monotonic() < until:
                 got += len(s.recv(1024))
@@ -73,6 +79,40 @@ class BufferingTest(RealworldTest):
                         "GET /fast waited for a slow reader to hang up (%.1f s)" % fast.elapsed)
         line = proxy.wait_access_log(1, path="/fast")[0]
         self.assertLess(line["queue_ms"], 1000, line)
+
+    def test_a_slow_reader_does_not_hold_a_keep_alive_worker(self):
+        # uWSGI's HTTP/1.1 socket: its one worker stays with a kept-alive connection, so the
+        # server connection must go back to sluice's pool at the body's last byte, with the slot,
+        # not when the stalled reader has taken the body.
+        # One proxy thread: its pool is where the next request looks for an idle connection.
+        app = self.uwsgi(processes=1, keepalive=30)
+        proxy = self.sluice(config([app.address], backend=(
+            "    server_defaults: { max_connections: 1, worker_timeout: 30s,"
+            " keepalive_timeout: 20s }\n"), timeouts="  queue: 20s\n").replace(
+                "threads: 2", "threads: 1"))
+        stall = 6.0
+
+        def stalled_reader():
+            s = ask_for_big(proxy.port, timeout=20)
+            time.sleep(stall)
+            got = 0
+            while got < BIG:
+                chunk = s.recv(1 << 16)
+                if not chunk:
+                    break
+                got += len(chunk)
+            s.close()
+            return got
+
+        def fast_after_a_second():
+            time.sleep(1.0)
+            return get(proxy.port, "/fast", timeout=30)
+        got, fast = ok(run_threads([stalled_reader, fast_after_a_second]))
+        self.assertGreater(got, BIG, "the stalled reader did not get its whole response")
+        self.assertEqual(fast.status, 200)
+        self.assertLess(fast.elapsed, stall / 3,
+                        "GET /fast waited for the stalled reader's server connection: %.1f s"
+                        % fast.elapsed)
 
     def test_the_access_log_shows_slot_time_apart_from_upload_time(self):
         app = self.gunicorn(workers=2)

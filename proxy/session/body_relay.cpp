@@ -88,14 +88,21 @@ awaitable<std::size_t> read_tls_piece(relay_parser<IsRequest>& p, relay_side& fr
 }
 
 // Reads the next piece of p's body into [data, data + size); returns its size (0 is possible:
-// framing only). On failure `r` says so.
+// framing only). On failure `r` says so. With `waiting`, what a slow client has not taken yet goes
+// out while the server is silent (flush_while_server_waits).
 template <bool IsRequest>
 awaitable<std::size_t> read_piece(relay_parser<IsRequest>& p, relay_side& from, char* data,
-                                  std::size_t size, relay_result& r)
+                                  std::size_t size, relay_result& r,
+                                  std::optional<backlog>* waiting = nullptr,
+                                  relay_side* to = nullptr)
 {
     // parse_buffered also points the body at [data, data + size) for the read below.
     const auto parsed = parse_buffered(p, *from.buffer, data, size, r);
     if (parsed > 0 || p.is_done() || r.failed != relay_result::failure::none) co_return parsed;
+    if (waiting && *waiting && !(*waiting)->empty() &&
+        !(from.stream.tls && from.stream.tls->holds_input())) {
+        if (!co_await flush_while_server_waits(from, *to, **waiting, r)) co_return 0;
+    }
     if (from.stream.tls) co_return co_await read_tls_piece(p, from, data, size, r);
     const auto& body = p.get().body();
     from.deadline.arm(from.timeout);
@@ -175,8 +182,11 @@ awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p,
     for (bool first = true;; first = false) {
         std::size_t n = 0;
         if (!p.is_done()) {
-            n = co_await read_piece(p, from, buf.get(), buf.size, r);
-            if (r.failed != relay_result::failure::none) co_return r;
+            n = co_await read_piece(p, from, buf.get(), buf.size, r, &waiting, &to);
+            if (r.failed != relay_result::failure::none) {
+                co_await deliver_held(to, waiting, r);
+                co_return r;
+            }
         }
         const bool last = p.is_done();
         if (last && on_read_done) std::exchange(on_read_done, nullptr)();

@@ -5,6 +5,8 @@
 
 #include "proxy/session/relay_writes.hpp"
 
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/beast/core/buffers_range.hpp>
 
 #include <memory>
@@ -109,6 +111,47 @@ awaitable<bool> deliver(relay_side& to, const Buffers& out, std::optional<backlo
     if (!co_await waiting->drain(to, r)) co_return false;
     co_await write_rest(to, out, written, r);
     co_return r.failed == relay_result::failure::none;
+}
+
+// While the server sends nothing, what waits in the backlog goes to the client whenever its
+// socket takes more, rather than at the server's next bytes. Returns true when the server has
+// something to read (or a wait on it failed, which the read will find) or the backlog is empty;
+// false after a failure noted in r: the client's, or the server's silence past its timeout.
+inline awaitable<bool> flush_while_server_waits(relay_side& from, relay_side& to, backlog& waiting,
+                                                relay_result& r)
+{
+    namespace ex = asio::experimental;
+    const auto until = coarse_now() + from.timeout;
+    for (;;) {
+        if (!waiting.flush_now(to, r)) co_return false;
+        if (waiting.empty()) co_return true;
+        from.deadline.arm_at(until);
+        auto [order, server_ec, client_ec] =
+            co_await ex::make_parallel_group(
+                from.stream.socket.async_wait(socket_type::wait_read, asio::deferred),
+                to.stream.socket.async_wait(socket_type::wait_write, asio::deferred))
+                .async_wait(ex::wait_for_one(), asio::use_awaitable_t<executor_type>{});
+        from.deadline.disarm();
+        if (from.deadline.expired()) {
+            r.failed = relay_result::failure::read;
+            r.ec = asio::error::timed_out;
+            r.timed_out = true;
+            co_return false;
+        }
+        if (order[0] == 0) co_return true;
+    }
+}
+
+// After the server failed in the middle of a body, what it had sent still goes to the client (as
+// it would have unbuffered), within the client's timeout; the response then ends short. r keeps
+// the server's failure.
+inline awaitable<void> deliver_held(relay_side& to, std::optional<backlog>& waiting,
+                                    relay_result& r)
+{
+    if (r.failed != relay_result::failure::read || !waiting || waiting->empty()) co_return;
+    relay_result rest;
+    co_await waiting->drain(to, rest);
+    r.bytes_written += rest.bytes_written;
 }
 
 // Writes `out` to `to`: through the backlog when `to` has one, else waiting for the socket. False

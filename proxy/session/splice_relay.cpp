@@ -95,6 +95,11 @@ awaitable<void> spill(pipe_lease& lease, relay_side& from, relay_side& to, std::
     }
     lease.pool.give_back(std::move(lease.pipe));
     while (length > 0) {
+        if (waiting && !waiting->empty() &&
+            !co_await flush_while_server_waits(from, to, *waiting, r)) {
+            co_await deliver_held(to, waiting, r);
+            co_return;
+        }
         const auto room = std::min<std::uint64_t>(length, scratch.size());
         from.deadline.arm(from.timeout);
         auto [ec, n] = co_await net::read_some(from.stream, asio::buffer(scratch.data(), room));
@@ -103,6 +108,7 @@ awaitable<void> spill(pipe_lease& lease, relay_side& from, relay_side& to, std::
             note_failure(r, relay_result::failure::read,
                          ec == asio::error::eof ? error_code(http::error::partial_message) : ec,
                          from.deadline.expired());
+            co_await deliver_held(to, waiting, r);
             co_return;
         }
         r.bytes_read += n;

@@ -9,6 +9,9 @@ Paths:
   /echo              answers the body back byte for byte, with the request's X-Echo-* headers
                      returned as X-Echoed-* and a JSON X-Seen header of what the app saw
   /big?n=BYTES       n deterministic bytes (see big_body)
+  /paused?n=BYTES&tail=T&s=SECONDS[&chunked=1]
+                     the same n bytes, all but the last T at once, the last T after s seconds;
+                     with Content-Length unless chunked=1 (then HTTP/1.1 chunked)
 
 Every request appends one line "pid path start end" (times from time.time()) to the file named
 by REALWORLD_APP_LOG, written once the response is produced, so a test can count how often the
@@ -74,10 +77,27 @@ def seconds(query, default=0.0):
         return default
 
 
+def paused(query, start_response):
+    n, tail = int(query.get("n", ["0"])[0]), int(query.get("tail", ["0"])[0])
+    body = big_body(n)
+    headers = [("Content-Type", "application/octet-stream")]
+    if query.get("chunked", ["0"])[0] != "1":
+        headers.append(("Content-Length", str(n)))
+    start_response("200 OK", headers)
+
+    def pieces():
+        yield body[:n - tail]
+        time.sleep(seconds(query))
+        yield body[n - tail:]
+    return pieces()
+
+
 def application(environ, start_response):
     path = environ.get("PATH_INFO", "")
     query = parse_qs(environ.get("QUERY_STRING", ""))
     start = time.time()
+    if path == "/paused":
+        return paused(query, start_response)
     if path in ("/slow", "/healthz"):
         log_line("start", path, start, start)
     headers = [("Content-Type", "text/plain")]

@@ -8,11 +8,16 @@ import socket
 import time
 import unittest
 
+from app import big_body
 from harness import RealworldTest, config, get, ok, run_threads, slow_upload
 
 UPLOAD = 100 * 1024
 RATE = 12 * 1024           # bytes per second: each upload takes about 8.5 s
 BIG = 8 * 1000 * 1000      # more than the loopback socket buffers on both hops absorb
+
+
+def one_slot_buffered():
+    return "    server_defaults: { max_connections: 1, worker_timeout: 30s }\n"
 
 
 def two_slots():
@@ -27,6 +32,42 @@ def ask_for_big(port, timeout):
     s.connect(("127.0.0.1", port))
     s.sendall(b"GET /big?n=%d HTTP/1.1\r\nHost: realworld\r\n\r\n" % BIG)
     return s
+
+
+def read_paused(port, path, stall, timeout):
+    """Asks for `path` on a small receive buffer, reads nothing for `stall` s, then reads as fast
+    as it can: (the body, seconds from the request until each byte count first reached)."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    s.settimeout(timeout)
+    s.connect(("127.0.0.1", port))
+    began = time.monotonic()
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: realworld\r\n\r\n" % path.encode())
+    time.sleep(stall)
+    f = s.makefile("rb")
+    length = None  # chunked when no Content-Length comes
+    while (line := f.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    body, reached = bytearray(), []
+    while length is None or len(body) < length:
+        want = 65536 if length is not None else int(f.readline().split(b";")[0] or b"0", 16)
+        if want == 0:
+            break
+        piece = f.read1(min(want, length - len(body))) if length is not None else f.read(want)
+        if length is None:
+            f.readline()
+        if not piece:
+            break
+        body += piece
+        reached.append((len(body), time.monotonic() - began))
+    s.close()
+    return bytes(body), reached
+
+
+def when_reached(reached, count):
+    return next((t for n, t in reached if n >= count), None)
 
 
 class BufferingTest(RealworldTest):
@@ -113,6 +154,37 @@ class BufferingTest(RealworldTest):
         self.assertLess(fast.elapsed, stall / 3,
                         "GET /fast waited for the stalled reader's server connection: %.1f s"
                         % fast.elapsed)
+
+    def test_bytes_held_for_a_client_go_out_while_the_server_pauses(self):
+        # The client stalls just long enough for sluice to take the body into its buffer, then
+        # reads at full speed while the app pauses before its last bytes: all the others are in
+        # sluice already and must not wait for the app's next ones.
+        app = self.gunicorn(workers=1)
+        proxy = self.sluice(config([app.address], backend=one_slot_buffered()))
+        n, tail, pause = 4 * 1024 * 1024, 1000, 4.0
+        for chunked in ("0", "1"):
+            body, reached = read_paused(
+                proxy.port, "/paused?n=%d&tail=%d&s=%g&chunked=%s" % (n, tail, pause, chunked),
+                stall=0.5, timeout=20)
+            self.assertEqual(len(body), n, "chunked=" + chunked)
+            self.assertTrue(body == big_body(n), "chunked=%s: other bytes than the app's" % chunked)
+            prefix_at = when_reached(reached, n - tail)
+            self.assertLess(prefix_at, 0.5 + pause / 2,
+                            "chunked=%s: the bytes before the pause waited for the app's last "
+                            "ones (%.1f s)" % (chunked, prefix_at))
+
+    def test_bytes_held_for_a_client_still_reach_it_when_the_server_times_out(self):
+        app = self.gunicorn(workers=1)
+        proxy = self.sluice(config([app.address], backend=one_slot_buffered(),
+                                   timeouts="  server: 1500ms\n"))
+        n, tail = 4 * 1024 * 1024, 1000
+        body, _ = read_paused(proxy.port, "/paused?n=%d&tail=%d&s=5" % (n, tail), stall=0.5,
+                              timeout=20)
+        self.assertEqual(len(body), n - tail,
+                         "not every byte the app sent before it went quiet reached the client")
+        self.assertTrue(body == big_body(n)[:n - tail], "other bytes than the app's")
+        line = proxy.wait_access_log(1, path="/paused")[0]
+        self.assertEqual(line["reason"], "server_timeout", line)
 
     def test_the_access_log_shows_slot_time_apart_from_upload_time(self):
         app = self.gunicorn(workers=2)

@@ -19,6 +19,7 @@ std::unique_ptr<upstream_connection> connection_pool::take(clock::duration idle_
         if (idle_[i]->proxied_for != client || idle_[i]->tls_generation != tls_generation) continue;
         auto c = std::move(idle_[i]);
         idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(i));
+        count();
         const auto idle = now - c->idle_since;
         if (idle < idle_timeout && ((!verify && idle < recently_used) || !c->is_stale())) return c;
     }
@@ -35,12 +36,21 @@ void connection_pool::put(std::unique_ptr<upstream_connection> c, std::size_t ma
         c->buffer.shrink_to_fit();
     if (c->tls) c->tls->release_idle();
     idle_.push_back(std::move(c));
+    count();
+}
+
+void connection_pool::drop_oldest()
+{
+    if (idle_.empty()) return;
+    idle_.pop_front();
+    count();
 }
 
 void connection_pool::prune(clock::duration idle_timeout)
 {
     const auto now = coarse_now();
     while (!idle_.empty() && now - idle_.front()->idle_since >= idle_timeout) idle_.pop_front();
+    count();
 }
 
 }  // namespace sluice::proxy

@@ -39,6 +39,7 @@ runtime::impl::impl(config::root cfg, std::string path)
         workers.back()->current = current;
         raw.push_back(workers.back().get());
     }
+    for (auto& w : workers) w->siblings = raw;
     if (const auto& ring = workers.front()->ring; ring.on())
         log_event(severity::info,
                   "io_uring: reads and sends on plain sockets are batched, one system call a turn");

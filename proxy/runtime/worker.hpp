@@ -45,6 +45,9 @@ public:
     // unwound, so nothing outlives the sweeper or the io_context it belongs to.
     void shut_down();
 
+    // Every worker, this one included, in index order: set before the threads start.
+    std::vector<worker*> siblings;
+
     // Set by a drain (on this thread): every further response says Connection: close.
     bool draining = false;
     // Set by shut_down: connections are being closed, nothing new starts.

@@ -135,6 +135,7 @@ awaitable<attempt_state> attempt(client_connection& c, exchange& x, std::size_t 
                                     s.tls_generation.load(std::memory_order_acquire));
     const bool reused = u != nullptr;
     if (!reused) {
+        free_idle_elsewhere(c, x, server);
         auto st = co_await connect_to(c, x, s, u);
         if (st.end != attempt_end::ok) co_return st;
     }

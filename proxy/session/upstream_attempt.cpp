@@ -13,6 +13,8 @@
 #include "net/read_readiness.hpp"
 #include "net/socket_address.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <cstdlib>
 #include <tuple>
 
@@ -137,6 +139,23 @@ net::proxy_header carried_client(const client_connection& c)
 }
 
 }  // namespace
+
+void free_idle_elsewhere(client_connection& c, exchange& x, std::size_t server)
+{
+    auto& s = x.backend->server(server);
+    std::size_t idle = 0;
+    for (const auto& pool : s.pools) idle += pool.idle_count();
+    if (idle == 0) return;  // the common case, without the slot table's lock
+    const auto load = x.backend->slots().inspect(
+        [server](const request_queue& q) { return q.server(server); });
+    if (!idle_holds_workers(load.in_flight, load.max_connections, idle)) return;
+    for (auto* w : c.w.siblings) {
+        if (w == &c.w || s.pools[w->index].idle_count() == 0) continue;
+        // The snapshot keeps the backend's records alive until the other thread has run this.
+        asio::post(w->io, [snap = x.snap, &s, index = w->index] { s.pools[index].drop_oldest(); });
+        return;
+    }
+}
 
 // A new connection: the client's PROXY header first when the server takes one (the connection is
 // then kept for that client's requests only), then TLS when the server has it.

@@ -56,6 +56,12 @@ op_limit limit_for(const exchange& x, clock::duration timeout);
 // read with coarse_now(), as deadlines are.
 void pause_deadline_for_body(exchange& x, clock::time_point began, const relay_result& r);
 
+// Before a new connection to `server`: when connections idle in other threads' pools hold
+// workers this request needs (idle_holds_workers), one of those threads is asked to close its
+// longest idle one, so the worker it held takes the new connection. Best effort: that thread may
+// have reused it meanwhile.
+void free_idle_elsewhere(client_connection& c, exchange& x, std::size_t server);
+
 awaitable<attempt_state> connect_to(client_connection& c, exchange& x, server_runtime& s,
                                     std::unique_ptr<upstream_connection>& u);
 awaitable<attempt_state> send_http_request(client_connection& c, exchange& x,

@@ -125,12 +125,18 @@ class BufferingTest(RealworldTest):
         # uWSGI's HTTP/1.1 socket: its one worker stays with a kept-alive connection, so the
         # server connection must go back to sluice's pool at the body's last byte, with the slot,
         # not when the stalled reader has taken the body.
-        # One proxy thread: its pool is where the next request looks for an idle connection.
-        app = self.uwsgi(processes=1, keepalive=30)
+        # With one proxy thread the next request finds that connection in the pool; with two it
+        # may come to the other thread, which has the first one's idle connection closed.
+        for threads in (1, 2):
+            with self.subTest(threads=threads):
+                self.slow_reader_and_keep_alive_worker(threads)
+
+    def slow_reader_and_keep_alive_worker(self, threads):
+        app = self.uwsgi(processes=1, keepalive=30, name="uwsgi%d" % threads)
         proxy = self.sluice(config([app.address], backend=(
             "    server_defaults: { max_connections: 1, worker_timeout: 30s,"
             " keepalive_timeout: 20s }\n"), timeouts="  queue: 20s\n").replace(
-                "threads: 2", "threads: 1"))
+                "threads: 2", "threads: %d" % threads), name="sluice%d" % threads)
         stall = 6.0
 
         def stalled_reader():

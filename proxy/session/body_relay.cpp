@@ -99,9 +99,9 @@ awaitable<std::size_t> read_piece(relay_parser<IsRequest>& p, relay_side& from, 
     // parse_buffered also points the body at [data, data + size) for the read below.
     const auto parsed = parse_buffered(p, *from.buffer, data, size, r);
     if (parsed > 0 || p.is_done() || r.failed != relay_result::failure::none) co_return parsed;
-    if (waiting && *waiting && !(*waiting)->empty() &&
+    if (waiting && owed_to_client(*waiting, *to) &&
         !(from.stream.tls && from.stream.tls->holds_input())) {
-        if (!co_await flush_while_server_waits(from, *to, **waiting, r)) co_return 0;
+        if (!co_await flush_while_server_waits(from, *to, *waiting, r)) co_return 0;
     }
     if (from.stream.tls) co_return co_await read_tls_piece(p, from, data, size, r);
     const auto& body = p.get().body();
@@ -126,7 +126,7 @@ constexpr std::uint64_t whole_message_limit = 16 * 1024;
 template <bool IsRequest>
 awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p, const head_edits& edits,
                                     relay_side from, relay_side to, std::uint64_t body_size,
-                                    std::function<void()> on_read_done)
+                                    read_done_fn on_read_done)
 {
     relay_result r;
     text_buffer buffer{w};
@@ -145,7 +145,7 @@ awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p, const
         filled += n;
     }
     out.resize(filled);
-    if (on_read_done) on_read_done();
+    if (on_read_done) on_read_done(true);
     // write_piece's steps, inline: the whole message usually leaves here without a coroutine call,
     // or with the rest of this loop turn's sends when the worker batches them.
     std::size_t written = 0;
@@ -166,7 +166,7 @@ awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p, const
 template <bool IsRequest>
 awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p,
                                        const head_edits& edits, bool chunked, relay_side from,
-                                       relay_side to, std::function<void()> on_read_done)
+                                       relay_side to, read_done_fn on_read_done)
 {
     text_buffer buffer{w};
     auto& head = buffer.text;
@@ -184,12 +184,12 @@ awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p,
         if (!p.is_done()) {
             n = co_await read_piece(p, from, buf.get(), buf.size, r, &waiting, &to);
             if (r.failed != relay_result::failure::none) {
-                co_await deliver_held(to, waiting, r);
+                co_await deliver_held(from, to, waiting, r, on_read_done);
                 co_return r;
             }
         }
         const bool last = p.is_done();
-        if (last && on_read_done) std::exchange(on_read_done, nullptr)();
+        if (last && on_read_done) std::exchange(on_read_done, nullptr)(true);
         char size_line[24];
         const auto size_len = chunked && n > 0
                                   ? std::snprintf(size_line, sizeof size_line, "%zx\r\n", n)
@@ -215,7 +215,7 @@ awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p,
 // keep-alive ask about; a response's parser is done with once its head is read.
 awaitable<relay_result> relay_spliced(worker& w, net::splice_pipe pipe, response_parser& p,
                                       const head_edits& edits, relay_side from, relay_side to,
-                                      std::function<void()> on_read_done)
+                                      read_done_fn on_read_done)
 {
     text_buffer buffer{w};
     auto& head = buffer.text;
@@ -243,7 +243,7 @@ awaitable<relay_result> relay_spliced(worker& w, net::splice_pipe pipe, response
 template <bool IsRequest>
 awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p,
                                       const head_edits& edits, bool chunked, relay_side from,
-                                      relay_side to, std::function<void()> on_read_done)
+                                      relay_side to, read_done_fn on_read_done)
 {
     chunked = chunked && !p.is_done();
     const auto remaining = p.is_done()
@@ -266,10 +266,9 @@ awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p,
 
 template awaitable<relay_result> relay_message<true>(worker&, relay_parser<true>&,
                                                      const head_edits&, bool, relay_side,
-                                                     relay_side, std::function<void()>);
+                                                     relay_side, read_done_fn);
 template awaitable<relay_result> relay_message<false>(worker&, response_parser&, const head_edits&,
-                                                      bool, relay_side, relay_side,
-                                                      std::function<void()>);
+                                                      bool, relay_side, relay_side, read_done_fn);
 
 awaitable<relay_result> relay_body_bytes(worker& w, request_parser& p, relay_side from,
                                          relay_side to)

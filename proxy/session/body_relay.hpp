@@ -25,6 +25,11 @@ struct relay_side {
     bool* slow_sender = nullptr;
 };
 
+// Called once when a relay is done with its reading side: `whole` at the body's last byte; not
+// whole when the reader failed and the relay goes on delivering what it holds for the writer
+// (forward.cpp then lets go of the server, slot and connection, before that drain).
+using read_done_fn = std::function<void(bool whole)>;
+
 struct relay_result {
     // store: a body_store refused bytes (too large, or its spool file failed); ec says which.
     enum class failure { none, read, write, store } failed = failure::none;
@@ -38,7 +43,7 @@ struct relay_result {
 template <bool IsRequest>
 awaitable<relay_result> relay_message(worker& w, relay_parser<IsRequest>& p,
                                       const head_edits& edits, bool chunked, relay_side from,
-                                      relay_side to, std::function<void()> on_read_done);
+                                      relay_side to, read_done_fn on_read_done);
 
 // The rest of a request body, de-chunked, written to `to` as plain bytes without any HTTP framing:
 // for uwsgi, where the CONTENT_LENGTH bytes of the body follow the packet.

@@ -219,7 +219,8 @@ retry_decision consider_retry(client_connection& c, exchange& x, const attempt_s
 }
 
 // The response from its head on. `server_done` runs at the server's last byte, before the
-// client has taken the response, and is told whether the server connection can be reused.
+// client has taken the response, and is told whether the server connection can be reused (not
+// when the server failed and the client still gets what it had sent).
 awaitable<void> relay_response(client_connection& c, exchange& x, upstream_connection& u,
                                response_parser& rp, const std::function<void(bool)>& server_done)
 {
@@ -247,7 +248,7 @@ awaitable<void> relay_response(client_connection& c, exchange& x, upstream_conne
         {upstream_stream(u), &u.buffer, u.deadline, x.timeouts.server, nullptr, &u.slow_sender},
         {client_stream(c), nullptr, c.deadline, x.timeouts.client_send,
          buffering.response && !upgraded ? &backlog : nullptr},
-        [&] { server_done(server_keep_alive && !upgraded); });
+        [&](bool whole) { server_done(whole && server_keep_alive && !upgraded); });
     x.rec.bytes_out += r.bytes_written;
     if (r.failed == relay_result::failure::read) {
         c.keep_alive = false;

@@ -113,18 +113,33 @@ awaitable<bool> deliver(relay_side& to, const Buffers& out, std::optional<backlo
     co_return r.failed == relay_result::failure::none;
 }
 
-// While the server sends nothing, what waits in the backlog goes to the client whenever its
-// socket takes more, rather than at the server's next bytes. Returns true when the server has
-// something to read (or a wait on it failed, which the read will find) or the backlog is empty;
-// false after a failure noted in r: the client's, or the server's silence past its timeout.
-inline awaitable<bool> flush_while_server_waits(relay_side& from, relay_side& to, backlog& waiting,
-                                                relay_result& r)
+// Whether bytes the relay has taken for the client have not all left: in the backlog, or in TLS
+// records that wait for the socket.
+inline bool owed_to_client(const std::optional<backlog>& waiting, const relay_side& to)
+{
+    return waiting && (!waiting->empty() || !net::settled(to.stream));
+}
+
+// While the server sends nothing, what is owed to the client goes out whenever its socket takes
+// more, rather than at the server's next bytes. Returns true when the server has something to
+// read (or a wait on it failed, which the read will find) or nothing is owed any more; false
+// after a failure noted in r: the client's, or the server's silence past its timeout.
+inline awaitable<bool> flush_while_server_waits(relay_side& from, relay_side& to,
+                                                std::optional<backlog>& waiting, relay_result& r)
 {
     namespace ex = asio::experimental;
     const auto until = coarse_now() + from.timeout;
     for (;;) {
-        if (!waiting.flush_now(to, r)) co_return false;
-        if (waiting.empty()) co_return true;
+        if (!waiting->flush_now(to, r)) co_return false;
+        if (waiting->empty() && to.stream.tls) {
+            error_code ec;
+            if (!to.stream.tls->send_now(to.stream.socket, ec) && ec != asio::error::would_block) {
+                r.failed = relay_result::failure::write;
+                r.ec = ec;
+                co_return false;
+            }
+        }
+        if (!owed_to_client(waiting, to)) co_return true;
         from.deadline.arm_at(until);
         auto [order, server_ec, client_ec] =
             co_await ex::make_parallel_group(
@@ -143,12 +158,17 @@ inline awaitable<bool> flush_while_server_waits(relay_side& from, relay_side& to
 }
 
 // After the server failed in the middle of a body, what it had sent still goes to the client (as
-// it would have unbuffered), within the client's timeout; the response then ends short. r keeps
-// the server's failure.
-inline awaitable<void> deliver_held(relay_side& to, std::optional<backlog>& waiting,
-                                    relay_result& r)
+// it would have unbuffered), within the client's timeout; the response then ends short. The
+// server is let go first (its connection closed, then on_read_done told it was not whole), so a
+// slow client holds neither its slot nor its connection meanwhile. r keeps the server's failure.
+inline awaitable<void> deliver_held(relay_side& from, relay_side& to,
+                                    std::optional<backlog>& waiting, relay_result& r,
+                                    read_done_fn& on_read_done)
 {
-    if (r.failed != relay_result::failure::read || !waiting || waiting->empty()) co_return;
+    if (r.failed != relay_result::failure::read || !owed_to_client(waiting, to)) co_return;
+    error_code ignored;
+    from.stream.socket.close(ignored);
+    if (on_read_done) std::exchange(on_read_done, nullptr)(false);
     relay_result rest;
     co_await waiting->drain(to, rest);
     r.bytes_written += rest.bytes_written;

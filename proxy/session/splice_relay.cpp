@@ -82,7 +82,7 @@ awaitable<bool> wait_for_server(relay_side& from, net::receive_mark& mark, bool&
 // behind pay it.
 awaitable<void> spill(pipe_lease& lease, relay_side& from, relay_side& to, std::uint64_t length,
                       std::span<char> scratch, std::optional<backlog>& waiting, relay_result& r,
-                      std::function<void()>& on_read_done)
+                      read_done_fn& on_read_done)
 {
     for (auto& p = lease.pipe; p.held() > 0;) {
         error_code ec;
@@ -95,9 +95,9 @@ awaitable<void> spill(pipe_lease& lease, relay_side& from, relay_side& to, std::
     }
     lease.pool.give_back(std::move(lease.pipe));
     while (length > 0) {
-        if (waiting && !waiting->empty() &&
-            !co_await flush_while_server_waits(from, to, *waiting, r)) {
-            co_await deliver_held(to, waiting, r);
+        if (owed_to_client(waiting, to) &&
+            !co_await flush_while_server_waits(from, to, waiting, r)) {
+            co_await deliver_held(from, to, waiting, r, on_read_done);
             co_return;
         }
         const auto room = std::min<std::uint64_t>(length, scratch.size());
@@ -108,12 +108,12 @@ awaitable<void> spill(pipe_lease& lease, relay_side& from, relay_side& to, std::
             note_failure(r, relay_result::failure::read,
                          ec == asio::error::eof ? error_code(http::error::partial_message) : ec,
                          from.deadline.expired());
-            co_await deliver_held(to, waiting, r);
+            co_await deliver_held(from, to, waiting, r, on_read_done);
             co_return;
         }
         r.bytes_read += n;
         length -= n;
-        if (length == 0 && on_read_done) std::exchange(on_read_done, nullptr)();
+        if (length == 0 && on_read_done) std::exchange(on_read_done, nullptr)(true);
         if (!co_await deliver(to, asio::buffer(scratch.data(), n), waiting, r)) co_return;
     }
     if (waiting) co_await waiting->drain(to, r);
@@ -141,7 +141,7 @@ bool can_splice(const net::pipe_pool& pipes, const relay_side& from, const relay
 awaitable<void> splice_body(net::pipe_pool& pipes, net::splice_pipe pipe, relay_side& from,
                             relay_side& to, std::uint64_t length, std::span<char> scratch,
                             std::optional<backlog>& waiting, relay_result& r,
-                            std::function<void()>& on_read_done)
+                            read_done_fn& on_read_done)
 {
     pipe_lease lease{pipes, std::move(pipe)};
     auto& p = lease.pipe;
@@ -174,7 +174,7 @@ awaitable<void> splice_body(net::pipe_pool& pipes, net::splice_pipe pipe, relay_
             length -= n;
             if (length == 0) {
                 mark.release();  // on_read_done may pool the server connection
-                if (on_read_done) std::exchange(on_read_done, nullptr)();
+                if (on_read_done) std::exchange(on_read_done, nullptr)(true);
             }
         }
         if (can_write && p.held() > 0) {

@@ -29,6 +29,6 @@ bool can_splice(const net::pipe_pool& pipes, const relay_side& from, const relay
 awaitable<void> splice_body(net::pipe_pool& pipes, net::splice_pipe pipe, relay_side& from,
                             relay_side& to, std::uint64_t length, std::span<char> scratch,
                             std::optional<backlog>& waiting, relay_result& r,
-                            std::function<void()>& on_read_done);
+                            read_done_fn& on_read_done);
 
 }  // namespace sluice::proxy

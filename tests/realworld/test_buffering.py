@@ -34,9 +34,10 @@ def ask_for_big(port, timeout):
     return s
 
 
-def read_paused(port, path, stall, timeout):
+def read_paused(port, path, stall, timeout, rate=None):
     """Asks for `path` on a small receive buffer, reads nothing for `stall` s, then reads as fast
-    as it can: (the body, seconds from the request until each byte count first reached)."""
+    as it can (or at about `rate` bytes/s): (the body, seconds from the request until each byte
+    count first reached)."""
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
     s.settimeout(timeout)
@@ -62,6 +63,8 @@ def read_paused(port, path, stall, timeout):
             break
         body += piece
         reached.append((len(body), time.monotonic() - began))
+        if rate:
+            time.sleep(len(piece) / rate)
     s.close()
     return bytes(body), reached
 
@@ -183,14 +186,18 @@ class BufferingTest(RealworldTest):
         app = self.gunicorn(workers=1)
         proxy = self.sluice(config([app.address], backend=one_slot_buffered(),
                                    timeouts="  server: 1500ms\n"))
-        n, tail = 4 * 1024 * 1024, 1000
-        body, _ = read_paused(proxy.port, "/paused?n=%d&tail=%d&s=5" % (n, tail), stall=0.5,
-                              timeout=20)
+        # The client reads at 1 MB/s: the held bytes take it seconds past the server's timeout,
+        # during which the app's slot must be free.
+        n, tail = 8 * 1024 * 1024, 1000
+        body, _ = read_paused(proxy.port, "/paused?n=%d&tail=%d&s=12" % (n, tail), stall=0.5,
+                              timeout=30, rate=1000 * 1000)
         self.assertEqual(len(body), n - tail,
                          "not every byte the app sent before it went quiet reached the client")
         self.assertTrue(body == big_body(n)[:n - tail], "other bytes than the app's")
         line = proxy.wait_access_log(1, path="/paused")[0]
         self.assertEqual(line["reason"], "server_timeout", line)
+        self.assertLess(line["slot_ms"], 3000, "the slot was held while the client read: %s" % line)
+        self.assertGreater(line["total_ms"], 5000, "the client was not slow: %s" % line)
 
     def test_the_access_log_shows_slot_time_apart_from_upload_time(self):
         app = self.gunicorn(workers=2)

@@ -123,7 +123,7 @@ protected:
             [this, length, backlog, waiting_bytes]() -> awaitable<void> {
                 relay_side from{server, nullptr, server_deadline, 10s, nullptr, &server_slow};
                 relay_side to{client, nullptr, client_deadline, 10s, backlog};
-                std::function<void()> done_reading = [this] { ++reads_done; };
+                read_done_fn done_reading = [this](bool) { ++reads_done; };
                 std::optional<class backlog> waiting;
                 std::vector<char> scratch(64 * 1024);
                 relay_result r;

@@ -69,12 +69,12 @@ std::size_t parse_buffered(relay_parser<IsRequest>& p, beast::flat_buffer& in, c
 // through the parser as any body bytes that came with the head.
 template <bool IsRequest>
 awaitable<std::size_t> read_tls_piece(relay_parser<IsRequest>& p, relay_side& from, char* data,
-                                      std::size_t size, relay_result& r)
+                                      std::size_t size, relay_result& r, clock::time_point until)
 {
     auto& in = *from.buffer;
     const auto room = std::clamp<std::size_t>(in.capacity() - in.size(), 512,
                                               worker::relay_buffer_size);
-    from.deadline.arm(from.timeout);
+    from.deadline.arm_at(until);
     auto [ec, n] = co_await net::read_some(from.stream, in.prepare(room));
     from.deadline.disarm();
     in.commit(n);
@@ -99,13 +99,14 @@ awaitable<std::size_t> read_piece(relay_parser<IsRequest>& p, relay_side& from, 
     // parse_buffered also points the body at [data, data + size) for the read below.
     const auto parsed = parse_buffered(p, *from.buffer, data, size, r);
     if (parsed > 0 || p.is_done() || r.failed != relay_result::failure::none) co_return parsed;
+    const auto until = coarse_now() + from.timeout;
     if (waiting && owed_to_client(*waiting, *to) &&
         !(from.stream.tls && from.stream.tls->holds_input())) {
-        if (!co_await flush_while_server_waits(from, *to, *waiting, r)) co_return 0;
+        if (!co_await flush_while_server_waits(from, *to, *waiting, r, until)) co_return 0;
     }
-    if (from.stream.tls) co_return co_await read_tls_piece(p, from, data, size, r);
+    if (from.stream.tls) co_return co_await read_tls_piece(p, from, data, size, r, until);
     const auto& body = p.get().body();
-    from.deadline.arm(from.timeout);
+    from.deadline.arm_at(until);
     auto [ec, n] = co_await http::async_read_some(from.stream.socket, *from.buffer, p, use_tuple);
     from.deadline.disarm();
     r.bytes_read += n;

@@ -123,12 +123,14 @@ inline bool owed_to_client(const std::optional<backlog>& waiting, const relay_si
 // While the server sends nothing, what is owed to the client goes out whenever its socket takes
 // more, rather than at the server's next bytes. Returns true when the server has something to
 // read (or a wait on it failed, which the read will find) or nothing is owed any more; false
-// after a failure noted in r: the client's, or the server's silence past its timeout.
+// after a failure noted in r: the client's, or the server's silence past `until` (the caller's
+// read that follows keeps that deadline, so the server's timeout counts from the start of this
+// wait, however long the client takes).
 inline awaitable<bool> flush_while_server_waits(relay_side& from, relay_side& to,
-                                                std::optional<backlog>& waiting, relay_result& r)
+                                                std::optional<backlog>& waiting, relay_result& r,
+                                                clock::time_point until)
 {
     namespace ex = asio::experimental;
-    const auto until = coarse_now() + from.timeout;
     for (;;) {
         if (!waiting->flush_now(to, r)) co_return false;
         if (waiting->empty() && to.stream.tls) {

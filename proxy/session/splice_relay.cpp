@@ -95,13 +95,14 @@ awaitable<void> spill(pipe_lease& lease, relay_side& from, relay_side& to, std::
     }
     lease.pool.give_back(std::move(lease.pipe));
     while (length > 0) {
+        const auto until = coarse_now() + from.timeout;
         if (owed_to_client(waiting, to) &&
-            !co_await flush_while_server_waits(from, to, waiting, r)) {
+            !co_await flush_while_server_waits(from, to, waiting, r, until)) {
             co_await deliver_held(from, to, waiting, r, on_read_done);
             co_return;
         }
         const auto room = std::min<std::uint64_t>(length, scratch.size());
-        from.deadline.arm(from.timeout);
+        from.deadline.arm_at(until);
         auto [ec, n] = co_await net::read_some(from.stream, asio::buffer(scratch.data(), room));
         from.deadline.disarm();
         if (ec) {

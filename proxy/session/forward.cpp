@@ -218,11 +218,35 @@ retry_decision consider_retry(client_connection& c, exchange& x, const attempt_s
     return d;
 }
 
-// The response from its head on. `server_done` runs at the server's last byte, before the
-// client has taken the response, and is told whether the server connection can be reused (not
-// when the server failed and the client still gets what it had sent).
+// What forward() lets go of at the server's last byte, before a slow client has taken the
+// response from the backlog: the slot, and the connection, pooled or closed. A keep-alive app
+// server's worker stays with its connection while that is open, so the next request must find it
+// in the pool, or the worker free. Pooled before the slot goes: the slot's next holder, maybe on
+// another thread, then counts it (free_idle_elsewhere).
+struct server_release {
+    client_connection& c;
+    exchange& x;
+    std::optional<slot_hold>& hold;
+    std::size_t server;
+    bool sent_whole;  // the request went out whole: the connection may carry another
+    std::unique_ptr<upstream_connection>& u;
+
+    // `tunnel`: the connection goes on after an upgrade, neither pooled nor closed.
+    void operator()(bool reusable, bool tunnel)
+    {
+        const auto max_idle = x.backend_config->keepalive.max_idle;
+        if (reusable && sent_whole && max_idle > 0 && !x.backend->retired())
+            x.backend->server(server).pools[c.w.index].put(std::move(u), max_idle);
+        else if (!tunnel)
+            u.reset();
+        hold->release();
+    }
+};
+
+// The response from its head on. `release` runs at the server's last byte (or when the server
+// failed and the client still gets what it had sent), before the client has taken the response.
 awaitable<void> relay_response(client_connection& c, exchange& x, upstream_connection& u,
-                               response_parser& rp, const std::function<void(bool)>& server_done)
+                               response_parser& rp, server_release& release)
 {
     auto& res = rp.get();
     x.rec.status = res.result_int();
@@ -248,7 +272,10 @@ awaitable<void> relay_response(client_connection& c, exchange& x, upstream_conne
         {upstream_stream(u), &u.buffer, u.deadline, x.timeouts.server, nullptr, &u.slow_sender},
         {client_stream(c), nullptr, c.deadline, x.timeouts.client_send,
          buffering.response && !upgraded ? &backlog : nullptr},
-        [&](bool whole) { server_done(whole && server_keep_alive && !upgraded); });
+        // A pointer and two flags: small enough for std::function to hold without allocating.
+        [release = &release, keep = server_keep_alive && !upgraded, upgraded](bool whole) {
+            (*release)(whole && keep, upgraded);
+        });
     x.rec.bytes_out += r.bytes_written;
     if (r.failed == relay_result::failure::read) {
         c.keep_alive = false;
@@ -352,16 +379,8 @@ awaitable<void> forward(client_connection& c, exchange& x)
         co_return;
     }
     ++u->requests;
-    // At the server's last byte its slot and its connection go back, before a slow client has
-    // taken the response from the backlog: a keep-alive app server's worker stays with its
-    // connection while that is open, so the next request must find it in the pool.
-    const std::function<void(bool)> server_done = [&](bool reusable) {
-        hold->release();
-        const auto max_idle = x.backend_config->keepalive.max_idle;
-        if (reusable && server_reusable && max_idle > 0 && !x.backend->retired())
-            x.backend->server(*server).pools[c.w.index].put(std::move(u), max_idle);
-    };
-    co_await relay_response(c, x, *u, *rp, server_done);
+    server_release release{c, x, hold, *server, server_reusable, u};
+    co_await relay_response(c, x, *u, *rp, release);
 }
 
 }  // namespace sluice::proxy

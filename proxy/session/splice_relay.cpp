@@ -96,15 +96,30 @@ awaitable<void> spill(pipe_lease& lease, relay_side& from, relay_side& to, std::
     lease.pool.give_back(std::move(lease.pipe));
     while (length > 0) {
         const auto until = coarse_now() + from.timeout;
-        if (owed_to_client(waiting, to) &&
-            !co_await flush_while_server_waits(from, to, waiting, r, until)) {
-            co_await deliver_held(from, to, waiting, r, on_read_done);
-            co_return;
+        const auto into = asio::buffer(scratch.data(),
+                                       std::min<std::uint64_t>(length, scratch.size()));
+        error_code ec;
+        std::size_t n = 0;
+        // As read_piece (body_relay.cpp): what has arrived, else a wait that lets what is owed
+        // go out, again after each wait; a plain read once nothing is owed (or on a socket that
+        // read_arrived would never read).
+        for (;;) {
+            if (!owed_to_client(waiting, to) || !from.stream.socket.non_blocking()) {
+                from.deadline.arm_at(until);
+                std::tie(ec, n) = co_await net::read_some(from.stream, into);
+                from.deadline.disarm();
+                break;
+            }
+            n = net::read_arrived(from.stream, into, ec);
+            if (ec != asio::error::would_block) {
+                if (!ec && n == 0) ec = asio::error::eof;
+                break;
+            }
+            if (!co_await flush_while_server_waits(from, to, waiting, r, until)) {
+                co_await deliver_held(from, to, waiting, r, on_read_done);
+                co_return;
+            }
         }
-        const auto room = std::min<std::uint64_t>(length, scratch.size());
-        from.deadline.arm_at(until);
-        auto [ec, n] = co_await net::read_some(from.stream, asio::buffer(scratch.data(), room));
-        from.deadline.disarm();
         if (ec) {
             note_failure(r, relay_result::failure::read,
                          ec == asio::error::eof ? error_code(http::error::partial_message) : ec,

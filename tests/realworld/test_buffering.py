@@ -9,7 +9,7 @@ import time
 import unittest
 
 from app import big_body
-from harness import RealworldTest, config, get, ok, run_threads, slow_upload
+from harness import RealworldTest, config, get, ok, read_response, run_threads, slow_upload
 
 UPLOAD = 100 * 1024
 RATE = 12 * 1024           # bytes per second: each upload takes about 8.5 s
@@ -130,35 +130,34 @@ class BufferingTest(RealworldTest):
         # not when the stalled reader has taken the body.
         # With one proxy thread the next request finds that connection in the pool; with two it
         # may come to the other thread, which has the first one's idle connection closed.
-        for threads in (1, 2):
-            with self.subTest(threads=threads):
-                self.slow_reader_and_keep_alive_worker(threads)
+        # With no pooling (max_idle 0) the connection is closed at that byte instead.
+        for threads, max_idle in ((1, 8), (2, 8), (1, 0)):
+            with self.subTest(threads=threads, max_idle=max_idle):
+                self.slow_reader_and_keep_alive_worker(threads, max_idle)
 
-    def slow_reader_and_keep_alive_worker(self, threads):
-        app = self.uwsgi(processes=1, keepalive=30, name="uwsgi%d" % threads)
+    def slow_reader_and_keep_alive_worker(self, threads, max_idle):
+        name = "%d-%d" % (threads, max_idle)
+        app = self.uwsgi(processes=1, keepalive=30, name="uwsgi" + name)
         proxy = self.sluice(config([app.address], backend=(
+            "    keepalive: { max_idle: %d }\n"
             "    server_defaults: { max_connections: 1, worker_timeout: 30s,"
-            " keepalive_timeout: 20s }\n"), timeouts="  queue: 20s\n").replace(
-                "threads: 2", "threads: %d" % threads), name="sluice%d" % threads)
+            " keepalive_timeout: 20s }\n" % max_idle), timeouts="  queue: 20s\n").replace(
+                "threads: 2", "threads: %d" % threads), name="sluice" + name)
         stall = 6.0
 
         def stalled_reader():
             s = ask_for_big(proxy.port, timeout=20)
             time.sleep(stall)
-            got = 0
-            while got < BIG:
-                chunk = s.recv(1 << 16)
-                if not chunk:
-                    break
-                got += len(chunk)
+            body = read_response(s, 20)[3]
             s.close()
-            return got
+            return body
 
         def fast_after_a_second():
             time.sleep(1.0)
             return get(proxy.port, "/fast", timeout=30)
-        got, fast = ok(run_threads([stalled_reader, fast_after_a_second]))
-        self.assertGreater(got, BIG, "the stalled reader did not get its whole response")
+        body, fast = ok(run_threads([stalled_reader, fast_after_a_second]))
+        self.assertEqual(len(body), BIG, "the stalled reader did not get its whole response")
+        self.assertTrue(body == big_body(BIG), "the stalled reader got other bytes than the app's")
         self.assertEqual(fast.status, 200)
         self.assertLess(fast.elapsed, stall / 3,
                         "GET /fast waited for the stalled reader's server connection: %.1f s"

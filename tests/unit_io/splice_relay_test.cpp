@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -275,6 +277,40 @@ TEST_F(splice_relay_backlog_test, what_waits_in_the_backlog_goes_first)
     EXPECT_EQ(got.substr(filler, head.size()), head);
     for (std::size_t i = 0; i < size; ++i)
         ASSERT_EQ(got[filler + head.size() + i], body_byte(i)) << "byte " << i;
+}
+
+// What the backlog holds goes to a client that reads again while the server is silent, not at
+// the server's next bytes; and the body still arrives whole once the server goes on.
+TEST_F(splice_relay_backlog_test, the_backlog_goes_out_while_the_server_pauses)
+{
+    connect_server();
+    filler = block_client();
+    client.non_blocking(true);
+    server.non_blocking(true);  // as the proxy's server sockets are: what has arrived is read first
+    constexpr std::size_t first = 1'000'000, tail = 1000;
+    std::string body(first + tail, '\0');
+    for (std::size_t i = 0; i < body.size(); ++i) body[i] = body_byte(i);
+    std::atomic<bool> go_on{false};
+    std::thread app([&] {
+        ASSERT_EQ(::send(server_peer, body.data(), first, MSG_NOSIGNAL), ssize_t(first));
+        while (!go_on) std::this_thread::sleep_for(1ms);
+        ::send(server_peer, body.data() + first, tail, MSG_NOSIGNAL);
+    });
+    start(body.size(), &memory_only);
+    for (auto end = std::chrono::steady_clock::now() + 300ms;
+         std::chrono::steady_clock::now() < end;) {
+        io.restart();
+        io.run_for(5ms);
+    }
+    auto got = run_reading_client(3s, filler + first);
+    EXPECT_EQ(got.size(), filler + first) << "what the backlog held waited for the server";
+    go_on = true;
+    got += run_reading_client(3s);
+    app.join();
+    ASSERT_TRUE(result) << "the relay did not end";
+    EXPECT_EQ(result->failed, relay_result::failure::none) << result->ec.message();
+    ASSERT_EQ(got.size(), filler + body.size());
+    EXPECT_TRUE(got.substr(filler) == body) << "the client got other bytes than the server's";
 }
 
 TEST_F(splice_relay_test, a_server_that_closes_early_fails_the_read)

@@ -89,8 +89,7 @@ awaitable<std::size_t> read_tls_piece(relay_parser<IsRequest>& p, relay_side& fr
 
 // Reads the next piece of p's body into [data, data + size); returns its size (0 is possible:
 // framing only). On failure `r` says so. With `waiting`, what a slow client has not taken yet goes
-// out while the server is silent (flush_while_server_waits). An end or an error found by the first
-// attempt is left to the read that follows, which finds it again.
+// out while the server is silent (read_while_owed).
 template <bool IsRequest>
 awaitable<std::size_t> read_piece(relay_parser<IsRequest>& p, relay_side& from, char* data,
                                   std::size_t size, relay_result& r,
@@ -101,19 +100,17 @@ awaitable<std::size_t> read_piece(relay_parser<IsRequest>& p, relay_side& from, 
     const auto parsed = parse_buffered(p, *from.buffer, data, size, r);
     if (parsed > 0 || p.is_done() || r.failed != relay_result::failure::none) co_return parsed;
     const auto until = coarse_now() + from.timeout;
-    // What has arrived first, without a wait (a fast server's next piece usually has); when
-    // nothing has, the wait lets what is owed go out. Again after each wait: a readiness event
-    // may be one the read just now made stale. Only on a non-blocking socket (the proxy's are),
-    // where read_arrived really reads: on another it never would, and this would spin.
-    while (waiting && owed_to_client(*waiting, *to) && from.stream.socket.non_blocking()) {
+    if (waiting && owed_to_client(*waiting, *to)) {
         auto& in = *from.buffer;
-        error_code ec;
-        const auto n = net::read_arrived(
-            from.stream, in.prepare(std::max<std::size_t>(512, in.capacity() - in.size())), ec);
-        in.commit(n);
-        if (n > 0) co_return parse_buffered(p, in, data, size, r);
-        if (ec != asio::error::would_block) break;  // the end, or an error: the read finds it
-        if (!co_await flush_while_server_waits(from, *to, *waiting, r, until)) co_return 0;
+        const auto got = co_await read_while_owed(
+            from, *to, *waiting, in.prepare(std::max<std::size_t>(512, in.capacity() - in.size())),
+            until, r);
+        if (r.failed != relay_result::failure::none) co_return 0;
+        // The end or an error found there is left to the read below, which finds it again.
+        if (got && std::get<1>(*got) > 0) {
+            in.commit(std::get<1>(*got));
+            co_return parse_buffered(p, in, data, size, r);
+        }
     }
     if (from.stream.tls) co_return co_await read_tls_piece(p, from, data, size, r, until);
     const auto& body = p.get().body();

@@ -160,6 +160,28 @@ inline awaitable<bool> flush_while_server_waits(relay_side& from, relay_side& to
     }
 }
 
+// A relay that owes the client bytes reads what has arrived before it waits for the server (a
+// fast server's next piece usually has), and while nothing has, lets what is owed go out
+// (flush_while_server_waits); again after each wait, since a readiness event may be one a read
+// has just made stale. Only on a non-blocking socket (the proxy's are), where read_arrived really
+// reads: on another it never would, and this would spin. Returns what read_arrived found in
+// `into`: bytes, or the end (0 and no error), or an error. Nullopt when the caller's own read is
+// due: nothing is owed (any more), or r notes that the wait failed.
+inline awaitable<std::optional<net::io_result>> read_while_owed(relay_side& from, relay_side& to,
+                                                                std::optional<backlog>& waiting,
+                                                                asio::mutable_buffer into,
+                                                                clock::time_point until,
+                                                                relay_result& r)
+{
+    while (owed_to_client(waiting, to) && from.stream.socket.non_blocking()) {
+        error_code ec;
+        const auto n = net::read_arrived(from.stream, into, ec);
+        if (ec != asio::error::would_block) co_return net::io_result{ec, n};
+        if (!co_await flush_while_server_waits(from, to, waiting, r, until)) co_return std::nullopt;
+    }
+    co_return std::nullopt;
+}
+
 // After the server failed in the middle of a body, what it had sent still goes to the client (as
 // it would have unbuffered), within the client's timeout; the response then ends short. The
 // server is let go first (its connection closed, then on_read_done told it was not whole), so a

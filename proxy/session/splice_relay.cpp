@@ -100,25 +100,16 @@ awaitable<void> spill(pipe_lease& lease, relay_side& from, relay_side& to, std::
                                        std::min<std::uint64_t>(length, scratch.size()));
         error_code ec;
         std::size_t n = 0;
-        // As read_piece (body_relay.cpp): what has arrived, else a wait that lets what is owed
-        // go out, again after each wait; a plain read once nothing is owed (or on a socket that
-        // read_arrived would never read).
-        for (;;) {
-            if (!owed_to_client(waiting, to) || !from.stream.socket.non_blocking()) {
-                from.deadline.arm_at(until);
-                std::tie(ec, n) = co_await net::read_some(from.stream, into);
-                from.deadline.disarm();
-                break;
-            }
-            n = net::read_arrived(from.stream, into, ec);
-            if (ec != asio::error::would_block) {
-                if (!ec && n == 0) ec = asio::error::eof;
-                break;
-            }
-            if (!co_await flush_while_server_waits(from, to, waiting, r, until)) {
-                co_await deliver_held(from, to, waiting, r, on_read_done);
-                co_return;
-            }
+        if (const auto got = co_await read_while_owed(from, to, waiting, into, until, r)) {
+            std::tie(ec, n) = *got;
+            if (!ec && n == 0) ec = asio::error::eof;
+        } else if (r.failed != relay_result::failure::none) {
+            co_await deliver_held(from, to, waiting, r, on_read_done);
+            co_return;
+        } else {
+            from.deadline.arm_at(until);
+            std::tie(ec, n) = co_await net::read_some(from.stream, into);
+            from.deadline.disarm();
         }
         if (ec) {
             note_failure(r, relay_result::failure::read,

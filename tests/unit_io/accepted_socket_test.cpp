@@ -36,14 +36,29 @@ struct accepted {
     ~accepted() { ::close(client); }
 };
 
+// A TCP-level option of an accepted socket, or -1 when getsockopt fails.
+int tcp_option(const accepted& c, int name)
+{
+    int value = -1;
+    socklen_t size = sizeof value;
+    if (::getsockopt(c.fd, IPPROTO_TCP, name, &value, &size) != 0) return -1;
+    return value;
+}
+
 // The session no longer sets TCP_NODELAY on each client connection: it relies on this.
 TEST(accepted_socket, a_tcp_listeners_connections_have_no_delay)
 {
     accepted c;
-    int on = 0;
-    socklen_t size = sizeof on;
-    ASSERT_EQ(::getsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &on, &size), 0);
-    EXPECT_EQ(on, 1);
+    EXPECT_EQ(tcp_option(c, TCP_NODELAY), 1);
+    ::close(c.fd);
+}
+
+// A request's ACK waits to ride on its response (TCP_QUICKACK off, from the listening socket):
+// getsockopt reports whether the socket would ACK at once.
+TEST(accepted_socket, a_tcp_listeners_connections_delay_their_acks)
+{
+    accepted c;
+    EXPECT_EQ(tcp_option(c, TCP_QUICKACK), 0);
     ::close(c.fd);
 }
 

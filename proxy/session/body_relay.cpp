@@ -158,7 +158,7 @@ awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p, const
     // write_piece's steps, inline: the whole message usually leaves here without a coroutine call,
     // or with the rest of this loop turn's sends when the worker batches them.
     std::size_t written = 0;
-    if (w.ring.on() && !to.stream.tls) {
+    if (w.ring.on() && !to.stream.tls && !to.last_on_connection) {
         auto [ec, n] = co_await w.ring.send(to.stream.socket.native_handle(), asio::buffer(out));
         written = note_written(ec, n, r);
     } else {

@@ -23,6 +23,9 @@ struct relay_side {
     // than a pipe-full per wait (splice_relay.cpp), so that later bodies on the same connection
     // are relayed as they come from the start. Null: nothing to note.
     bool* slow_sender = nullptr;
+    // Writing side only: the connection closes after this message, so its end is written at once
+    // rather than with the loop turn's batch, and the caller's FIN follows it (end_sending).
+    bool last_on_connection = false;
 };
 
 // Called once when a relay is done with its reading side: `whole` at the body's last byte; not

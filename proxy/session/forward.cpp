@@ -271,7 +271,7 @@ awaitable<void> relay_response(client_connection& c, exchange& x, upstream_conne
         c.w, rp, edits, chunked_out,
         {upstream_stream(u), &u.buffer, u.deadline, x.timeouts.server, nullptr, &u.slow_sender},
         {client_stream(c), nullptr, c.deadline, x.timeouts.client_send,
-         buffering.response && !upgraded ? &backlog : nullptr},
+         buffering.response && !upgraded ? &backlog : nullptr, nullptr, !c.keep_alive && !upgraded},
         // A pointer and two flags: small enough for std::function to hold without allocating.
         [release = &release, keep = server_keep_alive && !upgraded, upgraded](bool whole) {
             (*release)(whole && keep, upgraded);
@@ -299,7 +299,10 @@ awaitable<void> relay_response(client_connection& c, exchange& x, upstream_conne
         c.keep_alive = false;
         co_return;
     }
-    if (upgraded) co_await tunnel(c, u, x, x.timeouts.tunnel);
+    if (upgraded)
+        co_await tunnel(c, u, x, x.timeouts.tunnel);
+    else if (!c.keep_alive)
+        end_sending(c);
 }
 
 // Whether the client closed its connection while the server worked on its request: a peek that

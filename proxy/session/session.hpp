@@ -46,8 +46,9 @@ struct client_connection {
     [[no_unique_address]] struct deadline deadline;
     std::uint8_t version = 11;  // of the request being served
     bool keep_alive = true;
-    bool emptied = false;  // its last read got less than it asked for (net/read_readiness.hpp)
-    bool reused = false;   // it served a request before the current one
+    bool emptied = false;   // its last read got less than it asked for (net/read_readiness.hpp)
+    bool reused = false;    // it served a request before the current one
+    bool sent_end = false;  // its FIN has gone (end_sending)
     std::shared_ptr<connection_owner> owner;  // the listener
     std::string client_ip;                    // "" for unix-socket clients
     std::unique_ptr<client_origin> origin;    // set behind the TLS front
@@ -55,6 +56,10 @@ struct client_connection {
 
 // tcmalloc's size classes go 192, 208, 224: 8 bytes more cost every idle client 16.
 static_assert(sizeof(client_connection) <= 208, "an idle client connection outgrew its size class");
+
+// Sends the client this side's end (TLS's close_notify, then a FIN) at once, after the last
+// response on the connection; the socket closes when the connection object goes.
+void end_sending(client_connection& c);
 
 // The client's stream: its socket, through TLS behind a TLS listener.
 inline net::stream_ref client_stream(client_connection& c)

@@ -12,6 +12,7 @@
 #include "proxy/http/request_head_check.hpp"
 #include "proxy/log/event_log.hpp"
 #include "proxy/session/forward.hpp"
+#include "proxy/session/lingering_close.hpp"
 #include "proxy/session/local_reply.hpp"
 #include "proxy/session/proxy_header_read.hpp"
 
@@ -177,10 +178,13 @@ void record(client_connection& c, exchange& x)
     }
 }
 
-awaitable<void> serve_one(client_connection& c, bool& keep_going)
+// What a connection does after an exchange.
+enum class after_exchange { serve_next, close, linger };
+
+awaitable<void> serve_one(client_connection& c, after_exchange& next)
 {
     exchange x;
-    keep_going = false;
+    next = after_exchange::close;
     if (!begin_exchange(c, x)) co_return;
     auto head = co_await read_head(c, x);
     c.deadline.disarm();
@@ -198,7 +202,10 @@ awaitable<void> serve_one(client_connection& c, bool& keep_going)
     if (x.rec.status == 0)
         x.rec.status = 499;  // the client left before any status: nginx's "client closed request"
     record(c, x);
-    keep_going = c.keep_alive && head == head_result::ok;
+    if (c.keep_alive && head == head_result::ok)
+        next = after_exchange::serve_next;
+    else if (x.rec.bytes_out > 0 && !x.parser->is_done() && !c.w.stopping)
+        next = after_exchange::linger;  // answered before the request's end: it may still come
 }
 
 void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle);
@@ -244,11 +251,13 @@ awaitable<hot_wait> wait_hot(client_connection& c, clock::duration idle)
 // one waits hot, any other (and one that has gone quiet) goes back to the light wait_quiet.
 awaitable<void> serve(std::unique_ptr<client_connection> c)
 {
-    bool keep_going = true;
-    while (keep_going) {
-        co_await serve_one(*c, keep_going);
+    for (;;) {
+        auto next = after_exchange::close;
+        co_await serve_one(*c, next);
+        if (next == after_exchange::linger) co_await linger(*c);
+        if (next != after_exchange::serve_next) co_return;
         const bool reused = std::exchange(c->reused, true);
-        if (!keep_going || c->buffer.size() > 0 || holds_input(*c)) continue;
+        if (c->buffer.size() > 0 || holds_input(*c)) continue;
         clock::duration idle = c->w.current->config.timeouts.client_idle;
         if (reused && !c->w.draining) {
             const auto waited = co_await wait_hot(*c, idle);

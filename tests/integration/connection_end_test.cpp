@@ -1,9 +1,12 @@
 // A response that ends its connection (the client asked for Connection: close) is followed at once
 // by sluice's end of the stream: the body whole, then a FIN (behind TLS, a close_notify first),
 // never a reset, while the client still holds its socket open. Small bodies (written whole),
-// spliced ones, and ones a slow client takes from response buffering's backlog all end so.
+// spliced ones, and ones a slow client takes from response buffering's backlog all end so. An
+// answer that comes before the request's end (a 413) lets the client finish sending, as NGINX's
+// lingering close does, so a client that reads only after writing its body still reads it.
 
 #include "support/http_client.hpp"
+#include "support/json_value.hpp"
 #include "support/proxy_config.hpp"
 #include "support/scripted_backend.hpp"
 #include "support/sluice_process.hpp"
@@ -101,6 +104,33 @@ TEST(connection_end, behind_tls_the_close_notify_and_fin_follow_the_response)
     ASSERT_TRUE(h.ok) << h.error;
     const auto r = c.send({.path = "/tls", .headers = closing});
     expect_whole_then_fin(c, r, 100);
+}
+
+// The way Python's http.client posts: the whole body, then read the answer. Closed at once with the
+// body unread, the proxy's socket would send a reset, and this write would fail.
+TEST(connection_end, a_client_that_writes_its_whole_body_before_reading_gets_its_413)
+{
+    scripted_backend app;
+    sluice_process proxy{config_for(app).limits("{ max_body: 1m }")};
+    for (int i = 0; i < 2; ++i) {
+        connection c{proxy.port()};
+        const std::uint64_t size = 16 * mib;
+        ASSERT_TRUE(c.send_raw("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                               std::to_string(size) + "\r\n\r\n"));
+        EXPECT_TRUE(c.send_raw(std::string(size, 'u'))) << "the body's write failed";
+        const auto r = c.read_response();
+        EXPECT_EQ(r.status, 413) << r.error;
+        EXPECT_EQ(end_of_stream(c), "fin");
+    }
+    EXPECT_EQ(app.request_count(), 0u);
+    // Each lingering connection ended with its client's close, not after a timeout.
+    double open = -1;
+    for (int i = 0; i < 100 && open != 0; ++i) {
+        const auto doc = parse_json(http_get(proxy.admin_port(), "/status").body);
+        open = doc ? doc->get("listeners")->items.at(0).get("connections")->number : -1;
+        if (open != 0) std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_EQ(open, 0);
 }
 
 }  // namespace

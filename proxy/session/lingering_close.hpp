@@ -4,7 +4,8 @@
 // once, with its bytes unread, makes the kernel send a reset; a client still writing its body
 // (Python's http.client, for one) then fails with a broken pipe and never reads its answer. So
 // sluice sends its FIN and reads and discards what comes, for a while, as NGINX's
-// lingering_close does.
+// lingering_close does. Not after a 408: that client was too slow already, and a wait for it
+// would only hold its connection longer.
 
 #include "net/io_types.hpp"
 

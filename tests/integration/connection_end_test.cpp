@@ -106,6 +106,18 @@ TEST(connection_end, behind_tls_the_close_notify_and_fin_follow_the_response)
     expect_whole_then_fin(c, r, 100);
 }
 
+// The listener's open connections as /status counts them, once it reads `want` (within 2 s).
+double connections_reach(const sluice_process& proxy, double want)
+{
+    double open = -1;
+    for (int i = 0; i < 100 && open != want; ++i) {
+        const auto doc = parse_json(http_get(proxy.admin_port(), "/status").body);
+        open = doc ? doc->get("listeners")->items.at(0).get("connections")->number : -1;
+        if (open != want) std::this_thread::sleep_for(20ms);
+    }
+    return open;
+}
+
 // The way Python's http.client posts: the whole body, then read the answer. Closed at once with the
 // body unread, the proxy's socket would send a reset, and this write would fail.
 TEST(connection_end, a_client_that_writes_its_whole_body_before_reading_gets_its_413)
@@ -124,13 +136,20 @@ TEST(connection_end, a_client_that_writes_its_whole_body_before_reading_gets_its
     }
     EXPECT_EQ(app.request_count(), 0u);
     // Each lingering connection ended with its client's close, not after a timeout.
-    double open = -1;
-    for (int i = 0; i < 100 && open != 0; ++i) {
-        const auto doc = parse_json(http_get(proxy.admin_port(), "/status").body);
-        open = doc ? doc->get("listeners")->items.at(0).get("connections")->number : -1;
-        if (open != 0) std::this_thread::sleep_for(20ms);
-    }
-    EXPECT_EQ(open, 0);
+    EXPECT_EQ(connections_reach(proxy, 0), 0);
+}
+
+// A client too slow for its head is let go at its 408, not waited for (up to 5 s) while it
+// holds its socket open.
+TEST(connection_end, a_408_is_not_followed_by_a_lingering_wait)
+{
+    scripted_backend app;
+    sluice_process proxy{config_for(app).timeout("client_header", "300ms")};
+    connection c{proxy.port()};
+    ASSERT_TRUE(c.send_raw("POST /slow HTTP/1.1\r\nHost: x\r\nX-Half: "));
+    const auto r = c.read_response(false, true, 5s);
+    EXPECT_EQ(r.status, 408) << r.error;
+    EXPECT_EQ(connections_reach(proxy, 0), 0);
 }
 
 }  // namespace

@@ -67,6 +67,25 @@ class NeverASecondRunTest(RealworldTest):
         self.assertEqual(line["retries"], 0, line)
 
 
+class EarlyAnswerTest(RealworldTest):
+    """An app that answers before reading the upload: the client, which writes its whole body
+    before it reads (http.client, as `get` does), gets that answer, not a broken pipe."""
+
+    def assert_the_early_answer_arrives(self, app, backend=""):
+        proxy = self.sluice(config([app.address], backend=backend))
+        for _ in range(3):
+            r = get(proxy.port, "/fast", method="PUT", body=b"z" * (20 * 1024 * 1024), timeout=20)
+            self.assertEqual((r.status, r.body), (200, b"fast"))
+        lines = proxy.wait_access_log(3, path="/fast")
+        self.assertEqual([line["status"] for line in lines], [200] * 3, lines)
+
+    def test_gunicorns_early_answer_reaches_a_client_still_sending(self):
+        self.assert_the_early_answer_arrives(self.gunicorn(workers=2))
+
+    def test_uwsgis_early_answer_reaches_a_client_still_sending(self):
+        self.assert_the_early_answer_arrives(self.uwsgi(http_socket=True, processes=2))
+
+
 class ClientGoneTest(RealworldTest):
 
     def test_a_client_that_hung_up_is_logged_499_every_time(self):

@@ -35,18 +35,6 @@ generic_endpoint to_socket_address(const config::endpoint& e, std::optional<std:
     return generic_endpoint(results.begin()->endpoint());
 }
 
-namespace {
-
-boost::system::error_code no_quick_ack(acceptor_type& acceptor)
-{
-    const int off = 0;
-    if (::setsockopt(acceptor.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &off, sizeof off) != 0)
-        return {errno, boost::system::system_category()};
-    return {};
-}
-
-}  // namespace
-
 boost::system::error_code listen_on(acceptor_type& acceptor, const config::endpoint& e)
 {
     boost::system::error_code ec;
@@ -62,12 +50,6 @@ boost::system::error_code listen_on(acceptor_type& acceptor, const config::endpo
     // every connection (sluice answers in one write; Nagle would only hold back the last piece).
     if (!ec && !unix_socket) acceptor.set_option(asio::ip::tcp::no_delay(true), ec);
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    // Delayed ACKs for the accepted sockets too (as HAProxy's HTTP listeners have): a request's
-    // ACK then rides on its response instead of a packet of its own, one packet in twelve of a
-    // connection that carries one request. An answer slower than the delayed-ACK timer (40 ms
-    // and up) is ACKed by it, long before the client would send again. Set after listen(2),
-    // which resets it; each accepted socket inherits it.
-    if (!ec && !unix_socket) ec = no_quick_ack(acceptor);
     return ec;
 }
 

@@ -131,9 +131,16 @@ tls_server_context::tls_server_context(const config::listener& l,
 {
     if (!l.tls || l.tls->certificates.empty()) fail(l, "no certificates");
     impl_->keys = previous_keys ? std::move(previous_keys) : std::make_shared<ticket_keys>();
-    for (const auto& p : l.tls->alpn) {
+    const auto offer = [this](std::string_view p) {
         impl_->alpn_wire.push_back(static_cast<char>(p.size()));
         impl_->alpn_wire += p;
+    };
+    for (const auto& p : l.tls->alpn) {
+        offer(p);
+        // An HTTP/1.1 server serves HTTP/1.0 clients too, as NGINX offers it: `curl -0` asks for
+        // http/1.0 alone, and would otherwise fail the handshake. Second, so a client offering
+        // both gets 1.1.
+        if (p == "http/1.1") offer("http/1.0");
     }
     for (const auto& c : l.tls->certificates) {
         impl_->contexts.push_back(impl_->make_context(l, c));

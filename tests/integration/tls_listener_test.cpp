@@ -87,6 +87,27 @@ TEST_F(tls_listener, serves_https_with_the_certificate_the_client_names)
               1.7e9);
 }
 
+// An HTTP/1.1 listener serves an HTTP/1.0 client that offers only http/1.0 (curl -0), and gives
+// a client that offers both HTTP/1.1.
+TEST_F(tls_listener, a_client_offering_only_http_1_0_is_served)
+{
+    sluice_process proxy{config_for(app).listener_option(tls_block())};
+    connection c{proxy.port()};
+    auto options = client();
+    options.alpn = {"http/1.0"};
+    const auto h = start_tls(c, options);
+    ASSERT_TRUE(h.ok) << h.error;
+    EXPECT_EQ(h.alpn, "http/1.0");
+    ASSERT_TRUE(c.send_raw("GET /old HTTP/1.0\r\nHost: a.test\r\n\r\n"));
+    const auto r = c.read_response();
+    EXPECT_EQ(r.status, 200) << r.error;
+    connection both{proxy.port()};
+    options.alpn = {"http/1.0", "http/1.1"};
+    const auto h2 = start_tls(both, options);
+    ASSERT_TRUE(h2.ok) << h2.error;
+    EXPECT_EQ(h2.alpn, "http/1.1");
+}
+
 TEST_F(tls_listener, a_returning_client_resumes_its_session)
 {
     sluice_process proxy{config_for(app).listener_option(tls_block())};

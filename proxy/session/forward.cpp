@@ -231,11 +231,14 @@ struct server_release {
     bool sent_whole;  // the request went out whole: the connection may carry another
     std::unique_ptr<upstream_connection>& u;
 
-    // `tunnel`: the connection goes on after an upgrade, neither pooled nor closed.
+    // `tunnel`: the connection goes on after an upgrade, neither pooled nor closed. Bytes read
+    // past the response's end are none of the next response's: a server that sent them is not
+    // given another request on that connection.
     void operator()(bool reusable, bool tunnel)
     {
         const auto max_idle = x.backend_config->keepalive.max_idle;
-        if (reusable && sent_whole && max_idle > 0 && !x.backend->retired())
+        if (reusable && sent_whole && max_idle > 0 && !x.backend->retired() &&
+            u->buffer.size() == 0)
             x.backend->server(server).pools[c.w.index].put(std::move(u), max_idle);
         else if (!tunnel)
             u.reset();

@@ -329,6 +329,7 @@ bool scripted_backend::send_reply(byte_stream& stream, const recorded_request& r
         }
     }
     if (!head_only && answer.chunked) out += "0\r\n\r\n";
+    out += answer.trailing;
     if (!stream.write_all(out)) return false;
     if (!answer.echo) return true;
     while (!stopping_) {

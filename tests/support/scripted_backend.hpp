@@ -37,6 +37,8 @@ struct reply {
     header_list headers;
     std::string body;
     std::uint64_t generated_size = 0;  // > 0: stream this many pattern bytes instead of body
+    std::string
+        trailing;  // sent right behind the body, in its write: a broken server's stray bytes
     bool chunked = false;
     bool close = false;  // Connection: close, then close
     bool echo = false;   // after this reply (a 101), echo every byte back until the peer closes

@@ -204,8 +204,8 @@ awaitable<void> serve_one(client_connection& c, after_exchange& next)
     record(c, x);
     if (c.keep_alive && head == head_result::ok)
         next = after_exchange::serve_next;
-    else if (x.rec.bytes_out > 0 && !x.parser->is_done() && x.rec.status != 408 && !c.w.stopping)
-        next = after_exchange::linger;  // answered before the request's end: it may still come
+    else if (needs_linger(c, x))
+        next = after_exchange::linger;
 }
 
 void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle);

@@ -25,7 +25,19 @@ bool discard_arrived(client_connection& c)
     return ec == asio::error::would_block;
 }
 
+// A response this large may still be on its way when the connection closes.
+constexpr std::uint64_t large_response = 64 * 1024;
+
 }  // namespace
+
+bool needs_linger(client_connection& c, const exchange& x)
+{
+    if (c.w.stopping || x.rec.bytes_out == 0 || x.rec.status == 408) return false;
+    if (!x.parser->is_done()) return true;
+    if (c.buffer.size() == 0 && x.rec.bytes_out < large_response) return false;
+    error_code ec;
+    return c.socket.available(ec) > 0;
+}
 
 awaitable<void> linger(client_connection& c)
 {

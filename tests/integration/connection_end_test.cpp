@@ -106,6 +106,22 @@ TEST(connection_end, behind_tls_the_close_notify_and_fin_follow_the_response)
     expect_whole_then_fin(c, r, 100);
 }
 
+// A request sent behind one that ends the connection (pipelining past a Connection: close) is
+// not answered; but closing with it unread would reset the connection, and what the socket had
+// yet to send of the large response before it would be lost.
+TEST(connection_end, a_request_sent_behind_a_close_does_not_cut_the_large_response_before_it)
+{
+    scripted_backend app{{.response_size = 16 * mib}};
+    sluice_process proxy{config_for(app)};
+    connection c{proxy.port()};
+    ASSERT_TRUE(c.send_raw("GET /large HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    std::this_thread::sleep_for(300ms);  // the response fills the sockets' buffers meanwhile
+    ASSERT_TRUE(c.send_raw("GET /next HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const auto r = c.read_response(false, false);
+    expect_whole_then_fin(c, r, 16 * mib);
+    EXPECT_EQ(app.request_count(), 1u);
+}
+
 // The listener's open connections as /status counts them, once it reads `want` (within 2 s).
 double connections_reach(const sluice_process& proxy, double want)
 {

@@ -135,11 +135,9 @@ inline awaitable<bool> flush_while_server_waits(relay_side& from, relay_side& to
         if (!waiting->flush_now(to, r)) co_return false;
         if (waiting->empty() && to.stream.tls) {
             error_code ec;
-            if (!to.stream.tls->send_now(to.stream.socket, ec) && ec != asio::error::would_block) {
-                r.failed = relay_result::failure::write;
-                r.ec = ec;
-                co_return false;
-            }
+            to.stream.tls->send_now(to.stream.socket, ec);
+            note_written(ec, 0, r);
+            if (r.failed != relay_result::failure::none) co_return false;
         }
         if (!owed_to_client(waiting, to)) co_return true;
         from.deadline.arm_at(until);

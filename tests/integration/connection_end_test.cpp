@@ -6,7 +6,6 @@
 // lingering close does, so a client that reads only after writing its body still reads it.
 
 #include "support/http_client.hpp"
-#include "support/json_value.hpp"
 #include "support/proxy_config.hpp"
 #include "support/scripted_backend.hpp"
 #include "support/sluice_process.hpp"
@@ -122,17 +121,7 @@ TEST(connection_end, a_request_sent_behind_a_close_does_not_cut_the_large_respon
     EXPECT_EQ(app.request_count(), 1u);
 }
 
-// The listener's open connections as /status counts them, once it reads `want` (within 2 s).
-double connections_reach(const sluice_process& proxy, double want)
-{
-    double open = -1;
-    for (int i = 0; i < 100 && open != want; ++i) {
-        const auto doc = parse_json(http_get(proxy.admin_port(), "/status").body);
-        open = doc ? doc->get("listeners")->items.at(0).get("connections")->number : -1;
-        if (open != want) std::this_thread::sleep_for(20ms);
-    }
-    return open;
-}
+const std::string open_connections = R"(sluice_client_connections{listener="web"})";
 
 // The way Python's http.client posts: the whole body, then read the answer. Closed at once with the
 // body unread, the proxy's socket would send a reset, and this write would fail.
@@ -152,7 +141,7 @@ TEST(connection_end, a_client_that_writes_its_whole_body_before_reading_gets_its
     }
     EXPECT_EQ(app.request_count(), 0u);
     // Each lingering connection ended with its client's close, not after a timeout.
-    EXPECT_EQ(connections_reach(proxy, 0), 0);
+    EXPECT_EQ(proxy.wait_metric(open_connections, 0, 2s), 0);
 }
 
 // A client too slow for its head is let go at its 408, not waited for (up to 5 s) while it
@@ -165,7 +154,7 @@ TEST(connection_end, a_408_is_not_followed_by_a_lingering_wait)
     ASSERT_TRUE(c.send_raw("POST /slow HTTP/1.1\r\nHost: x\r\nX-Half: "));
     const auto r = c.read_response(false, true, 5s);
     EXPECT_EQ(r.status, 408) << r.error;
-    EXPECT_EQ(connections_reach(proxy, 0), 0);
+    EXPECT_EQ(proxy.wait_metric(open_connections, 0, 2s), 0);
 }
 
 }  // namespace

@@ -21,7 +21,10 @@ std::unique_ptr<upstream_connection> connection_pool::take(clock::duration idle_
         idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(i));
         count();
         const auto idle = now - c->idle_since;
-        if (idle < idle_timeout && ((!verify && idle < recently_used) || !c->is_stale())) return c;
+        // Bytes past a response (a body an app writes for a HEAD or a 304) would be read as the
+        // next one's: a connection whose server has been heard from since is checked.
+        if (idle >= idle_timeout) continue;
+        if ((!verify && idle < recently_used && !c->may_be_stale()) || !c->is_stale()) return c;
     }
     return nullptr;
 }

@@ -28,8 +28,9 @@ public:
     connection_pool(connection_pool&& other) noexcept : idle_(std::move(other.idle_)) { count(); }
 
     // An idle connection that is still usable, or nullptr. A connection used moments ago is
-    // taken unchecked (saving a syscall per request) unless `verify`: the caller says whether a
-    // request lost to a connection closed in that moment could be retried for free. Only one
+    // taken unchecked (saving a syscall per request) unless `verify` (the caller says whether a
+    // request lost to a connection closed in that moment could be retried for free), or its
+    // server has been heard from since the response: a FIN, or stray bytes. Only one
     // whose PROXY header named `client` (upstream_connection::proxied_for) and opened under the
     // server's current `tls_generation` is taken.
     std::unique_ptr<upstream_connection> take(clock::duration idle_timeout, bool verify,

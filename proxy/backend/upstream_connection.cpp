@@ -84,6 +84,11 @@ awaitable<boost::system::error_code> upstream_connection::start_tls(clock::time_
     co_return ec;
 }
 
+bool upstream_connection::may_be_stale()
+{
+    return net::may_have_bytes(socket) || (tls && tls->holds_input());
+}
+
 bool upstream_connection::is_stale()
 {
     if (tls) return tls->sent_unasked(socket);

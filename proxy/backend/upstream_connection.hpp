@@ -45,6 +45,11 @@ public:
     // connection must not carry a request. Over TLS a late session ticket or key update is
     // taken in on the way and does not count.
     bool is_stale();
+    // Without a syscall: false when nothing has arrived since the response's last read found the
+    // socket empty, as far as the event loop has heard (net/read_readiness.hpp), so is_stale()
+    // would find nothing either. True when that is not known: a spliced body's last read took
+    // what it needed, not all there was.
+    bool may_be_stale();
 
     socket_type socket;
     boost::beast::flat_buffer buffer;

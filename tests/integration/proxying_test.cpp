@@ -97,26 +97,6 @@ TEST(proxying, pooled_backend_connections_are_reused_across_client_connections)
     EXPECT_LE(app.connections_accepted(), 3u);  // at most one per event-loop thread, plus slack
 }
 
-// A server that sends stray bytes behind a response's body has them read with it: they belong to
-// no response, so that connection gets no further request (the next would read them as its head).
-TEST(proxying, a_server_connection_with_bytes_past_its_response_is_not_reused)
-{
-    scripted_backend app{{.handler = [](const recorded_request& r) {
-        reply out;
-        out.body = "ok";
-        if (r.target == "/stray") out.trailing = "garbage\r\n";
-        return out;
-    }}};
-    sluice_process proxy{config_for(app)};
-    connection client{proxy.port()};
-    for (const auto* path : {"/stray", "/next", "/stray", "/next"}) {
-        const auto r = client.send({.path = path});
-        EXPECT_EQ(r.status, 200) << path << ": " << r.error;
-        EXPECT_EQ(r.body, "ok") << path;
-    }
-    EXPECT_EQ(app.connections_accepted(), 3u);  // new after each /stray; /next's is reused
-}
-
 TEST(proxying, head_and_bodiless_statuses_carry_no_body)
 {
     scripted_backend app{{.handler = [](const recorded_request& r) {

@@ -10,6 +10,10 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <mutex>
+#include <set>
+
 namespace sluice::test {
 namespace {
 
@@ -17,9 +21,9 @@ const std::string stale_retries =
     R"(sluice_retries_total{backend="app",reason="stale_connection"})";
 
 // The seed scenario, scaled down: the app closes idle keep-alive connections after 100 ms (its
-// own keepalive_timeout, undeclared), the pool would keep them 20 s. Each request goes out right
-// after the app closed the previous connection, within the pool's 250 ms no-check window, so it
-// is written to a dead socket.
+// own keepalive_timeout, undeclared), the pool would keep them 20 s. Each request comes right
+// after the app closed the previous connection, within the pool's 250 ms no-check window: the
+// event loop has heard the close, so the request goes out on a new connection.
 TEST(retries, a_pool_outliving_the_apps_keep_alive_loses_no_request)
 {
     scripted_backend app{{.keepalive_timeout = 100ms}};
@@ -33,14 +37,41 @@ TEST(retries, a_pool_outliving_the_apps_keep_alive_loses_no_request)
         EXPECT_EQ(r.status, 200) << r.error;
     }
     EXPECT_EQ(app.request_count(), 6u);
-    auto retried = proxy.metric(stale_retries);
-    ASSERT_TRUE(retried) << "no stale connection was ever retried";
-    EXPECT_GE(*retried, 1);
-    EXPECT_TRUE(proxy.wait_stderr("the pool outlives the server's keep-alive"))
-        << proxy.stderr_text();
+    EXPECT_EQ(app.connections_accepted(), 6u);
     auto log = proxy.wait_access_log(6);
     ASSERT_EQ(log.size(), 6u);
     for (const auto& line : log) EXPECT_NE(line["status"], "502") << line.text();
+}
+
+// The close the event loop has not heard yet: it crosses the request on the wire. Played here by
+// an app that closes a reused connection, unanswered, when the request arrives: to the proxy the
+// same empty answer on a reused connection, retried once for free on a new one, and the operator
+// told what a steady rate of it means.
+TEST(retries, a_reused_connection_closed_unanswered_has_its_request_retried_on_a_new_one)
+{
+    struct connections_seen {
+        std::mutex mutex;
+        std::set<std::size_t> ids;
+    };
+    auto seen = std::make_shared<connections_seen>();
+    // Each connection's first request is answered; any later one is met with a close.
+    scripted_backend app{{.handler = [seen](const recorded_request& r) {
+        std::lock_guard lock{seen->mutex};
+        return reply{.body = "ok", .silent_close = !seen->ids.insert(r.connection).second};
+    }}};
+    sluice_process proxy{proxy_config{}.backend("app", {app.address()})};
+    connection client{proxy.port()};
+    for (int i = 0; i < 3; ++i) {
+        auto r = client.send({.path = "/" + std::to_string(i)});
+        EXPECT_EQ(r.status, 200) << r.error;
+        EXPECT_EQ(r.body, "ok");
+    }
+    EXPECT_EQ(app.connections_accepted(), 3u);
+    auto retried = proxy.metric(stale_retries);
+    ASSERT_TRUE(retried) << "no stale connection was ever retried";
+    EXPECT_EQ(*retried, 2);
+    EXPECT_TRUE(proxy.wait_stderr("the pool outlives the server's keep-alive"))
+        << proxy.stderr_text();
 }
 
 TEST(retries, a_connect_failure_is_retried_on_another_server)

@@ -331,6 +331,11 @@ bool scripted_backend::send_reply(byte_stream& stream, const recorded_request& r
     if (!head_only && answer.chunked) out += "0\r\n\r\n";
     out += answer.trailing;
     if (!stream.write_all(out)) return false;
+    if (!answer.late.empty()) {
+        std::this_thread::sleep_for(answer.late_after);
+        if (!stream.write_all(answer.late)) return false;
+        ++late_sent_;
+    }
     if (!answer.echo) return true;
     while (!stopping_) {
         auto bytes = stream.read_some(50ms);

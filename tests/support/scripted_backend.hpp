@@ -39,6 +39,10 @@ struct reply {
     std::uint64_t generated_size = 0;  // > 0: stream this many pattern bytes instead of body
     std::string
         trailing;  // sent right behind the body, in its write: a broken server's stray bytes
+    // Stray bytes sent in a write of their own `late_after` the reply, once the response is over
+    // (a HEAD or 304 whose body an app writes anyway); late_sent() counts them.
+    std::string late;
+    millis late_after{0};
     bool chunked = false;
     bool close = false;  // Connection: close, then close
     bool echo = false;   // after this reply (a 101), echo every byte back until the peer closes
@@ -75,6 +79,8 @@ public:
     std::vector<recorded_request> requests() const;
     std::size_t request_count() const;
     std::size_t connections_accepted() const { return accepted_.load(); }
+    // Replies whose `late` bytes have been written.
+    std::size_t late_sent() const { return late_sent_.load(); }
     // Requests in progress: from the head read until the reply starts (or the request ends
     // without one), so never more than the proxy has in flight to this server.
     unsigned current_requests() const { return current_.load(); }
@@ -103,7 +109,7 @@ private:
     int listen_fd_ = -1;
     std::uint16_t port_ = 0;
     std::atomic<bool> stopping_{false};
-    std::atomic<std::size_t> accepted_{0}, abandoned_{0}, open_{0};
+    std::atomic<std::size_t> accepted_{0}, abandoned_{0}, open_{0}, late_sent_{0};
     std::atomic<unsigned> current_{0}, max_concurrent_{0};
 
     mutable std::mutex mutex_;  // guards everything below

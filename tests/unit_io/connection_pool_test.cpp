@@ -1,5 +1,6 @@
-// The pool's count, read by other threads, and the closing of its longest idle connection that a
-// thread short of a worker asks for (upstream_attempt.cpp, free_idle_elsewhere).
+// The pool's count, read by other threads, the closing of its longest idle connection that a
+// thread short of a worker asks for (upstream_attempt.cpp, free_idle_elsewhere), and what it
+// checks before a connection carries a request.
 
 #include "proxy/backend/connection_pool.hpp"
 #include "proxy/runtime/deadline_sweeper.hpp"
@@ -9,6 +10,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <vector>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace sluice::proxy {
 namespace {
@@ -24,13 +29,33 @@ TEST(connection_pool, idle_connections_hold_workers_only_past_max_connections)
     EXPECT_FALSE(idle_holds_workers(5, 0, 9)) << "no max_connections: nothing to count against";
 }
 
-TEST(connection_pool, the_count_follows_puts_takes_and_drops_and_the_oldest_goes_first)
-{
+// Connections open to a "server": the other end of each is the test's.
+struct server_ends {
     boost::asio::io_context io;
     deadline_sweeper sweeper{io, 5ms};
+    std::vector<int> ends;
+
+    std::unique_ptr<upstream_connection> open()
+    {
+        int fds[2];
+        EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+        auto c = std::make_unique<upstream_connection>(io, sweeper);
+        c->socket.assign(boost::asio::generic::stream_protocol(AF_UNIX, 0), fds[0]);
+        ends.push_back(fds[1]);
+        return c;
+    }
+    ~server_ends()
+    {
+        for (int fd : ends) ::close(fd);
+    }
+};
+
+TEST(connection_pool, the_count_follows_puts_takes_and_drops_and_the_oldest_goes_first)
+{
+    server_ends servers;
     connection_pool pool;
-    auto first = std::make_unique<upstream_connection>(io, sweeper);
-    auto second = std::make_unique<upstream_connection>(io, sweeper);
+    auto first = servers.open();
+    auto second = servers.open();
     const auto* newer = second.get();
     pool.put(std::move(first), 4);
     pool.put(std::move(second), 4);
@@ -46,6 +71,27 @@ TEST(connection_pool, the_count_follows_puts_takes_and_drops_and_the_oldest_goes
     EXPECT_EQ(pool.idle_count(), 0u);
     pool.put(std::move(kept), 4);
     pool.clear();
+    EXPECT_EQ(pool.idle_count(), 0u);
+}
+
+// A connection its server has sent bytes on since the response (they would be read as the next
+// response) or closed is not taken, moments after its last use or not.
+TEST(connection_pool, a_connection_its_server_sent_bytes_on_or_closed_is_not_taken)
+{
+    server_ends servers;
+    connection_pool pool;
+    pool.put(servers.open(), 4);
+    ASSERT_EQ(::write(servers.ends.back(), "HTTP/1.1 200 OK\r\n", 17), 17);
+    EXPECT_EQ(pool.take(1h, false), nullptr);
+
+    pool.put(servers.open(), 4);
+    ::shutdown(servers.ends.back(), SHUT_WR);
+    EXPECT_EQ(pool.take(1h, false), nullptr);
+
+    auto quiet = servers.open();
+    const auto* expected = quiet.get();
+    pool.put(std::move(quiet), 4);
+    EXPECT_EQ(pool.take(1h, false).get(), expected);
     EXPECT_EQ(pool.idle_count(), 0u);
 }
 

@@ -2,6 +2,10 @@
 
 #include "net/socket_internals.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 namespace sluice::net {
 
 void adopt_accepted(socket_type& s)
@@ -14,6 +18,13 @@ void adopt_accepted(socket_type& s)
     boost::system::error_code ignored;
     s.non_blocking(true, ignored);
 #endif
+}
+
+void acknowledge_now(socket_type& s)
+{
+    // TCP_QUICKACK acknowledges what is pending and leaves delayed-ACK mode until the next reply.
+    const int one = 1;
+    ::setsockopt(s.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
 }
 
 }  // namespace sluice::net

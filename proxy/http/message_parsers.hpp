@@ -28,6 +28,15 @@ bool holds_the_rest(const relay_parser<IsRequest>& p, std::size_t buffered)
     return left && !p.chunked() && buffered == *left;
 }
 
+// Whether more of a message whose head has parsed is still to arrive beyond the `buffered` bytes.
+template <bool IsRequest>
+bool body_to_come(const relay_parser<IsRequest>& p, std::size_t buffered)
+{
+    if (p.is_done()) return false;
+    const auto left = p.content_length_remaining();
+    return !left || p.chunked() || buffered < *left;
+}
+
 // A client's request parser, which counts a chunked body against the body limit itself, once
 // per chunk and only after the chunk's header has parsed whole. Beast 1.81's own limit charges a
 // chunk's size before it parses the chunk's extensions, and again each time an extension is not

@@ -56,7 +56,7 @@ awaitable<head_result> read_head(client_connection& c, exchange& x)
 {
     const auto& limits = x.listener->config->limits;
     c.deadline.arm(x.timeouts.client_header);
-    for (;;) {
+    for (bool acked = false;;) {
         if (c.buffer.size() > 0) {
             const auto check = check_request_head(
                 *x.parser, {static_cast<const char*>(c.buffer.data().data()), c.buffer.size()},
@@ -68,8 +68,10 @@ awaitable<head_result> read_head(client_connection& c, exchange& x)
                 x.facts = check.facts;
                 // Once: after this request, the event loop runs before the next head is parsed.
                 const bool emptied = std::exchange(c.emptied, false);
+                if (body_to_come(*x.parser, c.buffer.size()))
+                    net::acknowledge_now(c.socket);  // the body may wait for the head's ACK
                 // Behind TLS the channel notes it for the records it reads.
-                if (!client_stream(c).tls && holds_the_rest(*x.parser, c.buffer.size()))
+                else if (!client_stream(c).tls && holds_the_rest(*x.parser, c.buffer.size()))
                     net::note_message_end(c.socket, emptied);
                 co_return head_result::ok;
             }
@@ -82,6 +84,8 @@ awaitable<head_result> read_head(client_connection& c, exchange& x)
                 co_return head_result::failed;
             }
         }
+        if (c.buffer.size() > 0 && !std::exchange(acked, true))
+            net::acknowledge_now(c.socket);  // a head cut in two: its rest may wait for the ACK
         auto space = c.buffer.prepare(
             std::max<std::size_t>(4096, c.buffer.capacity() - c.buffer.size()));
         auto [ec, n] = co_await read_client(c, space);

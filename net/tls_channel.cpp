@@ -185,6 +185,12 @@ void tls_channel::queue_close()
     ERR_clear_error();
 }
 
+awaitable<error_code> tls_channel::close_when_sent(socket_type& s)
+{
+    queue_close();
+    co_return co_await settle(s);
+}
+
 void tls_channel::close_send(socket_type& s)
 {
     if (peer_left_ || sending_) return;

@@ -111,6 +111,10 @@ public:
     void close_send(socket_type& s);
     // The close_notify queued for the next settle(), unless the peer has left.
     void queue_close();
+    // The close_notify behind every record still waiting, sent however long the socket takes
+    // them (the caller's deadline bounds it): close() drops it when the socket is full, and a
+    // slow reader then sees the stream end without it.
+    awaitable<boost::system::error_code> close_when_sent(socket_type& s);
 
 private:
     static boost::system::error_code protocol_failure();

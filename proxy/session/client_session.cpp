@@ -398,6 +398,16 @@ void end_sending(client_connection& c)
     c.socket.shutdown(socket_type::shutdown_send, ignored);  // a FIN, not a reset, for the client
 }
 
+awaitable<void> end_sending_whole(client_connection& c, clock::duration timeout)
+{
+    if (auto* tls = client_stream(c).tls; tls && !c.sent_end) {
+        c.deadline.arm(timeout);
+        co_await tls->close_when_sent(c.socket);
+        c.deadline.disarm();
+    }
+    end_sending(c);
+}
+
 client_connection::~client_connection()
 {
     end_sending(*this);

@@ -304,6 +304,8 @@ awaitable<void> relay_response(client_connection& c, exchange& x, upstream_conne
     }
     if (upgraded)
         co_await tunnel(c, u, x, x.timeouts.tunnel);
+    else if (!c.keep_alive && client_stream(c).tls)
+        co_await end_sending_whole(c, x.timeouts.client_send);
     else if (!c.keep_alive)
         end_sending(c);
 }

@@ -1,13 +1,16 @@
 // net::tls_channel on the client side of a real TLS 1.3 connection over a socket pair, as a
 // pooled server connection uses it: between requests the server's late handshake records (its
 // session tickets, a key update) are taken in without making the connection look stale, while
-// any answer nobody asked for, or its close, does; and a half-close still reads the peer.
+// any answer nobody asked for, or its close, does; a half-close still reads the peer; and the
+// close_notify behind records a full socket has not taken still gets there.
 
 #include "net/tls_channel.hpp"
 
 #include "socket_pair.hpp"
 #include "support/test_certificates.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 
@@ -139,6 +142,47 @@ TEST_F(tls_channel_test, a_half_close_still_reads_what_the_peer_sends_after_it)
     SSL_shutdown(server);
     EXPECT_EQ(channel->read_arrived(ours, asio::buffer(buf), ec), 0u);
     EXPECT_EQ(ec, asio::error::eof);
+}
+
+// The end of a large response to a slow reader: records wait for the socket, and the close_notify
+// behind them must not be lost when the socket is full at the close.
+TEST_F(tls_channel_test, the_close_notify_waits_behind_records_the_socket_has_not_taken)
+{
+    EXPECT_FALSE(channel->sent_unasked(ours));  // the tickets, out of the way
+    const std::string piece(16 * 1024, 'b');
+    std::size_t written = 0;
+    boost::system::error_code ec;
+    while (channel->unsent() == 0 && written < (64u << 20)) {
+        written += channel->write_now(ours, asio::buffer(piece), ec);
+        ASSERT_FALSE(ec) << ec.message();
+    }
+    ASSERT_GT(channel->unsent(), 0u) << "the socket never filled";
+    bool closed = false;
+    asio::co_spawn(
+        io,
+        [&]() -> awaitable<void> {
+            ec = co_await channel->close_when_sent(ours);
+            closed = true;
+        },
+        asio::detached);
+    std::size_t received = 0;
+    int last_error = SSL_ERROR_NONE;
+    std::string buf(65536, '\0');
+    for (int round = 0; round < 100000 && last_error != SSL_ERROR_ZERO_RETURN; ++round) {
+        io.poll();
+        std::size_t n = 0;
+        if (SSL_read_ex(server, buf.data(), buf.size(), &n) == 1) {
+            received += n;
+            continue;
+        }
+        last_error = SSL_get_error(server, 0);
+        if (last_error != SSL_ERROR_WANT_READ) break;
+    }
+    EXPECT_EQ(received, written);
+    EXPECT_EQ(last_error, SSL_ERROR_ZERO_RETURN) << "no close_notify after the records";
+    io.run_for(std::chrono::seconds(5));
+    EXPECT_TRUE(closed);
+    EXPECT_FALSE(ec) << ec.message();
 }
 
 }  // namespace

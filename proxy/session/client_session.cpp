@@ -1,5 +1,6 @@
 #include "proxy/session/client_session.hpp"
 
+#include "proxy/session/client_wait.hpp"
 #include "proxy/session/proxy_header_read.hpp"
 #include "proxy/session/ring_read.hpp"
 #include "proxy/session/tls_front.hpp"
@@ -14,7 +15,6 @@
 #include "proxy/session/forward.hpp"
 #include "proxy/session/lingering_close.hpp"
 #include "proxy/session/local_reply.hpp"
-#include "proxy/session/proxy_header_read.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -22,9 +22,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <sys/socket.h>
 #include <tuple>
-#include <unistd.h>
 #include <utility>
 
 namespace sluice::proxy {
@@ -212,135 +210,12 @@ awaitable<void> serve_one(client_connection& c, after_exchange& next)
         next = after_exchange::linger;
 }
 
-void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle);
-void wait_quiet(std::unique_ptr<client_connection> c, clock::duration idle);
-
 // Behind TLS, bytes of the next request may have come with the last one and wait in the
 // channel, where no socket event will announce them again.
 bool holds_input(client_connection& c)
 {
     const auto* tls = client_stream(c).tls;
     return tls && tls->holds_input();
-}
-
-// How long a connection in steady use waits for its next request with a read before it falls
-// back to the light wait.
-constexpr clock::duration hot_period = std::chrono::seconds(1);
-
-enum class hot_wait { data, quiet, closed };
-
-// Waits for the next request with a read into the connection's buffer, in this coroutine: no
-// epoll_ctl and no new coroutine per request, which the light wait costs. Holds the buffer and
-// the coroutine meanwhile, so only connections in steady use wait this way, and for at most
-// hot_period: `quiet` then says to fall back to the light wait.
-awaitable<hot_wait> wait_hot(client_connection& c, clock::duration idle)
-{
-    net::watch_peer_shutdown(c.socket);
-    const auto hot = std::min(idle, hot_period);
-    c.deadline.arm(hot);
-    c.deadline.park();
-    auto space = c.buffer.prepare(std::max<std::size_t>(4096, c.buffer.capacity()));
-    // Just after a response the client has rarely sent more yet: usually no recv until it has.
-    auto [ec, n] = co_await read_client(c, space);
-    c.emptied = n < space.size();
-    c.deadline.unpark();
-    c.deadline.disarm();
-    c.buffer.commit(n);
-    if (!ec) co_return hot_wait::data;
-    const bool quiet = c.deadline.expired() && hot < idle && !c.w.draining;
-    co_return quiet ? hot_wait::quiet : hot_wait::closed;
-}
-
-// Serves requests while they come; between requests a connection that has served more than
-// one waits hot, any other (and one that has gone quiet) goes back to the light wait_quiet.
-awaitable<void> serve(std::unique_ptr<client_connection> c)
-{
-    for (;;) {
-        auto next = after_exchange::close;
-        co_await serve_one(*c, next);
-        if (next == after_exchange::linger) co_await linger(*c);
-        if (next != after_exchange::serve_next) co_return;
-        const bool reused = std::exchange(c->reused, true);
-        if (c->buffer.size() > 0 || holds_input(*c)) continue;
-        clock::duration idle = c->w.current->config.timeouts.client_idle;
-        if (reused && !c->w.draining) {
-            const auto waited = co_await wait_hot(*c, idle);
-            if (waited == hot_wait::data) continue;
-            if (waited == hot_wait::closed) co_return;
-            idle -= hot_period;
-        }
-        wait_quiet(std::move(c), idle);
-        co_return;
-    }
-}
-
-// Gives the socket its descriptor back, as accepted: non-blocking, shared with nobody.
-bool take_back(client_connection& c, int fd)
-{
-    error_code ec;
-    c.socket.assign(c.owner->socket_protocol(), fd, ec);
-    if (ec) {
-        ::close(fd);
-        return false;
-    }
-    net::adopt_accepted(c.socket);
-    return true;
-}
-
-// Moves the socket into the worker's idle_set, which then owns the connection until
-// resume_idle_client. False when the connection must wait in Asio's reactor instead.
-bool set_aside(std::unique_ptr<client_connection>& c)
-{
-    error_code ec;
-    const int fd = c->socket.release(ec);
-    if (ec) return false;
-    if (!c->w.idle.add(fd, c.get(), c->deadline.was_aside())) {
-        take_back(*c, fd);
-        return false;
-    }
-    c->deadline.set_aside(fd);
-    c.release();
-    return true;
-}
-
-// Between requests a connection holds no coroutine and no buffer, only its socket and the
-// handler of its wait; the first byte of the next request starts a coroutine again. False: a
-// drain is under way, and the connection closes instead.
-bool begin_waiting(client_connection& c, clock::duration idle)
-{
-    if (c.w.draining) return false;
-    c.buffer.shrink_to_fit();
-    if (auto* tls = client_stream(c).tls) tls->release_idle();
-    c.deadline.arm(idle);
-    c.deadline.park();
-    return true;
-}
-
-void wait_in_reactor(std::unique_ptr<client_connection> c)
-{
-    auto& socket = c->socket;
-    socket.async_wait(socket_type::wait_read, [c = std::move(c)](error_code ec) mutable {
-        c->deadline.unpark();
-        c->deadline.disarm();
-        if (ec || c->w.draining) return;
-        auto& io = c->w.io;
-        asio::co_spawn(io, serve(std::move(c)), asio::detached);
-    });
-}
-
-// A new connection waits for its first request in Asio's reactor: the request is on its way
-// (right behind the TLS handshake or the PROXY header, or just not there at accept), and moving
-// the socket to the idle_set would cost more epoll_ctl than the wait.
-void wait_idle(std::unique_ptr<client_connection> c, clock::duration idle)
-{
-    if (begin_waiting(*c, idle)) wait_in_reactor(std::move(c));
-}
-
-// A keep-alive connection that has served a request and gone quiet waits in the worker's
-// idle_set, out of Asio's reactor, so that thousands of idle clients cost little memory.
-void wait_quiet(std::unique_ptr<client_connection> c, clock::duration idle)
-{
-    if (begin_waiting(*c, idle) && !set_aside(c)) wait_in_reactor(std::move(c));
 }
 
 // A connection from a listener with defer_accept: the kernel handed it over once its first
@@ -378,6 +253,29 @@ awaitable<void> serve_behind_balancer(std::unique_ptr<client_connection> c,
 }
 
 }  // namespace
+
+// Serves requests while they come; between requests a connection that has served more than
+// one waits hot, any other (and one that has gone quiet) goes back to the light wait_quiet.
+awaitable<void> serve(std::unique_ptr<client_connection> c)
+{
+    for (;;) {
+        auto next = after_exchange::close;
+        co_await serve_one(*c, next);
+        if (next == after_exchange::linger) co_await linger(*c);
+        if (next != after_exchange::serve_next) co_return;
+        const bool reused = std::exchange(c->reused, true);
+        if (c->buffer.size() > 0 || holds_input(*c)) continue;
+        clock::duration idle = c->w.current->config.timeouts.client_idle;
+        if (reused && !c->w.draining) {
+            const auto waited = co_await wait_hot(*c, idle);
+            if (waited == hot_wait::data) continue;
+            if (waited == hot_wait::closed) co_return;
+            idle -= hot_period;
+        }
+        wait_quiet(std::move(c), idle);
+        co_return;
+    }
+}
 
 client_connection::client_connection(worker& w, socket_type s,
                                      std::shared_ptr<connection_owner> owner, std::string client_ip)
@@ -419,24 +317,6 @@ client_connection::~client_connection()
 double ms_since(clock::time_point t)
 {
     return std::chrono::duration<double, std::milli>(clock::now() - t).count();
-}
-
-void resume_idle_client(void* connection)
-{
-    std::unique_ptr<client_connection> c{static_cast<client_connection*>(connection)};
-    const int fd = c->deadline.take_back();
-    // Woken by end_wait (a timeout, a drain, the exit) or by the client: its bytes, or its FIN.
-    const bool ended = c->deadline.expired() || c->w.draining;
-    c->deadline.unpark();
-    c->deadline.disarm();
-    if (ended && !c->origin) {  // closed as the destructor would, without Asio's epoll_ctl
-        ::shutdown(fd, SHUT_WR);
-        ::close(fd);
-        return;
-    }
-    if (!take_back(*c, fd) || ended) return;  // TLS sends its close_notify through the socket
-    auto& io = c->w.io;
-    asio::co_spawn(io, serve(std::move(c)), asio::detached);
 }
 
 void start_client_session(worker& w, socket_type socket, std::shared_ptr<connection_owner> owner,

@@ -60,6 +60,9 @@ static_assert(sizeof(client_connection) <= 208, "an idle client connection outgr
 // Sends the client this side's end (TLS's close_notify, then a FIN) at once, after the last
 // response on the connection; the socket closes when the connection object goes.
 void end_sending(client_connection& c);
+// Serves requests on `c` while they come, and between them has it wait (client_wait.hpp).
+awaitable<void> serve(std::unique_ptr<client_connection> c);
+
 // As end_sending, but behind TLS a close_notify the socket cannot take at once waits for it,
 // within `timeout`, rather than being lost: a slow reader's stream still ends cleanly.
 awaitable<void> end_sending_whole(client_connection& c, clock::duration timeout);

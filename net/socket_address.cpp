@@ -50,6 +50,17 @@ boost::system::error_code listen_on(acceptor_type& acceptor, const config::endpo
     // every connection (sluice answers in one write; Nagle would only hold back the last piece).
     if (!ec && !unix_socket) acceptor.set_option(asio::ip::tcp::no_delay(true), ec);
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    // Delayed ACKs for the accepted sockets too (as HAProxy's HTTP listeners have): a request's
+    // ACK then rides on its response instead of a packet of its own, one packet in twelve of a
+    // connection that carries one request. A request cut short, whose client may wait for the ACK
+    // before it sends the rest, is acknowledged at once (net::acknowledge_now); an answer slower
+    // than the delayed-ACK timer (40 ms and up) is ACKed by it. Set after listen(2), which resets
+    // it; each accepted socket inherits it. Only a packet saved: a kernel that refuses keeps
+    // quick ACKs.
+    if (!ec && !unix_socket) {
+        const int off = 0;
+        ::setsockopt(acceptor.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &off, sizeof off);
+    }
     return ec;
 }
 

@@ -161,6 +161,12 @@ awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p, const
     if (w.ring.on() && !to.stream.tls && !to.last_on_connection) {
         auto [ec, n] = co_await w.ring.send(to.stream.socket.native_handle(), asio::buffer(out));
         written = note_written(ec, n, r);
+    } else if (to.last_on_connection && !to.stream.tls) {
+        // Held for the FIN the caller sends next (end_sending), which then leaves with it: one
+        // packet, and one wake-up of the client, instead of two.
+        error_code ec;
+        const auto n = to.stream.socket.send(asio::buffer(out), MSG_MORE | MSG_NOSIGNAL, ec);
+        written = note_written(ec, n, r);
     } else {
         written = write_now(to, asio::buffer(out), r);
     }

@@ -3,7 +3,6 @@
 // still served, whenever it speaks. Without it, a silent connection is sluice's at once.
 
 #include "support/http_client.hpp"
-#include "support/json_value.hpp"
 #include "support/proxy_config.hpp"
 #include "support/scripted_backend.hpp"
 #include "support/sluice_process.hpp"
@@ -16,13 +15,8 @@
 namespace sluice::test {
 namespace {
 
-// The open client connections /status counts for the only listener.
-double open_connections(const sluice_process& proxy)
-{
-    const auto doc = parse_json(http_get(proxy.admin_port(), "/status").body);
-    if (!doc) return -1;
-    return doc->get("listeners")->items.at(0).get("connections")->number;
-}
+// The open client connections of the only listener.
+const std::string open_connections = R"(sluice_client_connections{listener="web"})";
 
 TEST(defer_accept, a_silent_connection_is_held_by_the_kernel_until_it_speaks)
 {
@@ -31,10 +25,11 @@ TEST(defer_accept, a_silent_connection_is_held_by_the_kernel_until_it_speaks)
     connection client{proxy.port()};
     ASSERT_TRUE(client.connected());
     std::this_thread::sleep_for(300ms);
-    EXPECT_EQ(open_connections(proxy), 0);  // connected, but nothing sent: not handed over yet
+    // Connected, but nothing sent: not handed over yet.
+    EXPECT_EQ(proxy.metric(open_connections), 0);
     const auto r = client.send({.path = "/first"});
     EXPECT_EQ(r.status, 200) << r.error;
-    EXPECT_EQ(open_connections(proxy), 1);
+    EXPECT_EQ(proxy.metric(open_connections), 1);
 }
 
 // The kernel hands a silent connection over after its second (a SYN-ACK again, the client's
@@ -59,12 +54,7 @@ TEST(defer_accept, off_a_silent_connection_is_sluices_at_once)
     sluice_process proxy{config_for(app).listener_option("defer_accept: false")};
     connection client{proxy.port()};
     ASSERT_TRUE(client.connected());
-    bool counted = false;
-    for (int i = 0; i < 50 && !counted; ++i) {
-        counted = open_connections(proxy) == 1;
-        if (!counted) std::this_thread::sleep_for(20ms);
-    }
-    EXPECT_TRUE(counted);
+    EXPECT_EQ(proxy.wait_metric(open_connections, 1), 1);
     EXPECT_EQ(client.send({}).status, 200);
 }
 

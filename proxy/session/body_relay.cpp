@@ -4,7 +4,11 @@
 #include "proxy/http/message_head.hpp"
 #include "proxy/session/relay_backlog.hpp"
 #include "proxy/session/relay_writes.hpp"
+#include "proxy/session/ring_read.hpp"
 #include "proxy/session/splice_relay.hpp"
+
+#include "net/accepted_socket.hpp"
+#include "net/read_readiness.hpp"
 
 #include <algorithm>
 #include <array>
@@ -65,34 +69,53 @@ std::size_t parse_buffered(relay_parser<IsRequest>& p, beast::flat_buffer& in, c
     return parsed.produced;
 }
 
-// read_piece behind TLS: the plaintext goes into the reading side's buffer, and from there
-// through the parser as any body bytes that came with the head.
+// Below the usual MSS (1448 bytes behind Ethernet, with TCP timestamps).
+constexpr std::size_t less_than_a_segment = 1400;
+
+// What has arrived, into the reading side's buffer (through the worker's ring on a plain socket),
+// and from there through the parser as any body bytes that came with the head. A read that
+// emptied a plain socket at the message's end lets its next read wait for epoll without a recv
+// (net/read_readiness.hpp), and a server connection back in its pool go unchecked.
 template <bool IsRequest>
-awaitable<std::size_t> read_tls_piece(relay_parser<IsRequest>& p, relay_side& from, char* data,
-                                      std::size_t size, relay_result& r, clock::time_point until)
+awaitable<std::size_t> read_into_buffer(net::io_ring& ring, relay_parser<IsRequest>& p,
+                                        relay_side& from, char* data, std::size_t size,
+                                        relay_result& r, clock::time_point until)
 {
     auto& in = *from.buffer;
     const auto room = std::clamp<std::size_t>(in.capacity() - in.size(), 512,
                                               worker::relay_buffer_size);
     from.deadline.arm_at(until);
-    auto [ec, n] = co_await net::read_some(from.stream, in.prepare(room));
+    auto [ec, n] = co_await read_stream(ring, from.stream, from.deadline, in.prepare(room));
     from.deadline.disarm();
     in.commit(n);
+    // A body the server ends by closing ends here; any other is cut short (partial_message).
+    if (ec == asio::error::eof && !from.stream.tls && in.size() == 0) {
+        ec = {};
+        p.put_eof(ec);
+    }
     if (ec) {
         r.failed = relay_result::failure::read;
         r.ec = ec;
         r.timed_out = from.deadline.expired();
         co_return 0;
     }
-    co_return parse_buffered(p, in, data, size, r);
+    const auto parsed = parse_buffered(p, in, data, size, r);
+    if (!from.stream.tls && p.is_done() && in.size() == 0)
+        net::note_message_end(from.stream.socket, n < room);
+    // A client with Nagle on sends its next small piece only once this one is acknowledged, which
+    // Linux may delay 40 ms (net/accepted_socket.hpp); a piece of a full segment or more is
+    // acknowledged at once anyway.
+    if (IsRequest && !p.is_done() && n < less_than_a_segment)
+        net::acknowledge_now(from.stream.socket);
+    co_return parsed;
 }
 
 // Reads the next piece of p's body into [data, data + size); returns its size (0 is possible:
 // framing only). On failure `r` says so. With `waiting`, what a slow client has not taken yet goes
 // out while the server is silent (read_while_owed).
 template <bool IsRequest>
-awaitable<std::size_t> read_piece(relay_parser<IsRequest>& p, relay_side& from, char* data,
-                                  std::size_t size, relay_result& r,
+awaitable<std::size_t> read_piece(net::io_ring& ring, relay_parser<IsRequest>& p, relay_side& from,
+                                  char* data, std::size_t size, relay_result& r,
                                   std::optional<backlog>* waiting = nullptr,
                                   relay_side* to = nullptr)
 {
@@ -112,19 +135,7 @@ awaitable<std::size_t> read_piece(relay_parser<IsRequest>& p, relay_side& from, 
             co_return parse_buffered(p, in, data, size, r);
         }
     }
-    if (from.stream.tls) co_return co_await read_tls_piece(p, from, data, size, r, until);
-    const auto& body = p.get().body();
-    from.deadline.arm_at(until);
-    auto [ec, n] = co_await http::async_read_some(from.stream.socket, *from.buffer, p, use_tuple);
-    from.deadline.disarm();
-    r.bytes_read += n;
-    if (ec && ec != http::error::need_buffer) {
-        r.failed = relay_result::failure::read;
-        r.ec = ec;
-        r.timed_out = from.deadline.expired();
-        co_return 0;
-    }
-    co_return size - body.size;
+    co_return co_await read_into_buffer(ring, p, from, data, size, r, until);
 }
 
 // Bodies up to this size travel whole, read into the head's own buffer right after the head and
@@ -149,7 +160,7 @@ awaitable<relay_result> relay_whole(worker& w, relay_parser<IsRequest>& p, const
         // A body that came with its head is parsed in place: no read_piece coroutine for it.
         auto n = parse_buffered(p, *from.buffer, out.data() + filled, out.size() - filled, r);
         if (n == 0 && !p.is_done() && r.failed == relay_result::failure::none)
-            n = co_await read_piece(p, from, out.data() + filled, out.size() - filled, r);
+            n = co_await read_piece(w.ring, p, from, out.data() + filled, out.size() - filled, r);
         if (r.failed != relay_result::failure::none) co_return r;
         filled += n;
     }
@@ -197,7 +208,7 @@ awaitable<relay_result> relay_streamed(worker& w, relay_parser<IsRequest>& p,
     for (bool first = true;; first = false) {
         std::size_t n = 0;
         if (!p.is_done()) {
-            n = co_await read_piece(p, from, buf.get(), buf.size, r, &waiting, &to);
+            n = co_await read_piece(w.ring, p, from, buf.get(), buf.size, r, &waiting, &to);
             if (r.failed != relay_result::failure::none) {
                 co_await deliver_held(from, to, waiting, r, on_read_done);
                 co_return r;
@@ -292,7 +303,7 @@ awaitable<relay_result> relay_body_bytes(worker& w, request_parser& p, relay_sid
     relay_buffer buf{w};
     make_room(*from.buffer, p.content_length_remaining());
     while (!p.is_done()) {
-        const auto n = co_await read_piece(p, from, buf.get(), buf.size, r);
+        const auto n = co_await read_piece(w.ring, p, from, buf.get(), buf.size, r);
         if (r.failed != relay_result::failure::none) co_return r;
         if (!co_await write_piece(to, asio::buffer(buf.get(), n), r)) co_return r;
     }
@@ -305,7 +316,7 @@ awaitable<relay_result> read_body(worker& w, request_parser& p, relay_side from,
     relay_buffer buf{w};
     make_room(*from.buffer, p.content_length_remaining());
     while (!p.is_done()) {
-        const auto n = co_await read_piece(p, from, buf.get(), buf.size, r);
+        const auto n = co_await read_piece(w.ring, p, from, buf.get(), buf.size, r);
         if (r.failed != relay_result::failure::none) co_return r;
         if (auto ec = out.append({buf.get(), n})) {
             r.failed = relay_result::failure::store;

@@ -66,7 +66,8 @@ awaitable<head_result> read_head(client_connection& c, exchange& x)
                 x.facts = check.facts;
                 // Once: after this request, the event loop runs before the next head is parsed.
                 const bool emptied = std::exchange(c.emptied, false);
-                if (body_to_come(*x.parser, c.buffer.size()))
+                if (body_to_come(*x.parser, {static_cast<const char*>(c.buffer.data().data()),
+                                             c.buffer.size()}))
                     net::acknowledge_now(c.socket);  // the body may wait for the head's ACK
                 // Behind TLS the channel notes it for the records it reads.
                 else if (!client_stream(c).tls && holds_the_rest(*x.parser, c.buffer.size()))

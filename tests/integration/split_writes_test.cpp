@@ -33,11 +33,10 @@ std::unique_ptr<byte_stream> nagle_client(std::uint16_t port)
     return std::make_unique<byte_stream>(fd);
 }
 
-// Sends `first`, then `second` in a write of its own, and reads the response's head and body.
-void exchange(byte_stream& client, std::string_view first, std::string_view second)
+// Sends each piece in a write of its own, and reads the response's head and body.
+void exchange(byte_stream& client, std::initializer_list<std::string_view> pieces)
 {
-    ASSERT_TRUE(client.write_all(first));
-    ASSERT_TRUE(client.write_all(second));
+    for (const auto piece : pieces) ASSERT_TRUE(client.write_all(piece));
     std::string head;
     ASSERT_EQ(client.read_head(head, 5s), byte_stream::status::ok);
     ASSERT_NE(head.find(" 200 "), std::string::npos) << head;
@@ -53,10 +52,11 @@ TEST(split_writes, a_post_whose_body_follows_its_head_apart_is_not_held_up)
     scripted_backend app;
     sluice_process proxy{config_for(app)};
     auto client = nagle_client(proxy.port());
-    exchange(*client, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "");  // the connection is kept alive
+    exchange(*client, {"GET / HTTP/1.1\r\nHost: a\r\n\r\n"});  // the connection is kept alive
     const auto start = steady::now();
     for (int i = 0; i < requests; ++i)
-        exchange(*client, "POST /form HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\n\r\n", "a=1&b=2");
+        exchange(*client,
+                 {"POST /form HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\n\r\n", "a=1&b=2"});
     EXPECT_LT(since(start), bound);
     ASSERT_EQ(app.request_count(), requests + 1u);
     EXPECT_EQ(app.requests().back().body, "a=1&b=2");
@@ -69,7 +69,8 @@ TEST(split_writes, a_new_connections_first_post_is_not_held_up)
     const auto start = steady::now();
     for (int i = 0; i < requests; ++i) {
         auto client = nagle_client(proxy.port());
-        exchange(*client, "POST /form HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\n\r\n", "a=1&b=2");
+        exchange(*client,
+                 {"POST /form HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\n\r\n", "a=1&b=2"});
     }
     EXPECT_LT(since(start), bound);
     EXPECT_EQ(app.request_count(), std::size_t(requests));
@@ -80,9 +81,10 @@ TEST(split_writes, a_head_written_in_two_pieces_is_not_held_up)
     scripted_backend app;
     sluice_process proxy{config_for(app)};
     auto client = nagle_client(proxy.port());
-    exchange(*client, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "");
+    exchange(*client, {"GET / HTTP/1.1\r\nHost: a\r\n\r\n"});
     const auto start = steady::now();
-    for (int i = 0; i < requests; ++i) exchange(*client, "GET /p HTTP/1.1\r\n", "Host: a\r\n\r\n");
+    for (int i = 0; i < requests; ++i)
+        exchange(*client, {"GET /p HTTP/1.1\r\n", "Host: a\r\n\r\n"});
     EXPECT_LT(since(start), bound);
     EXPECT_EQ(app.request_count(), requests + 1u);
 }

@@ -43,16 +43,17 @@ TEST(stray_bytes, sent_after_a_response_keep_its_connection_from_the_next_reques
     scripted_backend app{{.handler = [](const recorded_request& r) {
         reply out;
         out.body = "ok";
-        if (r.target == "/late") {
+        if (r.target.starts_with("/late")) {
             out.late = smuggled;
             out.late_after = 5ms;
+            out.chunked = r.target == "/late/chunked";  // its end is found by a body read
         }
         return out;
     }}};
     sluice_process proxy{config_for(app)};
     connection client{proxy.port()};
-    for (std::size_t round = 1; round <= 3; ++round) {
-        const auto late = client.send({.path = "/late"});
+    for (std::size_t round = 1; round <= 4; ++round) {
+        const auto late = client.send({.path = round % 2 ? "/late" : "/late/chunked"});
         EXPECT_EQ(late.status, 200) << late.error;
         EXPECT_EQ(late.body, "ok");
         ASSERT_TRUE(eventually([&] { return app.late_sent() == round; }));
@@ -60,8 +61,8 @@ TEST(stray_bytes, sent_after_a_response_keep_its_connection_from_the_next_reques
         EXPECT_EQ(next.status, 200) << next.error;
         EXPECT_EQ(next.body, "ok") << "round " << round;
     }
-    EXPECT_EQ(app.request_count(), 6u);
-    EXPECT_EQ(app.connections_accepted(), 4u);  // new after each /late; the last /next's kept
+    EXPECT_EQ(app.request_count(), 8u);
+    EXPECT_EQ(app.connections_accepted(), 5u);  // new after each /late; the last /next's kept
 }
 
 // Bytes behind a body large enough to be spliced: the pipe takes the body's bytes only, and the

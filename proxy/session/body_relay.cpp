@@ -89,9 +89,12 @@ awaitable<std::size_t> read_into_buffer(net::io_ring& ring, relay_parser<IsReque
     from.deadline.disarm();
     in.commit(n);
     // A body the server ends by closing ends here; any other is cut short (partial_message).
-    if (ec == asio::error::eof && !from.stream.tls && in.size() == 0) {
+    if (ec == asio::error::eof && !from.stream.tls) {
         ec = {};
-        p.put_eof(ec);
+        if (in.size() == 0)
+            p.put_eof(ec);
+        else
+            ec = http::error::partial_message;
     }
     if (ec) {
         r.failed = relay_result::failure::read;

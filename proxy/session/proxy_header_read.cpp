@@ -1,5 +1,6 @@
 #include "proxy/session/proxy_header_read.hpp"
 
+#include "net/accepted_socket.hpp"
 #include "net/proxy_protocol.hpp"
 #include "proxy/log/event_log.hpp"
 #include "proxy/session/client_session.hpp"
@@ -49,6 +50,9 @@ awaitable<bool> read_proxy_header(client_connection& c, config::proxy_protocol a
             c.deadline.disarm();
             if (!p.header.local) c.client_ip = p.header.source.text();
             c.buffer.consume(p.consumed);
+            // A balancer with Nagle on that wrote the header apart sends the request only once
+            // the header is acknowledged (net/accepted_socket.hpp).
+            if (c.buffer.size() == 0) net::acknowledge_now(c.socket);
             co_return true;
         }
         if (p.result == net::proxy_parse::verdict::refused) {
@@ -105,6 +109,7 @@ awaitable<bool> read_proxy_header_exact(socket_type& socket, struct deadline& d,
             co_return false;
         if (p.result == net::proxy_parse::verdict::accepted) {
             if (!p.header.local) client_ip = p.header.source.text();
+            net::acknowledge_now(socket);  // as in read_proxy_header
             co_return true;
         }
     }

@@ -9,6 +9,7 @@
 #include "proxy/session/ring_read.hpp"
 #include "proxy/session/upstream_failure.hpp"
 
+#include "net/accepted_socket.hpp"
 #include "net/proxy_protocol.hpp"
 #include "net/read_readiness.hpp"
 #include "net/socket_address.hpp"
@@ -108,6 +109,9 @@ awaitable<void> send_continue(client_connection& c, exchange& x)
     c.deadline.arm(x.timeouts.client_idle);
     co_await net::write_all(client_stream(c), asio::buffer(continue_100));
     c.deadline.disarm();
+    // The interim answer put the socket back to delaying its ACKs, and a client with Nagle on
+    // holds each small piece of its body until the one before is acknowledged.
+    net::acknowledge_now(c.socket);
 }
 
 std::string_view proxied_client_key(const client_connection& c)

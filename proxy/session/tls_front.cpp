@@ -1,5 +1,6 @@
 #include "proxy/session/tls_front.hpp"
 
+#include "net/accepted_socket.hpp"
 #include "net/read_readiness.hpp"
 #include "net/socket_address.hpp"
 #include "net/tls_channel.hpp"
@@ -159,7 +160,12 @@ awaitable<bool> handshake(tls_link& l)
     SSL* ssl = l.tls.native_handle();
     l.origin->tls_version = SSL_get_version(ssl);
     if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) l.origin->sni = sni;
-    l.w.metrics.tls_handshake(l.listener(), l.origin->tls_version, SSL_session_reused(ssl) == 1);
+    const bool resumed = SSL_session_reused(ssl) == 1;
+    l.w.metrics.tls_handshake(l.listener(), l.origin->tls_version, resumed);
+    // A resumed TLS 1.2 handshake ends with the client's Finished, which nothing from this side
+    // answers: a client with Nagle on holds its request until that is acknowledged, and the
+    // listener's sockets delay their ACKs (net/accepted_socket.hpp).
+    if (resumed && SSL_version(ssl) < TLS1_3_VERSION) net::acknowledge_now(l.tcp_socket());
     co_return true;
 }
 

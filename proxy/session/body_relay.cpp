@@ -89,7 +89,7 @@ awaitable<std::size_t> read_into_buffer(net::io_ring& ring, relay_parser<IsReque
     from.deadline.disarm();
     in.commit(n);
     // A body the server ends by closing ends here; any other is cut short (partial_message).
-    if (ec == asio::error::eof && !from.stream.tls) {
+    if (ec == asio::error::eof) {
         ec = {};
         if (in.size() == 0)
             p.put_eof(ec);

@@ -218,6 +218,24 @@ TEST_F(tls_upstream, an_expired_server_certificate_is_a_502_that_says_so)
     EXPECT_EQ(fresh.handshakes(), 1u);
 }
 
+// A body the server ends by closing (no length, as HTTP/1.0 servers send): over TLS as over TCP,
+// the close ends it, with a close_notify before the FIN or without one (as NGINX takes it).
+TEST_F(tls_upstream, a_body_the_server_ends_by_closing_arrives_whole)
+{
+    const std::string body(50000, 'c');
+    for (const bool close_notify : {true, false}) {
+        tls_server server{site, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + body,
+                          close_notify};
+        auto front = start_front(server.port(), "tls: { ca: " + ca.cert + ", sni: app.internal }");
+        const auto res = http_get(front.port(), "/");
+        EXPECT_EQ(res.status, 200) << res.error;
+        EXPECT_EQ(res.body.size(), body.size()) << "close_notify " << close_notify;
+        const auto log = front.wait_access_log(1);
+        ASSERT_EQ(log.size(), 1u);
+        EXPECT_EQ(log[0]["reason"], "") << log[0].text();
+    }
+}
+
 TEST_F(tls_upstream, verify_false_accepts_any_certificate)
 {
     auto server = start_server();

@@ -9,10 +9,12 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace sluice::test {
 
-tls_server::tls_server(const pem_files& certificate)
+tls_server::tls_server(const pem_files& certificate, std::string response, bool close_notify)
+    : response_(std::move(response)), close_notify_(close_notify)
 {
     SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
     if (SSL_CTX_use_certificate_chain_file(ctx, certificate.cert.c_str()) != 1 ||
@@ -58,10 +60,8 @@ void tls_server::serve()
                 if (n <= 0) break;
                 request.append(buf, static_cast<std::size_t>(n));
             }
-            static constexpr std::string_view ok =
-                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
-            SSL_write(ssl, ok.data(), static_cast<int>(ok.size()));
-            SSL_shutdown(ssl);
+            SSL_write(ssl, response_.data(), static_cast<int>(response_.size()));
+            if (close_notify_) SSL_shutdown(ssl);
         }
         SSL_free(ssl);
         ::close(fd);

@@ -109,7 +109,8 @@ awaitable<bool> read_proxy_header_exact(socket_type& socket, struct deadline& d,
             co_return false;
         if (p.result == net::proxy_parse::verdict::accepted) {
             if (!p.header.local) client_ip = p.header.source.text();
-            net::acknowledge_now(socket);  // as in read_proxy_header
+            // As in read_proxy_header: only when nothing was seen behind the header.
+            if (take == static_cast<std::size_t>(n)) net::acknowledge_now(socket);
             co_return true;
         }
     }
